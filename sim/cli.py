@@ -1,0 +1,73 @@
+"""`make sim`: run component benches from the shell.
+
+    python -m sim.cli                      # every component, every parameter set of its sweep
+    python -m sim.cli fixed_linear         # one component, its sweep
+    python -m sim.cli fixed_linear IN_PAR=4 OUT_PAR=2   # one component, one parameter set
+
+Options: --seed N, --groups N, --gap P, --stall P.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from sim import catalogue, runner
+
+
+def parse_value(text: str) -> Any:
+    """A parameter value from the command line: an integer when it reads as one, else a string."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"parameter override {item!r} is not NAME=VALUE")
+        overrides[name] = parse_value(value)
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make sim", description=__doc__.split("\n\n")[0])
+    parser.add_argument("component", nargs="?", default="", help="component name (all when empty)")
+    parser.add_argument("params", nargs="*", help="parameter overrides NAME=VALUE")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--groups", type=int, default=300, help="golden-model groups to send")
+    parser.add_argument("--gap", type=float, default=0.3, help="input gap probability")
+    parser.add_argument("--stall", type=float, default=0.3, help="output stall probability")
+    args = parser.parse_args(argv)
+    try:
+        components = [catalogue.get(args.component)] if args.component else list(catalogue.COMPONENTS.values())
+        overrides = parse_overrides(args.params)
+        options = runner.RunOptions(args.seed, args.groups, args.gap, args.stall)
+        jobs = [
+            (c, p) for c in components for p in ([c.parameters(overrides)] if overrides else c.sweep())
+        ]
+    except (KeyError, ValueError) as err:
+        print(f"make sim: {err.args[0]}", file=sys.stderr)
+        return 2
+    failed = 0
+    for comp, params in jobs:
+        start = time.monotonic()
+        try:
+            result = runner.run(comp.toplevel, comp.sources, comp.tb_module, params, options)
+            beats = sum(result["outputs"].values())
+            status = f"PASS  {result['groups']} groups, {beats} output beats checked"
+        except runner.SimulationError as err:
+            failed += 1
+            status = f"FAIL  {err}"
+        print(f"{comp.name:<16} {params}  {time.monotonic() - start:5.1f} s  {status}", flush=True)
+    print(f"sim: {len(jobs) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

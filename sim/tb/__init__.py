@@ -1,0 +1,1 @@
+"""Component benches: one cocotb module per library component, named test_<component>.py."""

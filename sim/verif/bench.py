@@ -1,0 +1,217 @@
+"""A generic pyuvm environment and test for any stream component described by a BenchSpec.
+
+A component bench (``sim/tb/test_<component>.py``) supplies a function ``bench(params) ->
+BenchSpec`` and declares ``@pyuvm.test() class ...(StreamTest)`` with that function; everything
+else (stimulus, back-pressure, prediction, checking, deadlock detection, results) is here.
+
+The run is configured by the JSON file named in the ``CH_TB_CONFIG`` environment variable
+(written by :mod:`sim.runner`): component parameters, seed, number of groups, input gap and
+output stall probabilities, and the timeout in cycles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import Event, FallingEdge, First, ReadOnly, RisingEdge
+from pyuvm import ConfigDB, uvm_env, uvm_test
+
+from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent
+from sim.verif.ports import Beat, BenchSpec, PortSignals, PortSpec
+from sim.verif.scoreboard import Predictor, Scoreboard
+
+CONFIG_ENV = "CH_TB_CONFIG"
+
+
+def load_run_config() -> dict[str, Any]:
+    """Read the run configuration the runner wrote (see module docstring)."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        raise RuntimeError(f"{CONFIG_ENV} is not set: run benches through sim.runner or `make sim`")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def random_beats(spec: PortSpec, count: int, rng: random.Random, extremes: list[int]) -> list[Beat]:
+    """``count`` random beats; a quarter of the lanes take values from ``extremes``."""
+    choices = [v for v in extremes if spec.lane_min <= v <= spec.lane_max]
+    beats = []
+    for _ in range(count):
+        beat = []
+        for _ in range(spec.lanes):
+            if choices and rng.random() < 0.25:
+                beat.append(rng.choice(choices))
+            else:
+                beat.append(rng.randint(spec.lane_min, spec.lane_max))
+        beats.append(beat)
+    return beats
+
+
+class Watchdog:
+    """Fails the test when no transfer happens for ``timeout`` cycles while beats are outstanding."""
+
+    def __init__(self, env: StreamEnv, timeout: int) -> None:
+        self.env = env
+        self.timeout = timeout
+
+    def _last_progress(self) -> int:
+        monitors = [a.monitor for a in self.env.in_agents.values()]
+        monitors += [a.monitor for a in self.env.out_agents.values()]
+        return max(m.last_cycle for m in monitors)
+
+    async def run(self, done: Event) -> None:
+        clocking = self.env.clocking
+        start = clocking.cycle
+        while not done.is_set():
+            await FallingEdge(clocking.clk)
+            await ReadOnly()
+            idle = clocking.cycle - max(self._last_progress(), start)
+            if idle >= self.timeout:
+                raise AssertionError(self.describe(idle))
+
+    def describe(self, idle: int) -> str:
+        """Name every port that holds up progress, with its handshake state."""
+        lines = [f"deadlock: no transfer for {idle} cycles"]
+        for name, agent in self.env.in_agents.items():
+            if agent.driver.pending or self.env.sequences_running.get(name):
+                port = agent.driver.port
+                lines.append(
+                    f"input {name}: beats still to send, valid={port.valid} ready={port.ready}"
+                    + (" (the DUT is not accepting)" if port.valid and not port.ready else "")
+                )
+        for name, n in self.env.scoreboard.outstanding().items():
+            if n:
+                port = self.env.out_agents[name].monitor.port
+                lines.append(
+                    f"output {name}: {n} beats still expected, valid={port.valid} ready={port.ready}"
+                    + (" (the DUT is not producing)" if not port.valid else "")
+                )
+        return "\n  ".join(lines)
+
+
+class StreamEnv(uvm_env):
+    """Input agents, output agents, predictor and scoreboard for one BenchSpec."""
+
+    def build_phase(self) -> None:
+        self.spec: BenchSpec = ConfigDB().get(self, "", "bench")
+        self.clocking: Clocking = ConfigDB().get(self, "", "clocking")
+        run_cfg: dict[str, Any] = ConfigDB().get(self, "", "run_config")
+        seed = int(run_cfg["seed"])
+        self.in_agents: dict[str, InputAgent] = {}
+        self.out_agents: dict[str, OutputAgent] = {}
+        self.sequences_running: dict[str, bool] = {}
+        for i, port in enumerate(self.spec.inputs):
+            name = f"in_{port.name}"
+            ConfigDB().set(self, f"{name}.*", "spec", port)
+            ConfigDB().set(self, f"{name}.*", "gap_prob", float(run_cfg["gap_prob"]))
+            ConfigDB().set(self, f"{name}.*", "rng", random.Random(seed * 1000 + i))
+            self.in_agents[port.name] = InputAgent(name, self)
+        for i, port in enumerate(self.spec.outputs):
+            name = f"out_{port.name}"
+            ConfigDB().set(self, f"{name}.*", "spec", port)
+            ConfigDB().set(self, f"{name}.*", "stall_prob", float(run_cfg["stall_prob"]))
+            ConfigDB().set(self, f"{name}.*", "rng", random.Random(seed * 1000 + 500 + i))
+            self.out_agents[port.name] = OutputAgent(name, self)
+        self.predictor = Predictor("predictor", self)
+        self.scoreboard = Scoreboard("scoreboard", self)
+
+    def connect_phase(self) -> None:
+        self.predictor.expected_port = self.scoreboard.write_expected
+        for agent in self.in_agents.values():
+            agent.monitor.ap.connect(self.predictor.analysis_export)
+        for agent in self.out_agents.values():
+            agent.monitor.ap.connect(self.scoreboard.export)
+
+
+class StreamTest(uvm_test):
+    """Drives random groups through the DUT under random gaps and stalls and checks every beat.
+
+    Subclasses set ``bench`` to the component's ``bench(params) -> BenchSpec`` function.
+    """
+
+    bench: ClassVar[Callable[[dict[str, Any]], BenchSpec]]
+    RESET_CYCLES = 4
+    DRAIN_CYCLES = 64
+
+    def build_phase(self) -> None:
+        self.run_cfg = load_run_config()
+        self.spec = type(self).bench(self.run_cfg["parameters"])
+        self.clocking = Clocking(cocotb.top.clk)
+        ConfigDB().set(None, "*", "bench", self.spec)
+        ConfigDB().set(None, "*", "clocking", self.clocking)
+        ConfigDB().set(None, "*", "run_config", self.run_cfg)
+        self.env = StreamEnv("env", self)
+
+    async def reset(self) -> None:
+        dut = cocotb.top
+        dut.rst.value = 1
+        for _ in range(self.RESET_CYCLES):
+            await RisingEdge(self.clocking.clk)
+        await FallingEdge(self.clocking.clk)
+        dut.rst.value = 0
+        self.clocking.reset_done.set()
+
+    def stimulus(self) -> dict[str, list[Beat]]:
+        """Random beats per input port: ``groups`` complete groups, seeded from the run config."""
+        rng = random.Random(int(self.run_cfg["seed"]))
+        groups = int(self.run_cfg["groups"])
+        return {
+            p.name: random_beats(
+                p, groups * self.spec.beats_per_group(p.name), rng, self.spec.extremes.get(p.name, [])
+            )
+            for p in self.spec.inputs
+        }
+
+    async def _send(self, name: str, beats: list[Beat]) -> None:
+        self.env.sequences_running[name] = True
+        await BeatSequence(f"seq_{name}", beats).start(self.env.in_agents[name].seqr)
+        self.env.sequences_running[name] = False
+
+    async def run_phase(self) -> None:
+        self.raise_objection()
+        Clock(cocotb.top.clk, 10, unit="ns").start()
+        cocotb.start_soon(self.clocking.count())
+        await self.reset()
+        start_cycle = self.clocking.cycle
+        sends = [cocotb.start_soon(self._send(n, b)) for n, b in self.stimulus().items()]
+        done = Event()
+        watchdog = cocotb.start_soon(Watchdog(self.env, int(self.run_cfg["timeout_cycles"])).run(done))
+        for task in sends:
+            await First(task, watchdog)
+        while any(self.env.scoreboard.outstanding().values()):
+            await First(FallingEdge(self.clocking.clk), watchdog)
+        done.set()
+        # keep clocking so that any extra beat the DUT still emits is seen by the scoreboard
+        for _ in range(self.DRAIN_CYCLES):
+            await RisingEdge(self.clocking.clk)
+        self.write_results(start_cycle)
+        self.drop_objection()
+
+    def check_phase(self) -> None:
+        errors = [e for a in self.env.out_agents.values() for e in a.monitor.protocol_errors]
+        if errors:
+            raise AssertionError("handshake rule broken:\n  " + "\n  ".join(errors[:10]))
+
+    def write_results(self, start_cycle: int) -> None:
+        """Save transfer counts and cycles so that pytest can check timing (measured, not guessed)."""
+        path = self.run_cfg.get("results")
+        if not path:
+            return
+        result = {
+            "start_cycle": start_cycle,
+            "groups": self.env.predictor.groups,
+            "inputs": {n: a.monitor.count for n, a in self.env.in_agents.items()},
+            "outputs": {n: a.monitor.count for n, a in self.env.out_agents.items()},
+            "output_cycles": {n: a.monitor.cycles for n, a in self.env.out_agents.items()},
+            "input_cycles": {n: a.monitor.cycles for n, a in self.env.in_agents.items()},
+        }
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(result, f)
+        os.replace(tmp, path)
