@@ -1,0 +1,1 @@
+"""Quantization pass: number-format configs, bit-exact quantized modules, model transform."""
