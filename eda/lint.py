@@ -1,12 +1,16 @@
 """Verilator lint of every module in ``rtl/``: ``--lint-only -Wall``, zero warnings allowed.
 
 Each ``rtl/**/<name>.sv`` is linted as the top module ``<name>`` with the whole library on the
-command line, so that instantiated submodules resolve. ``python -m eda.lint [FILES...]`` prints one
+command line, so that instantiated submodules resolve. A module whose defaults are deliberately
+illegal (a required file name left empty) states the parameters to lint with in one header line,
+``// lint-params: NAME=VALUE ...``. ``python -m eda.lint [FILES...]`` prints one
 row per module and exits non-zero when any has a warning or an error.
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,9 +37,19 @@ class LintResult:
         return not self.messages
 
 
+LINT_PARAMS = re.compile(r"^//\s*lint-params:(.*)$", re.MULTILINE)
+
+
+def lint_parameters(top: Path) -> list[str]:
+    """``-GNAME=VALUE`` arguments from the file's ``// lint-params:`` line, if any."""
+    match = LINT_PARAMS.search(top.read_text())
+    return [f"-G{item}" for item in shlex.split(match.group(1), posix=False)] if match else []
+
+
 def lint_module(top: Path, library: list[Path], extra_args: list[str] | None = None) -> LintResult:
     """Lint one file as top module; ``messages`` holds every %Warning / %Error line."""
-    cmd = [verilator_bin(), "--lint-only", "-Wall", "--top-module", top.stem, *(extra_args or [])]
+    cmd = [verilator_bin(), "--lint-only", "-Wall", "--top-module", top.stem, *lint_parameters(top)]
+    cmd += extra_args or []
     cmd += [str(f) for f in library]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=tool_env(), check=False)
     output = proc.stdout + proc.stderr

@@ -6,11 +6,19 @@ asks for (one lane and many, narrow and wide) and are what ``make sim`` and the 
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eda.toolchain import REPO_ROOT
+from eda.toolchain import BUILD_ROOT, REPO_ROOT
+from sim.runner import RunOptions, run
+
+#: Writes a component's memory images for one run: (parameters, seed, folder) ->
+#: (parameters with file names filled in, context for the bench).
+Prepare = Callable[[dict[str, Any], int, Path], tuple[dict[str, Any], dict[str, Any]]]
 
 RTL_ROOT = REPO_ROOT / "rtl"
 
@@ -26,6 +34,7 @@ class Component:
         tb_module: cocotb bench module (``sim.tb.test_<name>``).
         defaults: every parameter of the module with its default value.
         sweeps: parameter overrides each tested run applies on top of ``defaults``.
+        prepare: for components with memories, writes their images (see :data:`Prepare`).
     """
 
     name: str
@@ -34,6 +43,7 @@ class Component:
     tb_module: str
     defaults: dict[str, Any]
     sweeps: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    prepare: Prepare | None = None
 
     @property
     def sources(self) -> list[Path]:
@@ -52,6 +62,18 @@ class Component:
 
     def sweep(self) -> list[dict[str, Any]]:
         return [self.parameters(s) for s in (self.sweeps or ({},))]
+
+    def prepared(self, params: dict[str, Any], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Parameters and bench context for one run, writing memory images when needed."""
+        if self.prepare is None:
+            return params, {}
+        key = hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:12]
+        return self.prepare(params, seed, BUILD_ROOT / "data" / f"{self.name}-{key}")
+
+    def run(self, params: dict[str, Any], options: RunOptions, tag: str = "") -> dict[str, Any]:
+        """Simulate the component's bench with ``params`` (see :func:`sim.runner.run`)."""
+        full, context = self.prepared(params, options.seed)
+        return run(self.toplevel, self.sources, self.tb_module, full, options, tag=tag, context=context)
 
 
 COMPONENTS: dict[str, Component] = {}
@@ -80,5 +102,113 @@ register(
         tb_module="sim.tb.test_skid_buffer",
         defaults={"LANES": 1, "WIDTH": 8},
         sweeps=({"LANES": 1, "WIDTH": 1}, {"LANES": 4, "WIDTH": 8}, {"LANES": 16, "WIDTH": 32}),
+    )
+)
+
+register(
+    Component(
+        name="stream_fifo",
+        toplevel="stream_fifo",
+        files=("stream/stream_fifo.sv",),
+        tb_module="sim.tb.test_stream_fifo",
+        defaults={"LANES": 1, "WIDTH": 8, "DEPTH": 2},
+        sweeps=(
+            {"LANES": 1, "WIDTH": 1, "DEPTH": 1},
+            {"LANES": 4, "WIDTH": 8, "DEPTH": 2},
+            {"LANES": 16, "WIDTH": 32, "DEPTH": 5},
+            {"LANES": 2, "WIDTH": 3, "DEPTH": 16},
+        ),
+    )
+)
+
+
+def _prepare_linear(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Random weights and bias (range ends drawn often) written as fixed_linear memory images."""
+    import numpy as np  # noqa: PLC0415 - only needed for components with memories
+
+    from sim.memimage import linear_bias_words, linear_weight_words, write_memh  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    n, k = int(params["OUT_FEATURES"]), int(params["IN_FEATURES"])
+    in_par, out_par = int(params["IN_PAR"]), int(params["OUT_PAR"])
+
+    def draw(shape: tuple[int, ...], width: int) -> np.ndarray:
+        lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+        values = rng.integers(lo, hi + 1, size=shape)
+        ends = rng.random(shape) < 0.15
+        return np.where(ends, rng.choice([lo, hi], size=shape), values)
+
+    w = draw((n, k), int(params["W_WIDTH"]))
+    w_words = linear_weight_words(w, in_par, out_par, int(params["W_WIDTH"]))
+    out = dict(params)
+    out["WEIGHTS_FILE"] = str(write_memh(folder / "weights.memh", w_words, out_par * in_par * int(params["W_WIDTH"])))
+    context: dict[str, Any] = {"weights": w.tolist(), "bias": None}
+    if int(params["HAS_BIAS"]):
+        b = draw((n,), int(params["B_WIDTH"]))
+        b_words = linear_bias_words(b, out_par, int(params["B_WIDTH"]))
+        out["BIAS_FILE"] = str(write_memh(folder / "bias.memh", b_words, out_par * int(params["B_WIDTH"])))
+        context["bias"] = b.tolist()
+    return out, context
+
+
+_LINEAR_FORMAT = {
+    "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1, "W_WIDTH": 8, "W_FRAC": 6, "HAS_BIAS": 1,
+    "B_WIDTH": 8, "B_FRAC": 6, "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 1,
+}
+
+register(
+    Component(
+        name="fixed_linear",
+        toplevel="fixed_linear",
+        files=("arith/fixed_requant.sv", "linear/fixed_linear.sv"),
+        tb_module="sim.tb.test_fixed_linear",
+        defaults={"IN_FEATURES": 8, "OUT_FEATURES": 4, "IN_PAR": 2, "OUT_PAR": 2, **_LINEAR_FORMAT,
+                  "WEIGHTS_FILE": "", "BIAS_FILE": ""},
+        sweeps=(
+            # one MAC per cycle, narrow 4-bit data, unsigned input (after a ReLU), no bias
+            {"IN_FEATURES": 6, "OUT_FEATURES": 3, "IN_PAR": 1, "OUT_PAR": 1, "IN_WIDTH": 4,
+             "IN_FRAC": 2, "IN_SIGNED": 0, "W_WIDTH": 4, "W_FRAC": 3, "HAS_BIAS": 0,
+             "OUT_WIDTH": 4, "OUT_FRAC": 1},
+            # folded on both sides, 8-bit, output finer than the accumulator drops (saturates often)
+            {"IN_FEATURES": 16, "OUT_FEATURES": 6, "IN_PAR": 4, "OUT_PAR": 2, "OUT_FRAC": 6},
+            # fully parallel (one vector per cycle), wide 16-bit data, unsigned output
+            {"IN_FEATURES": 8, "OUT_FEATURES": 4, "IN_PAR": 8, "OUT_PAR": 4, "IN_WIDTH": 16,
+             "IN_FRAC": 8, "W_WIDTH": 16, "W_FRAC": 12, "B_WIDTH": 16, "B_FRAC": 10,
+             "OUT_WIDTH": 16, "OUT_FRAC": 8, "OUT_SIGNED": 0},
+            # output-folded only, wide accumulator shift with a coarse bias
+            {"IN_FEATURES": 12, "OUT_FEATURES": 8, "IN_PAR": 12, "OUT_PAR": 1, "B_FRAC": 0,
+             "OUT_WIDTH": 12, "OUT_FRAC": 2},
+        ),
+        prepare=_prepare_linear,
+    )
+)
+
+register(
+    Component(
+        name="stream_fork",
+        toplevel="stream_fork",
+        files=("stream/stream_fork.sv",),
+        tb_module="sim.tb.test_stream_fork",
+        defaults={"LANES": 1, "WIDTH": 8, "N": 2},
+        sweeps=(
+            {"LANES": 1, "WIDTH": 1, "N": 1},
+            {"LANES": 3, "WIDTH": 8, "N": 2},
+            {"LANES": 16, "WIDTH": 32, "N": 4},
+        ),
+    )
+)
+
+register(
+    Component(
+        name="stream_join",
+        toplevel="stream_join",
+        files=("stream/stream_join.sv",),
+        tb_module="sim.tb.test_stream_join",
+        defaults={"LANES": 1, "WIDTH": 8, "N": 2},
+        sweeps=(
+            {"LANES": 1, "WIDTH": 2, "N": 1},
+            {"LANES": 3, "WIDTH": 8, "N": 2},
+            {"LANES": 16, "WIDTH": 32, "N": 4},
+        ),
     )
 )

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for comp, params in jobs:
         start = time.monotonic()
         try:
-            result = runner.run(comp.toplevel, comp.sources, comp.tb_module, params, options)
+            result = comp.run(params, options)
             beats = sum(result["outputs"].values())
             status = f"PASS  {result['groups']} groups, {beats} output beats checked"
         except runner.SimulationError as err:

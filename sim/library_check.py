@@ -31,7 +31,7 @@ def main() -> int:
         start = time.monotonic()
         with console.status(f"simulating {comp.name} ..."):
             try:
-                res = runner.run(comp.toplevel, comp.sources, comp.tb_module, params, options)
+                res = comp.run(params, options)
                 beats, result = str(sum(res["outputs"].values())), "[green]PASS[/green]"
             except runner.SimulationError as err:
                 beats, result = "-", f"[red]FAIL[/red] {str(err).splitlines()[1][:60]}"

@@ -133,8 +133,12 @@ def run(
     parameters: Mapping[str, Any],
     options: RunOptions,
     tag: str = "",
+    context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build if needed, run the bench once, and return its results (transfer counts and cycles).
+
+    ``context`` reaches the bench (``load_run_config()["context"]``) without touching the build:
+    constants such as the weights behind a memory image.
 
     Raises:
         SimulationError: the build failed, or the bench failed (the message carries the reason).
@@ -156,6 +160,7 @@ def run(
         "stall_prob": options.stall_prob,
         "timeout_cycles": options.timeout_cycles,
         "results": str(results_path),
+        "context": dict(context or {}),
     }
     config_path.write_text(json.dumps(config, indent=1))
     runner = get_runner("verilator")

@@ -1,0 +1,69 @@
+"""Memory images ($readmemh files) for components whose constants live in ROMs.
+
+Layouts are those stated in each module's header (rtl/linear/fixed_linear.sv): words of packed
+lanes, lane 0 in the low bits, two's complement, one hexadecimal word per line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+
+def pack_lanes(values: npt.ArrayLike, width: int) -> int:
+    """Pack integers into one word, element 0 in the low ``width`` bits, two's complement."""
+    mask = (1 << width) - 1
+    word = 0
+    for i, v in enumerate(np.asarray(values).reshape(-1).tolist()):
+        lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+        if not lo <= v <= hi:
+            raise ValueError(f"value {v} does not fit {width} signed bits")
+        word |= (int(v) & mask) << (i * width)
+    return word
+
+
+def unpack_lanes(word: int, count: int, width: int) -> list[int]:
+    """Inverse of :func:`pack_lanes`."""
+    mask = (1 << width) - 1
+    out = []
+    for i in range(count):
+        v = (word >> (i * width)) & mask
+        out.append(v - (1 << width) if v >> (width - 1) else v)
+    return out
+
+
+def linear_weight_words(w: npt.ArrayLike, in_par: int, out_par: int, w_width: int) -> list[int]:
+    """fixed_linear weight image: word ``g*C + c`` holds ``w[g*OUT_PAR+o][c*IN_PAR+i]`` at lane
+    ``o*IN_PAR + i`` (``w`` is ``(N, K)`` raw integers)."""
+    wa = np.asarray(w)
+    n, k = wa.shape
+    if k % in_par or n % out_par:
+        raise ValueError(f"IN_PAR={in_par} must divide K={k} and OUT_PAR={out_par} must divide N={n}")
+    groups, steps = n // out_par, k // in_par
+    return [
+        pack_lanes(wa[g * out_par : (g + 1) * out_par, c * in_par : (c + 1) * in_par], w_width)
+        for g in range(groups)
+        for c in range(steps)
+    ]
+
+
+def linear_bias_words(b: npt.ArrayLike, out_par: int, b_width: int) -> list[int]:
+    """fixed_linear bias image: word ``g`` holds ``b[g*OUT_PAR + o]`` at lane ``o``."""
+    ba = np.asarray(b).reshape(-1)
+    if ba.size % out_par:
+        raise ValueError(f"OUT_PAR={out_par} must divide N={ba.size}")
+    return [pack_lanes(ba[g * out_par : (g + 1) * out_par], b_width) for g in range(ba.size // out_par)]
+
+
+def write_memh(path: Path, words: list[int], word_bits: int) -> Path:
+    """Write ``words`` as a $readmemh file (atomically), zero-padded to ``word_bits``."""
+    digits = max(1, (word_bits + 3) // 4)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("".join(f"{w:0{digits}x}\n" for w in words))
+    os.replace(tmp, path)
+    return path
