@@ -96,7 +96,7 @@ class StreamDriver(uvm_driver):
             while self.rng.random() < self.gap_prob:
                 self.port.valid = 0
                 await FallingEdge(self.clocking.clk)
-            self.port.data.value = self.spec.pack(item.beat)
+            self.port.write_data(self.spec.pack(item.beat))
             self.port.valid = 1
             while True:
                 await ReadOnly()
@@ -151,7 +151,7 @@ class StreamMonitor(uvm_component):
             await FallingEdge(self.clocking.clk)
             await ReadOnly()
             valid, ready = self.port.valid, self.port.ready
-            data = self.port.data.value.to_unsigned() if valid else None
+            data = self.port.read_data() if valid else None
             if self.check_stability and held is not None:
                 if not valid:
                     self.protocol_errors.append(

@@ -92,6 +92,7 @@ class Watchdog:
                     f"output {name}: {n} beats still expected, valid={port.valid} ready={port.ready}"
                     + (" (the DUT is not producing)" if not port.valid else "")
                 )
+        lines += [f"before that: {e}" for e in self.env.scoreboard.errors[:3]]
         return "\n  ".join(lines)
 
 

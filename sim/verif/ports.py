@@ -28,6 +28,8 @@ class PortSpec:
         ready: ready signal name (default ``<name>_ready``).
         data: data signal name (default ``name``).
         bit: index into ``valid`` / ``ready`` when they are vectors shared by several ports.
+        data_offset: bit position of this port's beat inside ``data`` when several ports share
+            one packed data signal (a join's ``data_in``); 0 when the port owns the signal.
     """
 
     name: str
@@ -38,6 +40,12 @@ class PortSpec:
     ready: str = ""
     data: str = ""
     bit: int | None = None
+    data_offset: int = 0
+
+    @property
+    def beat_bits(self) -> int:
+        """Bits of one packed beat, ``lanes * width``."""
+        return self.lanes * self.width
 
     @property
     def valid_name(self) -> str:
@@ -136,8 +144,37 @@ class SharedVector:
         return (read_int(self.signal) >> self.bit) & 1
 
 
+class SharedData:
+    """Write access to one slice of a data signal that several agents drive (a join's inputs).
+
+    Like :class:`SharedVector` for bits: each writer updates its slice of the shared word and
+    writes all of it, so the last write of a time step carries every agent's slice.
+    """
+
+    _words: dict[int, int] = {}
+
+    def __init__(self, signal: Any, offset: int, bits: int) -> None:
+        self.signal = signal
+        self.offset = offset
+        self.mask = ((1 << bits) - 1) << offset
+
+    def write(self, value: int) -> None:
+        key = id(self.signal)
+        word = SharedData._words.get(key, 0)
+        word = (word & ~self.mask) | ((value << self.offset) & self.mask)
+        SharedData._words[key] = word
+        self.signal.value = word
+
+    def read(self) -> int:
+        return (read_int(self.signal) & self.mask) >> self.offset
+
+
 class PortSignals:
-    """The three signals of a port on a DUT handle, hiding shared vectors."""
+    """The three signals of a port on a DUT handle, hiding shared vectors and data slices.
+
+    ``data`` is the raw data signal; read and write beats with :meth:`read_data` and
+    :meth:`write_data`, which handle a port's slice of a shared signal.
+    """
 
     def __init__(self, dut: Any, spec: PortSpec) -> None:
         self.spec = spec
@@ -149,6 +186,15 @@ class PortSignals:
             raise AttributeError(f"port {spec.name}: the DUT has no signal {err}") from err
         self._valid = valid if spec.bit is None else SharedVector(valid, spec.bit)
         self._ready = ready if spec.bit is None else SharedVector(ready, spec.bit)
+        self._data = SharedData(self.data, spec.data_offset, spec.beat_bits)
+
+    def read_data(self) -> int:
+        """This port's packed beat (its slice of the data signal)."""
+        return self._data.read()
+
+    def write_data(self, word: int) -> None:
+        """Drive this port's packed beat, keeping the other slices of a shared signal."""
+        self._data.write(word)
 
     def _get(self, sig: Any) -> int:
         return sig.read() if isinstance(sig, SharedVector) else read_int(sig)

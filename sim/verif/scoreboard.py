@@ -37,6 +37,12 @@ class Scoreboard(uvm_component):
     """Compares each output port's beats with the predicted ones, in order, lane by lane.
 
     Fails on any mismatching, missing, extra or reordered beat.
+
+    An output beat may be seen before the input transfer that predicts it: the monitors of one
+    cycle publish in no fixed order (a combinational design emits in the cycle its input
+    arrives), and a fork hands a beat to a fast consumer before the slowest one releases the
+    input. Such a beat waits in ``early`` and is compared, in order, when its prediction arrives;
+    one that no prediction ever claims is reported as extra.
     """
 
     MAX_REPORTED = 10
@@ -44,6 +50,7 @@ class Scoreboard(uvm_component):
     def build_phase(self) -> None:
         self.spec = ConfigDB().get(self, "", "bench")
         self.expected: dict[str, deque[Beat]] = {p.name: deque() for p in self.spec.outputs}
+        self.early: dict[str, deque[Transfer]] = {p.name: deque() for p in self.spec.outputs}
         self.matched: dict[str, int] = {p.name: 0 for p in self.spec.outputs}
         self.errors: list[str] = []
         self.export = uvm_subscriber.uvm_AnalysisImp("actual_export", self, self.write_actual)
@@ -51,14 +58,19 @@ class Scoreboard(uvm_component):
     def write_expected(self, port: str, beat: Beat) -> None:
         if port not in self.expected:
             raise KeyError(f"golden model produced beats for unknown port {port!r}")
-        self.expected[port].append(beat)
+        if self.early[port]:
+            self._compare(self.early[port].popleft(), beat)
+        else:
+            self.expected[port].append(beat)
 
     def write_actual(self, tt: Transfer) -> None:
         queue = self.expected[tt.port]
         if not queue:
-            self.errors.append(f"{tt.port}: extra beat {tt.beat} at cycle {tt.cycle} (none expected)")
+            self.early[tt.port].append(tt)  # compared when its prediction arrives
             return
-        want = queue.popleft()
+        self._compare(tt, queue.popleft())
+
+    def _compare(self, tt: Transfer, want: Beat) -> None:
         if want != tt.beat:
             lanes = [i for i, (a, b) in enumerate(zip(tt.beat, want)) if a != b]
             self.errors.append(
@@ -74,6 +86,11 @@ class Scoreboard(uvm_component):
     def check_phase(self) -> None:
         missing = {p: n for p, n in self.outstanding().items() if n}
         problems = list(self.errors)
+        problems += [
+            f"{p}: extra beat {tt.beat} at cycle {tt.cycle} (none expected)"
+            for p, q in self.early.items()
+            for tt in q
+        ]
         problems += [f"{p}: {n} expected beats never arrived" for p, n in missing.items()]
         if problems:
             shown = problems[: self.MAX_REPORTED]
