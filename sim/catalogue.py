@@ -212,3 +212,19 @@ register(
         ),
     )
 )
+
+register(
+    Component(
+        name="stream_resize",
+        toplevel="stream_resize",
+        files=("stream/skid_buffer.sv", "stream/stream_resize.sv"),
+        tb_module="sim.tb.test_stream_resize",
+        defaults={"IN_LANES": 2, "OUT_LANES": 1, "WIDTH": 8},
+        sweeps=(
+            {"IN_LANES": 1, "OUT_LANES": 2, "WIDTH": 2},
+            {"IN_LANES": 16, "OUT_LANES": 1, "WIDTH": 32},
+            {"IN_LANES": 3, "OUT_LANES": 12, "WIDTH": 8},
+            {"IN_LANES": 4, "OUT_LANES": 4, "WIDTH": 5},
+        ),
+    )
+)

@@ -1,0 +1,130 @@
+// stream_resize: changes the number of lanes per beat of a stream, keeping element order.
+//
+// One of IN_LANES / OUT_LANES divides the other; R is the ratio of the larger to the smaller.
+//   Gather (OUT_LANES = R * IN_LANES): R input beats make one output beat; the first input beat
+//     fills lanes 0 .. IN_LANES-1, the next one the lanes above, and so on.
+//   Split (IN_LANES = R * OUT_LANES): one input beat leaves as R output beats; the first carries
+//     its lanes 0 .. OUT_LANES-1, the next one the lanes above, and so on.
+//   Same width (R = 1): a skid_buffer (a register slice).
+// Element k of the stream (lane k mod LANES of beat k div LANES) is the same element on both
+// sides. data_out always comes straight from a register. data_in_ready may look at
+// data_out_ready in the same cycle (only when the output register is about to be refilled),
+// so the resizer never loses a cycle; put a skid_buffer behind it to cut that path.
+//
+// Parameters:
+//   IN_LANES   lanes per input beat (>= 1)
+//   OUT_LANES  lanes per output beat (>= 1); IN_LANES divides OUT_LANES or OUT_LANES divides IN_LANES
+//   WIDTH      bits per lane (>= 1)
+//
+// Latency: 1 cycle from the input beat that completes an output beat (gather) or from the input
+// beat (split) to the first output beat it produces.
+// Initiation interval: gather: 1 input beat per cycle (one output beat per R cycles);
+// split: 1 output beat per cycle (one input beat per R cycles); R = 1: 1.
+module stream_resize #(
+    parameter int IN_LANES  = 2,  // lanes per input beat
+    parameter int OUT_LANES = 1,  // lanes per output beat
+    parameter int WIDTH     = 8   // bits per lane
+) (
+    input  logic                            clk,
+    input  logic                            rst,
+    input  logic [ IN_LANES-1:0][WIDTH-1:0] data_in,
+    input  logic                            data_in_valid,
+    output logic                            data_in_ready,
+    output logic [OUT_LANES-1:0][WIDTH-1:0] data_out,
+    output logic                            data_out_valid,
+    input  logic                            data_out_ready
+);
+  // Parameter checks: stop elaboration with a message naming the parameter.
+  if (IN_LANES < 1) begin : gen_bad_in_lanes
+    $error("stream_resize: IN_LANES must be >= 1, got %0d", IN_LANES);
+  end
+  if (OUT_LANES < 1) begin : gen_bad_out_lanes
+    $error("stream_resize: OUT_LANES must be >= 1, got %0d", OUT_LANES);
+  end
+  if (WIDTH < 1) begin : gen_bad_width
+    $error("stream_resize: WIDTH must be >= 1, got %0d", WIDTH);
+  end
+
+  if (IN_LANES >= 1 && OUT_LANES >= 1 && OUT_LANES % IN_LANES != 0 && IN_LANES % OUT_LANES != 0)
+  begin : gen_bad_ratio
+    $error("stream_resize: IN_LANES (%0d) and OUT_LANES (%0d) must divide one another",
+           IN_LANES, OUT_LANES);
+  end else if (IN_LANES == OUT_LANES) begin : gen_same
+    skid_buffer #(
+        .LANES(IN_LANES),
+        .WIDTH(WIDTH)
+    ) u_slice (
+        .clk,
+        .rst,
+        .data_in,
+        .data_in_valid,
+        .data_in_ready,
+        .data_out,
+        .data_out_valid,
+        .data_out_ready
+    );
+  end else if (OUT_LANES > IN_LANES) begin : gen_gather
+    localparam int R = OUT_LANES / IN_LANES;  // input beats per output beat
+    localparam int CW = $clog2(R);  // bits of the piece counter 0..R-1
+    localparam int HELD = OUT_LANES - IN_LANES;  // lanes of the pieces waiting for the last one
+
+    logic [HELD-1:0][WIDTH-1:0] pieces;  // earlier pieces, newest in the high lanes
+    logic [OUT_LANES-1:0][WIDTH-1:0] joined;  // the pieces with the incoming beat on top
+    logic [CW-1:0] count;  // pieces held, 0..R-1
+    logic last, push, out_free;
+    // The output register takes a new beat (or empties) when it is empty or being emptied.
+    assign out_free = !data_out_valid || data_out_ready;
+    assign last = count == CW'(R - 1);
+    assign joined = {data_in, pieces};
+    // The last piece completes a beat, which needs the output register.
+    assign data_in_ready = !last || out_free;
+    assign push = data_in_valid && data_in_ready;
+
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        count <= '0;
+        data_out_valid <= 1'b0;
+      end else begin
+        if (push) count <= last ? '0 : count + 1'b1;
+        if (out_free) data_out_valid <= push && last;
+      end
+    end
+
+    always_ff @(posedge clk) begin
+      if (push) begin
+        if (last) data_out <= joined;
+        // Shift down so that after R-1 pieces the first one sits in lanes 0 .. IN_LANES-1.
+        pieces <= joined[OUT_LANES-1:IN_LANES];
+      end
+    end
+  end else begin : gen_split
+    localparam int R = IN_LANES / OUT_LANES;  // output beats per input beat
+    localparam int CW = $clog2(R + 1);  // bits of the count 0..R
+    localparam int REST = IN_LANES - OUT_LANES;  // lanes behind the one on the output
+
+    logic [REST-1:0][WIDTH-1:0] rest;  // lanes not yet sent, next piece in the low lanes
+    logic [CW-1:0] left;  // output beats still to send from the current input beat, 0..R
+    logic push, pop;
+    assign pop = data_out_valid && data_out_ready;
+    // A new input beat may come when the last piece of the current one leaves (or none is left).
+    assign data_in_ready = left == '0 || (left == CW'(1) && pop);
+    assign push = data_in_valid && data_in_ready;
+    assign data_out_valid = left != '0;
+
+    always_ff @(posedge clk) begin
+      if (rst) left <= '0;
+      else if (push) left <= CW'(R);
+      else if (pop) left <= left - 1'b1;
+    end
+
+    always_ff @(posedge clk) begin
+      if (push) begin
+        data_out <= data_in[OUT_LANES-1:0];
+        rest <= data_in[IN_LANES-1:OUT_LANES];
+      end else if (pop) begin
+        data_out <= rest[OUT_LANES-1:0];
+        rest <= rest >> (OUT_LANES * WIDTH);
+      end
+    end
+  end
+endmodule
