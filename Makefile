@@ -43,6 +43,9 @@ sim: setup  ## component benches: COMPONENT=name (all when empty), PARAMS="NAME=
 synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS="NAME=VALUE ..."
 	$(PY) -m eda.synth $(MODULE) $(PARAMS)
 
+bench: setup  ## benchmarks (measured side by side in one run): fixed_linear folding area vs throughput
+	$(PY) bench/linear_folding.py --out $(BUILD)/bench
+
 fusesoc-lint: setup  ## lint the library through its FuseSoC core
 	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD); cd $(BUILD) && \
 	  ../$(VENV)/bin/fusesoc library add chop_hw .. 2>/dev/null; \
