@@ -1,0 +1,435 @@
+"""The component registry: one entry per library component the mapper can place.
+
+An entry states which dataflow-graph operations the component implements, how its RTL
+parameters follow from a graph node (shapes, number formats, chosen parallelism), its golden
+function (:mod:`golden.components`), and its cost model: cycles per input vector, latency, and a
+LUT / FF / DSP / BRAM estimate. Adding a component means adding one :class:`ComponentEntry` to
+:data:`REGISTRY` (and its RTL under ``rtl/``); the mapper itself does not change.
+
+Graph nodes are the attribute dicts of :mod:`mapper.capture` (keys ``op``, ``in_shape``,
+``out_shape``, ``formats``, ``weight``, ``bias``, ...). A node's parallelism is a :class:`Fold`:
+lanes per beat on its input stream and on its output stream.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from golden import components as gc
+from golden.fixed import FixedType, IntArray, accumulator_width
+from sim.memimage import linear_bias_words, linear_weight_words, write_memh
+
+Node = Mapping[str, Any]
+
+
+class MappingError(ValueError):
+    """The graph cannot be mapped; the message names the node and what to change."""
+
+
+class UnsupportedOperationError(MappingError):
+    """A graph operation has no library component."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Parallelism of one node: lanes per beat on its input and on its output stream."""
+
+    in_lanes: int
+    out_lanes: int
+
+
+@dataclass(frozen=True)
+class Resources:
+    """FPGA resources (Xilinx 7-series cells): LUTs, flip-flops, DSP48E1 slices, 36 kb BRAMs."""
+
+    lut: int = 0
+    ff: int = 0
+    dsp: int = 0
+    bram: float = 0.0
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.lut + other.lut, self.ff + other.ff, self.dsp + other.dsp, self.bram + other.bram)
+
+    def cost(self) -> float:
+        """One scalar for comparing foldings: LUT-equivalents (a DSP ~ 60 LUTs, a BRAM ~ 200)."""
+        return self.lut + 0.5 * self.ff + 60.0 * self.dsp + 200.0 * self.bram
+
+    def as_dict(self) -> dict[str, float]:
+        return {"lut": self.lut, "ff": self.ff, "dsp": self.dsp, "bram": self.bram}
+
+
+def elements(shape: tuple[int, ...]) -> int:
+    """Elements of one sample of a tensor of per-sample ``shape``."""
+    return int(math.prod(shape))
+
+
+def divisors(n: int) -> list[int]:
+    """Positive divisors of ``n``, ascending."""
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def in_format(node: Node) -> FixedType:
+    return node["formats"].data_in
+
+
+def out_format(node: Node) -> FixedType:
+    return node["formats"].data_out
+
+
+@dataclass(frozen=True)
+class ComponentEntry:
+    """One library component as the mapper sees it.
+
+    Attributes:
+        name: entry name: the SystemVerilog module and its ``sim/catalogue.py`` component, which
+            lists its RTL files.
+        ops: graph operations it implements (``node["op"]`` values).
+        folds: legal parallelism choices for a node (ascending cost is not required).
+        parameters: RTL parameters from a node and its fold (memory-image paths excluded); ``bit``
+            parameters are Python bools, ``int`` ones ints.
+        memories: writes the node's memory images into a folder; returns parameter -> file path.
+        golden: the node's integer function on a batch ``(B, elements_in) -> (B, elements_out)``.
+        cycles: cycles per input vector (initiation interval) in steady state without stalls.
+        beat_times: cycle of each output beat of one vector given its input beats' cycles, in an
+            otherwise empty pipeline with a consumer that is always ready (the latency model).
+        resources: LUT / FF / DSP / BRAM estimate.
+        input_buffer: beats of FIFO this component needs in front of it for its neighbours to
+            run at the pipeline rate (0: none), given the node and its fold.
+    """
+
+    name: str
+    ops: frozenset[str]
+    folds: Callable[[Node], list[Fold]]
+    parameters: Callable[[Node, Fold], dict[str, Any]]
+    golden: Callable[[Node, IntArray], IntArray]
+    cycles: Callable[[Node, Fold], int]
+    beat_times: Callable[[Node, Fold, list[int]], list[int]]
+    resources: Callable[[Node, Fold], Resources]
+    memories: Callable[[Node, Fold, Path], dict[str, str]] = field(default=lambda node, fold, folder: {})
+    input_buffer: Callable[[Node, Fold], int] = field(default=lambda node, fold: 0)
+
+
+# ---- fixed_linear ------------------------------------------------------------------------------
+
+
+def _linear_kn(node: Node) -> tuple[int, int]:
+    n, k = node["weight"].shape
+    return int(k), int(n)
+
+
+def _linear_folds(node: Node) -> list[Fold]:
+    k, n = _linear_kn(node)
+    return [Fold(i, o) for i in divisors(k) for o in divisors(n)]
+
+
+def _linear_params(node: Node, fold: Fold) -> dict[str, Any]:
+    k, n = _linear_kn(node)
+    f = node["formats"]
+    if not f.weight.signed:
+        raise MappingError(f"node {node['name']}: fixed_linear needs a signed weight format, got {f.weight}")
+    has_bias = node["bias"] is not None
+    bias_t = f.bias if has_bias else FixedType(2, 0)
+    if has_bias and (not bias_t.signed):
+        raise MappingError(f"node {node['name']}: fixed_linear needs a signed bias format, got {bias_t}")
+    return {
+        "IN_FEATURES": k,
+        "OUT_FEATURES": n,
+        "IN_PAR": fold.in_lanes,
+        "OUT_PAR": fold.out_lanes,
+        "IN_WIDTH": f.data_in.width,
+        "IN_FRAC": f.data_in.frac,
+        "IN_SIGNED": bool(f.data_in.signed),
+        "W_WIDTH": f.weight.width,
+        "W_FRAC": f.weight.frac,
+        "HAS_BIAS": bool(has_bias),
+        "B_WIDTH": bias_t.width,
+        "B_FRAC": bias_t.frac,
+        "OUT_WIDTH": f.data_out.width,
+        "OUT_FRAC": f.data_out.frac,
+        "OUT_SIGNED": bool(f.data_out.signed),
+    }
+
+
+def _linear_memories(node: Node, fold: Fold, folder: Path) -> dict[str, str]:
+    f = node["formats"]
+    name = node["name"]
+    w_bits = fold.in_lanes * fold.out_lanes * f.weight.width
+    words = linear_weight_words(node["weight"], fold.in_lanes, fold.out_lanes, f.weight.width)
+    files = {"WEIGHTS_FILE": str(write_memh(folder / f"{name}_weights.memh", words, w_bits))}
+    if node["bias"] is not None:
+        b_words = linear_bias_words(node["bias"], fold.out_lanes, f.bias.width)
+        path = write_memh(folder / f"{name}_bias.memh", b_words, fold.out_lanes * f.bias.width)
+        files["BIAS_FILE"] = str(path)
+    return files
+
+
+def _linear_golden(node: Node, x: IntArray) -> IntArray:
+    f = node["formats"]
+    return gc.linear(x, node["weight"], node["bias"], f.data_in, f.weight, f.bias, f.data_out)
+
+
+def _linear_steps(node: Node, fold: Fold) -> tuple[int, int]:
+    """(G, C): output groups per vector and input beats per vector."""
+    k, n = _linear_kn(node)
+    return n // fold.out_lanes, k // fold.in_lanes
+
+
+def _linear_cycles(node: Node, fold: Fold) -> int:
+    g, c = _linear_steps(node, fold)
+    return g * c
+
+
+def _linear_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
+    # Group 0 steps with the input beats; group g's beat leaves 1 cycle after its last step.
+    g, c = _linear_steps(node, fold)
+    return [times[-1] + 1 + j * c for j in range(g)]
+
+
+def _linear_resources(node: Node, fold: Fold) -> Resources:
+    k, n = _linear_kn(node)
+    f = node["formats"]
+    g, c = _linear_steps(node, fold)
+    macs = fold.in_lanes * fold.out_lanes
+    in_w = f.data_in.width + (0 if f.data_in.signed else 1)
+    acc = accumulator_width(FixedType(max(2, in_w), 0), f.weight, k, node["bias"] is not None) + 1
+    # Yosys maps a multiplier to a DSP48E1 when both operands have >= 2 bits... and <= 25x18.
+    big = in_w > 25 or f.weight.width > 25 or min(in_w, f.weight.width) > 18
+    dsp = macs * (2 if big else 1)
+    # Weight ROM: LUT ROM (about one LUT6 per 64 bits) unless it is deep enough for a BRAM.
+    rom_bits = g * c * macs * f.weight.width
+    bram = 0.0
+    rom_luts = 0
+    if g * c >= 512:
+        bram = math.ceil(rom_bits / 36864)
+    else:
+        rom_luts = math.ceil(rom_bits / 64) if g * c > 1 else 0
+    vector_ff = (k * f.data_in.width) if g > 1 else 0
+    ff = fold.out_lanes * (acc + f.data_out.width) + vector_ff + 16
+    adders = fold.out_lanes * (fold.in_lanes) * acc
+    requant = fold.out_lanes * (acc + f.data_out.width)
+    return Resources(lut=adders + requant + rom_luts + vector_ff // 2 + 30, ff=ff, dsp=dsp, bram=bram)
+
+
+def _linear_input_buffer(node: Node, fold: Fold) -> int:
+    # Only group 0 takes input; while groups 1..G-1 replay the stored vector the producer would
+    # stall, so a FIFO holding one whole input vector lets it go on at the pipeline rate.
+    g, c = _linear_steps(node, fold)
+    return c if g > 1 else 0
+
+
+# ---- element-wise components (one beat per cycle, 1 cycle latency) -----------------------------
+
+
+def _elementwise_folds(node: Node) -> list[Fold]:
+    return [Fold(d, d) for d in divisors(elements(node["out_shape"]))]
+
+
+def _requant_params(node: Node, fold: Fold) -> dict[str, Any]:
+    f = node["formats"]
+    return {
+        "LANES": fold.in_lanes,
+        "IN_WIDTH": f.data_in.width,
+        "IN_FRAC": f.data_in.frac,
+        "IN_SIGNED": bool(f.data_in.signed),
+        "OUT_WIDTH": f.data_out.width,
+        "OUT_FRAC": f.data_out.frac,
+        "OUT_SIGNED": bool(f.data_out.signed),
+    }
+
+
+def _elementwise_cycles(node: Node, fold: Fold) -> int:
+    return elements(node["out_shape"]) // fold.out_lanes
+
+
+def _registered_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
+    return [t + 1 for t in times]
+
+
+def _requant_resources(node: Node, fold: Fold) -> Resources:
+    f = node["formats"]
+    lane_lut = f.data_in.width + f.data_out.width
+    return Resources(lut=fold.in_lanes * lane_lut, ff=fold.in_lanes * f.data_out.width + 2)
+
+
+# ---- stream plumbing the mapper inserts (ops "fifo" and "resize") ------------------------------
+
+
+def _stream_width(node: Node) -> int:
+    return int(node["formats"].data_out.width)
+
+
+def _fifo_params(node: Node, fold: Fold) -> dict[str, Any]:
+    return {"LANES": fold.in_lanes, "WIDTH": _stream_width(node), "DEPTH": int(node["depth"])}
+
+
+def _fifo_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
+    out: list[int] = []
+    for t in times:
+        out.append(max(t + 1, out[-1] + 1) if out else t + 1)
+    return out
+
+
+def _fifo_resources(node: Node, fold: Fold) -> Resources:
+    bits = fold.in_lanes * _stream_width(node)
+    depth = int(node["depth"])
+    # output register in FFs; the rest in distributed RAM (one LUT per 32 x 2 bits) or FFs.
+    ram_luts = math.ceil(bits / 2) * math.ceil((depth - 1) / 32) if depth > 1 else 0
+    return Resources(lut=ram_luts + 12, ff=bits + 2 * math.ceil(math.log2(depth + 1)) + 2)
+
+
+def _resize_params(node: Node, fold: Fold) -> dict[str, Any]:
+    return {"IN_LANES": fold.in_lanes, "OUT_LANES": fold.out_lanes, "WIDTH": _stream_width(node)}
+
+
+def _resize_cycles(node: Node, fold: Fold) -> int:
+    return elements(node["out_shape"]) // min(fold.in_lanes, fold.out_lanes)
+
+
+def _resize_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
+    if fold.out_lanes >= fold.in_lanes:  # gather r input beats into one output beat
+        r = fold.out_lanes // fold.in_lanes
+        return [times[(j + 1) * r - 1] + 1 for j in range(len(times) // r)]
+    r = fold.in_lanes // fold.out_lanes  # split one input beat into r output beats
+    out: list[int] = []
+    for t in times:
+        for _ in range(r):
+            out.append(max(t + 1, out[-1] + 1) if out else t + 1)
+    return out
+
+
+def _resize_resources(node: Node, fold: Fold) -> Resources:
+    bits = max(fold.in_lanes, fold.out_lanes) * _stream_width(node)
+    return Resources(lut=bits + 10, ff=bits + 8)
+
+
+def rtl_sources(entry_names: list[str]) -> list[Path]:
+    """RTL files of the given components (from ``sim/catalogue.py``), dependencies first, no repeats."""
+    from sim import catalogue  # noqa: PLC0415 - the catalogue imports the whole library list
+
+    files: list[Path] = []
+    for name in entry_names:
+        if name not in catalogue.COMPONENTS:
+            raise MappingError(
+                f"component {name} has no RTL in the library yet (not in sim/catalogue.py); "
+                f"available: {', '.join(sorted(catalogue.COMPONENTS))}"
+            )
+        for f in catalogue.COMPONENTS[name].sources:
+            if f not in files:
+                files.append(f)
+    return files
+
+
+def _passthrough(node: Node, x: IntArray) -> IntArray:
+    return gc.passthrough(x)
+
+
+REGISTRY: dict[str, ComponentEntry] = {}
+
+
+def register(entry: ComponentEntry) -> ComponentEntry:
+    """Add an entry; an operation may be implemented by one entry only."""
+    taken = {op: e.name for e in REGISTRY.values() for op in e.ops}
+    clash = sorted(op for op in entry.ops if op in taken)
+    if entry.name in REGISTRY or clash:
+        raise ValueError(f"component {entry.name} registered twice or op(s) {clash} already implemented")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+register(
+    ComponentEntry(
+        name="fixed_linear",
+        ops=frozenset({"linear"}),
+        folds=_linear_folds,
+        parameters=_linear_params,
+        memories=_linear_memories,
+        golden=_linear_golden,
+        cycles=_linear_cycles,
+        beat_times=_linear_beat_times,
+        resources=_linear_resources,
+        input_buffer=_linear_input_buffer,
+    )
+)
+
+register(
+    ComponentEntry(
+        name="fixed_relu",
+        ops=frozenset({"relu"}),
+        folds=_elementwise_folds,
+        parameters=_requant_params,
+        golden=lambda node, x: gc.relu(x, in_format(node), out_format(node)),
+        cycles=_elementwise_cycles,
+        beat_times=_registered_beat_times,
+        resources=_requant_resources,
+    )
+)
+
+register(
+    ComponentEntry(
+        name="fixed_cast",
+        ops=frozenset({"cast"}),
+        folds=_elementwise_folds,
+        parameters=_requant_params,
+        golden=lambda node, x: gc.cast(x, in_format(node), out_format(node)),
+        cycles=_elementwise_cycles,
+        beat_times=_registered_beat_times,
+        resources=_requant_resources,
+    )
+)
+
+register(
+    ComponentEntry(
+        name="stream_fifo",
+        ops=frozenset({"fifo"}),
+        folds=_elementwise_folds,
+        parameters=_fifo_params,
+        golden=_passthrough,
+        cycles=_elementwise_cycles,
+        beat_times=_fifo_beat_times,
+        resources=_fifo_resources,
+    )
+)
+
+register(
+    ComponentEntry(
+        name="stream_resize",
+        ops=frozenset({"resize"}),
+        folds=lambda node: [],  # lanes are fixed by its neighbours
+        parameters=_resize_params,
+        golden=_passthrough,
+        cycles=_resize_cycles,
+        beat_times=_resize_beat_times,
+        resources=_resize_resources,
+    )
+)
+
+#: Operations the mapper inserts itself; a captured graph never holds them.
+PLUMBING_OPS = frozenset({"fifo", "resize"})
+
+
+def supported_ops() -> list[str]:
+    """Graph operations some registry entry implements (plumbing excluded), sorted."""
+    return sorted({op for e in REGISTRY.values() for op in e.ops} - PLUMBING_OPS)
+
+
+def entry_for(op: str, node_name: str) -> ComponentEntry:
+    """The entry implementing ``op``; otherwise an UnsupportedOperationError naming the node."""
+    for entry in REGISTRY.values():
+        if op in entry.ops:
+            return entry
+    raise UnsupportedOperationError(
+        f"node {node_name!r}: operation {op!r} has no library component; supported: "
+        f"{', '.join(supported_ops())} (view/reshape/flatten/dropout and batch-norm after linear are folded)"
+    )
+
+
+def golden_vector(node: Node, x: IntArray) -> IntArray:
+    """Apply a node's golden function to a batch of flattened samples ``(B, elements)``."""
+    out = entry_for(node["op"], node["name"]).golden(node, np.asarray(x, dtype=np.int64))
+    return np.asarray(out, dtype=np.int64)
