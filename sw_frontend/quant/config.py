@@ -112,7 +112,9 @@ class QuantConfig:
         def fields(d: dict[str, FixedType]) -> dict[str, list[int | str]]:
             return {k: format_to_list(v) for k, v in d.items()}
 
-        out: dict[str, Any] = {"default": fields(self.default)}
+        out: dict[str, Any] = {}
+        if self.default:
+            out["default"] = fields(self.default)
         if self.by_type:
             out["by_type"] = {k: fields(v) for k, v in self.by_type.items()}
         if self.by_name:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sw_frontend.atomic import replace_dir, temp_dir_beside
 from sw_frontend.errors import ConfigError
 from sw_frontend.quant.config import QuantConfig
 from sw_frontend.quant.modules import QuantConv2d, QuantLinear, QuantReLU
@@ -101,21 +100,13 @@ def is_quantized(model: nn.Module) -> bool:
 def save_quantized(model: nn.Module, config: QuantConfig, folder: str | Path, meta: dict[str, Any]) -> Path:
     """Write ``folder`` (weights.pt, quantize.toml, meta.json) atomically: a temp folder, then rename."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = temp_dir_beside(folder)
     try:
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         torch.save(state, tmp / WEIGHTS_FILE)
         (tmp / CONFIG_FILE).write_text(toml_dumps({"quantize": config.to_dict()}))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

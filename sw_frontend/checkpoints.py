@@ -1,0 +1,138 @@
+"""Loading models for `ch` actions: ``--load PATH --load-type {pt, pl, hf, pkl}``, safe by default.
+
+- ``pt``: a file holding a state dict (or a dict with a ``state_dict`` entry), read with
+  ``torch.load(weights_only=True)``; or a folder written by ``ch transform`` (weights.pt +
+  quantize.toml + meta.json), which rebuilds the quantized model.
+- ``pl``: a Lightning checkpoint written by ``ch train`` (also ``weights_only=True``). It records the
+  model name and, after quantization-aware training, the ``[quantize]`` table, so loading rebuilds
+  the same (quantized) model and refuses a checkpoint of another model.
+- ``hf``: a local ``save_pretrained`` folder of a transformers model.
+- ``pkl``: an arbitrary pickle (a whole ``nn.Module`` or a state dict). Unpickling can run any code
+  stored in the file, so it needs ``--allow-pickle``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sw_frontend.data import DataBundle
+from sw_frontend.errors import ConfigError
+from sw_frontend.models import HF_MODELS, build_model, load_hf_pretrained
+from sw_frontend.options import LOAD_TYPES, Settings
+from sw_frontend.quant.config import QuantConfig
+from sw_frontend.quant.transform import CONFIG_FILE, load_quantized, quantize_model, read_quantized_meta
+
+#: Key under which ``ch train`` stores its facts in a Lightning checkpoint.
+CH_KEY = "ch"
+
+
+@dataclass
+class Loaded:
+    """A model ready for an action, and the quantization config it carries (None when float)."""
+
+    model: nn.Module
+    quant_config: QuantConfig | None
+    source: str
+
+
+def _torch_load_safe(path: Path, load_type: str) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for foreign files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"--load {path} cannot be read as --load-type {load_type} with weights_only=True ({first[:160]}); "
+            "if it is a pickle you trust, use --load-type pkl --allow-pickle"
+        ) from None
+
+
+def _strip_prefix(state: dict[str, Any]) -> dict[str, Any]:
+    if state and all(k.startswith("model.") for k in state):
+        return {k[len("model."):]: v for k, v in state.items()}
+    return state
+
+
+def _load_state(model: nn.Module, state: Any, path: Path, model_name: str) -> None:
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ConfigError(f"--load {path} holds no state dict of tensors")
+    try:
+        model.load_state_dict(_strip_prefix(state), strict=True)
+    except RuntimeError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]
+        raise ConfigError(f"--load {path} is not a checkpoint of model '{model_name}' here: {detail[:200]}") from None
+
+
+def _check_meta(meta: dict[str, Any], settings: Settings, path: Path) -> None:
+    for key in ("model", "dataset"):
+        if key in meta and meta[key] != getattr(settings, key):
+            raise ConfigError(
+                f"--load {path} was made for {key} '{meta[key]}', not '{getattr(settings, key)}'"
+            )
+
+
+def load_model(settings: Settings, data: DataBundle) -> Loaded:
+    """The model of ``settings`` for ``data``: fresh, or from ``--load`` (see module docstring)."""
+    name, path_s, kind = settings.model, settings.load, settings.load_type
+    if settings.pretrained and (path_s is None or kind != "hf"):
+        raise ConfigError("--pretrained needs --load FOLDER --load-type hf (a local save_pretrained folder; "
+                          "nothing is downloaded)")
+    if path_s is None:
+        if kind is not None:
+            raise ConfigError(f"--load-type {kind} given without --load PATH")
+        return Loaded(build_model(name, data), None, "fresh")
+    if kind is None:
+        raise ConfigError(f"--load {path_s} needs --load-type (one of {', '.join(LOAD_TYPES)})")
+    path = Path(path_s)
+    if not path.exists():
+        raise ConfigError(f"--load {path} does not exist")
+    if kind == "hf":
+        if name not in HF_MODELS:
+            raise ConfigError(f"--load-type hf is for transformers models ({', '.join(HF_MODELS)}), not '{name}'")
+        if not path.is_dir():
+            raise ConfigError(f"--load {path} is a file; --load-type hf needs a save_pretrained folder")
+        return Loaded(load_hf_pretrained(name, data, str(path)), None, f"hf:{path}")
+    if path.is_dir():
+        if kind != "pt" or not (path / CONFIG_FILE).is_file():
+            raise ConfigError(
+                f"--load {path} is a folder; folders load with --load-type hf (save_pretrained) or "
+                "--load-type pt (a `ch transform` output with quantize.toml)"
+            )
+        config, meta = read_quantized_meta(path)
+        _check_meta(meta, settings, path)
+        return Loaded(load_quantized(path, build_model(name, data)), config, f"transformed:{path}")
+    if kind == "pkl":
+        return _load_pickle(settings, data, path)
+    obj = _torch_load_safe(path, kind)
+    if kind == "pl" and not (isinstance(obj, dict) and "pytorch-lightning_version" in obj):
+        raise ConfigError(f"--load {path} is not a Lightning checkpoint (no pytorch-lightning_version); "
+                          "use --load-type pt for a plain state dict")
+    meta = obj.get(CH_KEY, {}) if isinstance(obj, dict) else {}
+    _check_meta(meta, settings, path)
+    state = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
+    model = build_model(name, data)
+    config = None
+    if meta.get("quantize") is not None:
+        config = QuantConfig.from_dict(meta["quantize"], where=f"{path}:quantize")
+        model = quantize_model(model, config)
+    _load_state(model, state, path, name)
+    return Loaded(model, config, f"{kind}:{path}")
+
+
+def _load_pickle(settings: Settings, data: DataBundle, path: Path) -> Loaded:
+    if not settings.allow_pickle:
+        raise ConfigError(
+            f"--load-type pkl unpickles {path}, which can run arbitrary code stored in the file; "
+            "pass --allow-pickle only for a file you trust (or use --load-type pt/pl)"
+        )
+    obj = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(obj, nn.Module):
+        return Loaded(obj, None, f"pkl:{path}")
+    model = build_model(settings.model, data)
+    _load_state(model, obj.get("state_dict", obj) if isinstance(obj, dict) else obj, path, settings.model)
+    return Loaded(model, None, f"pkl:{path}")

@@ -1,0 +1,1 @@
+"""`ch search`: multi-objective Optuna search of per-layer fixed-point formats."""
