@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,7 +35,7 @@ from sw_frontend.options import Settings
 from sw_frontend.quant.config import QuantConfig
 from sw_frontend.quant.transform import dequantize_model, quantize_model, quantizable_layers, save_quantized
 from sw_frontend.report import print_table, write_json
-from sw_frontend.training import ChModule, evaluate, loader
+from sw_frontend.training import evaluate, loader
 
 
 def software_dir(settings: Settings) -> Path:
@@ -46,14 +48,12 @@ def prepare(settings: Settings) -> tuple[DataBundle, Loaded]:
 
     Everything here only reads; all validation happens before an action writes anything.
     """
-    import lightning.pytorch as pl
-
     if settings.accelerator == "gpu" and not torch.cuda.is_available():
         raise ConfigError("--accelerator gpu: no GPU is visible to torch here; use cpu or auto")
     if settings.threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {settings.threads}")
     torch.set_num_threads(settings.threads)
-    pl.seed_everything(settings.seed, workers=True, verbose=False)
+    seed_everything(settings.seed)
     data = load_dataset(settings.dataset, settings.data_dir, settings.max_seq_len)
     loaded = load_model(settings, data)
     if settings.quantize is not None:
@@ -61,6 +61,13 @@ def prepare(settings: Settings) -> tuple[DataBundle, Loaded]:
         base = dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
         loaded = Loaded(quantize_model(base, config), config, loaded.source)
     return data, loaded
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (what Lightning's seed_everything does, without importing it)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 
 def meta_of(settings: Settings, config: QuantConfig | None) -> dict[str, Any]:
@@ -86,6 +93,8 @@ def run_train(settings: Settings) -> dict[str, Any]:
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
     from lightning.pytorch.loggers import TensorBoardLogger
+
+    from sw_frontend.lightning_module import ChModule
 
     _quiet_lightning()
     data, loaded = prepare(settings)

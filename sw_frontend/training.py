@@ -1,4 +1,4 @@
-"""Lightning training and plain evaluation loops shared by the `ch` actions.
+"""Batches, metrics and the plain evaluation loop shared by the `ch` actions (no Lightning import).
 
 Metrics: ``acc`` is top-1 accuracy in [0, 1] (for ``lm``: next-token accuracy over non-padding
 positions); ``loss`` is mean cross-entropy in nats.
@@ -6,9 +6,6 @@ positions); ``loss`` is mean cross-entropy in nats.
 
 from __future__ import annotations
 
-from typing import Any
-
-import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,41 +32,6 @@ def batch_metrics(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Ten
     loss = F.cross_entropy(logits.float(), target, ignore_index=-100, reduction="sum")
     correct = int((logits.argmax(-1)[keep] == target[keep]).sum())
     return loss, correct, int(keep.sum())
-
-
-class ChModule(pl.LightningModule):
-    """Wraps any front-end model for Lightning; ``meta`` is stored in every checkpoint under ``ch``."""
-
-    def __init__(self, model: nn.Module, task: str, optimizer: str, learning_rate: float,
-                 weight_decay: float, meta: dict[str, Any]) -> None:
-        super().__init__()
-        self.model, self.task, self.meta = model, task, meta
-        self.opt_name, self.lr, self.wd = optimizer, learning_rate, weight_decay
-
-    def _step(self, batch: list[torch.Tensor], stage: str) -> torch.Tensor:
-        logits, target = logits_and_targets(self.model, batch, self.task)
-        loss_sum, correct, count = batch_metrics(logits, target)
-        loss = loss_sum / max(count, 1)
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=count)
-        self.log(f"{stage}_acc", correct / max(count, 1), prog_bar=True, on_epoch=True, on_step=False,
-                 batch_size=count)
-        return loss
-
-    def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "val")
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        params = self.model.parameters()
-        if self.opt_name == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.wd)
-        cls = torch.optim.AdamW if self.opt_name == "adamw" else torch.optim.Adam
-        return cls(params, lr=self.lr, weight_decay=self.wd)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["ch"] = self.meta
 
 
 def loader(ds: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
