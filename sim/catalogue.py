@@ -228,3 +228,80 @@ register(
         ),
     )
 )
+
+register(
+    Component(
+        name="fixed_cast",
+        toplevel="fixed_cast",
+        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "arith/fixed_cast.sv"),
+        tb_module="sim.tb.test_fixed_cast",
+        defaults={"LANES": 1, "IN_WIDTH": 16, "IN_FRAC": 8, "IN_SIGNED": 1,
+                  "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 1},
+        sweeps=(
+            # narrow, drops 2 bits, saturates most of the range
+            {"LANES": 1, "IN_WIDTH": 4, "IN_FRAC": 2, "IN_SIGNED": 1,
+             "OUT_WIDTH": 2, "OUT_FRAC": 0, "OUT_SIGNED": 1},
+            # wide, 16 lanes, drops 17 bits, heavy saturation
+            {"LANES": 16, "IN_WIDTH": 32, "IN_FRAC": 20, "IN_SIGNED": 1,
+             "OUT_WIDTH": 8, "OUT_FRAC": 3, "OUT_SIGNED": 1},
+            # unsigned to signed, appends 4 fraction bits (negative shift)
+            {"LANES": 4, "IN_WIDTH": 8, "IN_FRAC": 2, "IN_SIGNED": 0,
+             "OUT_WIDTH": 12, "OUT_FRAC": 6, "OUT_SIGNED": 1},
+            # signed to unsigned at the same scale: negatives clamp to 0
+            {"LANES": 2, "IN_WIDTH": 24, "IN_FRAC": 8, "IN_SIGNED": 1,
+             "OUT_WIDTH": 16, "OUT_FRAC": 8, "OUT_SIGNED": 0},
+        ),
+    )
+)
+
+register(
+    Component(
+        name="fixed_relu",
+        toplevel="fixed_relu",
+        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "arith/fixed_cast.sv",
+               "arith/fixed_relu.sv"),
+        tb_module="sim.tb.test_fixed_relu",
+        defaults={"LANES": 1, "IN_WIDTH": 16, "IN_FRAC": 8, "IN_SIGNED": 1,
+                  "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 0},
+        sweeps=(
+            # narrow: a 1-bit unsigned output
+            {"LANES": 1, "IN_WIDTH": 3, "IN_FRAC": 1, "IN_SIGNED": 1,
+             "OUT_WIDTH": 1, "OUT_FRAC": 0, "OUT_SIGNED": 0},
+            # wide, 16 lanes, drops 12 bits, heavy saturation, unsigned output
+            {"LANES": 16, "IN_WIDTH": 32, "IN_FRAC": 16, "IN_SIGNED": 1,
+             "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 0},
+            # signed output, appends 6 fraction bits (negative shift)
+            {"LANES": 4, "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1,
+             "OUT_WIDTH": 16, "OUT_FRAC": 10, "OUT_SIGNED": 1},
+            # unsigned input, negative output fraction (one lsb = 4)
+            {"LANES": 2, "IN_WIDTH": 6, "IN_FRAC": 0, "IN_SIGNED": 0,
+             "OUT_WIDTH": 3, "OUT_FRAC": -2, "OUT_SIGNED": 0},
+        ),
+    )
+)
+
+register(
+    Component(
+        name="fixed_add",
+        toplevel="fixed_add",
+        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "stream/stream_join.sv",
+               "arith/fixed_add.sv"),
+        tb_module="sim.tb.test_fixed_add",
+        defaults={"LANES": 1, "A_WIDTH": 8, "A_FRAC": 4, "B_WIDTH": 8, "B_FRAC": 4,
+                  "OUT_WIDTH": 8, "OUT_FRAC": 4},
+        sweeps=(
+            # narrow: drops 1 bit, saturates often
+            {"LANES": 1, "A_WIDTH": 3, "A_FRAC": 1, "B_WIDTH": 2, "B_FRAC": 0,
+             "OUT_WIDTH": 2, "OUT_FRAC": 0},
+            # wide, 16 lanes, b aligned by 12 bits, drops 14 bits, heavy saturation
+            {"LANES": 16, "A_WIDTH": 32, "A_FRAC": 16, "B_WIDTH": 24, "B_FRAC": 4,
+             "OUT_WIDTH": 8, "OUT_FRAC": 2},
+            # output finer than both inputs (negative shift), never saturates
+            {"LANES": 4, "A_WIDTH": 8, "A_FRAC": 3, "B_WIDTH": 8, "B_FRAC": 5,
+             "OUT_WIDTH": 16, "OUT_FRAC": 8},
+            # negative input fraction, a aligned by 8 bits
+            {"LANES": 3, "A_WIDTH": 16, "A_FRAC": -2, "B_WIDTH": 4, "B_FRAC": 6,
+             "OUT_WIDTH": 12, "OUT_FRAC": 4},
+        ),
+    )
+)

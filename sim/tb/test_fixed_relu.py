@@ -1,0 +1,31 @@
+"""Bench of rtl/arith/fixed_relu.sv: every lane equals golden.components.relu, bit for bit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyuvm
+
+from golden.components import relu
+from sim.tb.fixed_edges import requant_edges
+from sim.tb.test_fixed_cast import formats
+from sim.verif.bench import StreamTest
+from sim.verif.ports import BenchSpec, PortSpec
+
+
+def bench(params: dict[str, Any]) -> BenchSpec:
+    lanes = int(params["LANES"])
+    in_t, out_t = formats(params)
+    return BenchSpec(
+        inputs=[PortSpec("data_in", lanes, in_t.width, in_t.signed)],
+        outputs=[PortSpec("data_out", lanes, out_t.width, out_t.signed)],
+        model=lambda g: {"data_out": relu(g["data_in"], in_t, out_t).tolist()},
+        extremes={"data_in": requant_edges(in_t, out_t)},
+    )
+
+
+@pyuvm.test()
+class FixedReluTest(StreamTest):
+    """Random and edge-value lanes (negatives, ties, thresholds) under random gaps and stalls."""
+
+    bench = staticmethod(bench)

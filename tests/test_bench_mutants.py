@@ -1,0 +1,66 @@
+"""The arithmetic benches catch broken rounding and saturation (mutation tests).
+
+Each case copies rtl/arith/fixed_requant.sv with one deliberate bug, builds a component with the
+mutant in place of the real file, and requires its bench to fail in the scoreboard. The real
+sources are never touched; the mutants live under build/mutants/ so that reruns reuse builds.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from eda.toolchain import BUILD_ROOT
+from sim import catalogue, runner
+
+REQUANT = "arith/fixed_requant.sv"
+
+#: name -> (text in fixed_requant.sv, its buggy replacement)
+MUTANTS = {
+    "truncate": ("((extended <<< LSHIFT) + HALF) >>> RSHIFT", "(extended <<< LSHIFT) >>> RSHIFT"),
+    # differs from the real thing only on exact ties: the edge values must hit them
+    "round_half_down": ("+ HALF) >>> RSHIFT", "+ HALF - WIDE'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT"),
+    "wrap_high": (
+        "if (rounded > OUT_MAX) data_out = OUT_MAX[OUT_WIDTH-1:0];",
+        "if (rounded > OUT_MAX) data_out = rounded[OUT_WIDTH-1:0];",
+    ),
+}
+
+#: component -> the sweep entry (index) whose bench must catch every mutant
+CASES = {"fixed_cast": 0, "fixed_add": 1}
+
+
+def mutant_sources(comp: catalogue.Component, mutant: str) -> list[Path]:
+    """The component's sources with fixed_requant.sv replaced by the mutant ``mutant``."""
+    original, buggy = MUTANTS[mutant]
+    text = (catalogue.RTL_ROOT / REQUANT).read_text()
+    assert text.count(original) == 1, f"mutant {mutant}: {original!r} not found once in {REQUANT}"
+    folder = BUILD_ROOT / "mutants" / mutant
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "fixed_requant.sv"
+    mutated = text.replace(original, buggy)
+    if not path.exists() or path.read_text() != mutated:
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(mutated)
+        os.replace(tmp, path)
+    return [path if f == REQUANT else catalogue.RTL_ROOT / f for f in comp.files]
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bench_catches_mutant(
+    name: str, mutant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under pytest, cocotb's runner exits the process on a failed bench instead of returning
+    # its results; without this variable sim.runner sees the failure and raises with the reason.
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    comp = catalogue.get(name)
+    params = comp.sweep()[CASES[name]]
+    sources = mutant_sources(comp, mutant)
+    options = runner.RunOptions(seed=7, groups=300, gap_prob=0.3, stall_prob=0.4)
+    with pytest.raises(runner.SimulationError, match="scoreboard: .* problem"):
+        runner.run(comp.toplevel, sources, comp.tb_module, params, options)
