@@ -105,7 +105,8 @@ def run_train(settings: Settings) -> dict[str, Any]:
         module = ChModule(loaded.model, data.task, settings.optimizer, settings.learning_rate,
                           settings.weight_decay, meta_of(settings, loaded.quant_config))
         ckpt = ModelCheckpoint(dirpath=tmp / "training_ckpts", filename="best", monitor="val_acc", mode="max",
-                               save_last=True, save_top_k=1, enable_version_counter=False)
+                               save_last=True, save_top_k=1, enable_version_counter=False,
+                               save_weights_only=True)
         trainer = pl.Trainer(
             max_epochs=settings.max_epochs, accelerator=settings.accelerator, devices=1, deterministic=True,
             logger=TensorBoardLogger(save_dir=str(tmp), name="tensorboard", version=version),
