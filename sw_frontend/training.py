@@ -46,7 +46,7 @@ def evaluate(model: nn.Module, ds: Dataset, task: str, batch_size: int, desc: st
     was_training = model.training
     model.eval()
     loss_total, correct, count = 0.0, 0, 0
-    for batch in tqdm(loader(ds, batch_size, False, 0), desc=desc, leave=False, unit="batch"):
+    for batch in tqdm(loader(ds, batch_size, False, 0), desc=desc, leave=False, unit="batch", disable=None):
         logits, target = logits_and_targets(model, batch, task)
         loss, c, n = batch_metrics(logits, target)
         loss_total, correct, count = loss_total + float(loss), correct + c, count + n

@@ -185,6 +185,8 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
     (["train", "cifar10"], None, "unknown model 'cifar10'; allowed: mlp"),
     (["train", "mlp", "cifar10", "--data-dir", "nowhere"], None, "put the files of 'cifar-10-batches-py' there"),
     (["train", "mlp", "digits", "--bogus"], None, "unrecognized arguments: --bogus"),
+    (["search", "mlp", "digits", "--storage", "foo://x"], "[search.default]\ndata_in = { width = 8, frac = 4 }\n",
+     "--storage foo://x: Can't load plugin"),
 ])
 def test_bad_configs_fail_in_one_line_and_write_nothing(tmp_path: Path, capsys, monkeypatch, args, toml,
                                                         needle) -> None:
@@ -205,6 +207,25 @@ def test_bad_configs_fail_in_one_line_and_write_nothing(tmp_path: Path, capsys, 
     assert needle in lines[0], lines[0]
     assert "Traceback" not in err + out
     assert not (tmp_path / "mase_output").exists()
+
+
+def test_failed_training_leaves_previous_outputs_and_no_temporaries(tmp_path: Path, capsys, monkeypatch) -> None:
+    from sw_frontend.lightning_module import ChModule
+
+    monkeypatch.chdir(tmp_path)
+    assert ch(capsys, "train", "mlp", "--max-epochs", "1")[0] == 0
+    sw = tmp_path / "mase_output" / "mlp_digits" / "software"
+    before = (sw / "training_ckpts" / "best.ckpt").read_bytes()
+
+    def boom(self, batch, batch_idx):  # noqa: ANN001
+        raise RuntimeError("failure mid-epoch")
+
+    monkeypatch.setattr(ChModule, "training_step", boom)
+    with pytest.raises(RuntimeError, match="failure mid-epoch"):
+        main(["train", "mlp", "--max-epochs", "1", "--seed", "5"])
+    assert (sw / "training_ckpts" / "best.ckpt").read_bytes() == before
+    assert sorted(p.name for p in sw.iterdir()) == ["tensorboard", "training_ckpts"]
+    assert [p.name for p in (sw / "tensorboard").iterdir()] == ["version_0"]
 
 
 def test_checkpoint_of_another_model_is_refused(digits_root: Path, capsys, monkeypatch) -> None:

@@ -152,8 +152,10 @@ def run_search(settings: Settings) -> dict[str, Any]:
         study = optuna.create_study(study_name=settings.study_name, storage=url,
                                     directions=["maximize", "minimize"], load_if_exists=True,
                                     sampler=make_sampler(settings.sampler, settings.seed, settings.trials))
-    except (ValueError, ImportError) as exc:
-        raise ConfigError(f"--storage {url}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # sqlalchemy and optuna raise many types for a bad URL or database
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--storage {url}: {text[:200]} (give an SQLAlchemy URL such as "
+                          "sqlite:///study.db or postgresql://user@host/db)") from None
     if [d.name for d in study.directions] != ["MAXIMIZE", "MINIMIZE"]:
         raise ConfigError(f"study '{settings.study_name}' in {url} is not a (accuracy, cost) study")
     study.optimize(objective, n_trials=settings.trials, show_progress_bar=True, catch=())
