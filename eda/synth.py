@@ -77,21 +77,34 @@ def synthesize(
     tag = "-".join(f"{k}{v}" for k, v in parameters.items() if not isinstance(v, str))[:80]
     out_dir = Path(out_dir or BUILD_ROOT / "synth" / (f"{top}-{tag}" if tag else top)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = " ".join(_param_arg(k, v) for k, v in parameters.items())
-    files = " ".join(str(s) for s in sources)
+    # The WebAssembly Yosys sees the host's /tmp as a private folder, so a clone or a pytest
+    # tmp_path under /tmp would be invisible: every folder it needs is mounted explicitly.
+    mounts: dict[Path, str] = {out_dir: "/out"}
+
+    def guest(path: Path | str) -> str:
+        host = Path(path).resolve()
+        folder = mounts.setdefault(host.parent, f"/m{len(mounts)}")
+        return f"{folder}/{host.name}"
+
+    params = " ".join(
+        _param_arg(k, guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items()
+    )
+    files = " ".join(guest(s) for s in sources)
     script = "\n".join(
         [
             f"read_slang --threads 1 --top {top} {params} {files}",
             f"synth_xilinx -family xc7 -flatten -top {top}",
-            "tee -q -o stats.json stat -json",
-            "write_json netlist.json",
+            "tee -q -o /out/stats.json stat -json",
+            "write_json /out/netlist.json",
         ]
     )
     (out_dir / "synth.ys").write_text(script + "\n")
+    env = dict(os.environ)
+    env["YOWASP_MOUNT"] = ":".join(f"{g}={h}" for h, g in mounts.items())
     start = time.monotonic()
     proc = subprocess.run(
-        [yosys_bin(), "-q", "-l", "synth.log", "-s", "synth.ys"],
-        cwd=out_dir, capture_output=True, text=True, check=False,
+        [yosys_bin(), "-q", "-l", "/out/synth.log", "-s", "/out/synth.ys"],
+        cwd=out_dir, env=env, capture_output=True, text=True, check=False,
     )
     seconds = time.monotonic() - start
     if proc.returncode != 0 or not (out_dir / "stats.json").exists():

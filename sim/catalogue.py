@@ -35,6 +35,7 @@ class Component:
         defaults: every parameter of the module with its default value.
         sweeps: parameter overrides each tested run applies on top of ``defaults``.
         prepare: for components with memories, writes their images (see :data:`Prepare`).
+        groups: golden-model groups a test sends (enough for a few hundred beats or more).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Component:
     defaults: dict[str, Any]
     sweeps: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     prepare: Prepare | None = None
+    groups: int = 300
 
     @property
     def sources(self) -> list[Path]:
@@ -302,6 +304,30 @@ register(
             # negative input fraction, a aligned by 8 bits
             {"LANES": 3, "A_WIDTH": 16, "A_FRAC": -2, "B_WIDTH": 4, "B_FRAC": 6,
              "OUT_WIDTH": 12, "OUT_FRAC": 4},
+        ),
+    )
+)
+
+register(
+    Component(
+        name="conv_window",
+        toplevel="conv_window",
+        files=("conv/conv_window.sv",),
+        tb_module="sim.tb.test_conv_window",
+        defaults={"CHANNELS": 1, "DATA_WIDTH": 8, "IMG_H": 8, "IMG_W": 8, "KERNEL_H": 3,
+                  "KERNEL_W": 3, "STRIDE": 1, "PADDING": 0},
+        groups=30,  # one group is a whole image: 30 images are 120 to 8,100 window beats
+        sweeps=(
+            # 1x1 kernel on a 1-pixel-wide image: the degenerate corner
+            {"IMG_H": 3, "IMG_W": 1, "KERNEL_H": 1, "KERNEL_W": 1, "DATA_WIDTH": 2},
+            # 3x3, padding 1, 3 channels (a CIFAR-like first layer on a small image)
+            {"CHANNELS": 3, "IMG_H": 5, "IMG_W": 6, "PADDING": 1},
+            # 2x2 stride 2 (pooling windows), odd size leaves the last row and column unread
+            {"CHANNELS": 4, "DATA_WIDTH": 16, "IMG_H": 5, "IMG_W": 5, "KERNEL_H": 2, "KERNEL_W": 2,
+             "STRIDE": 2},
+            # non-square kernel, stride 2 with padding, wide lanes
+            {"CHANNELS": 2, "DATA_WIDTH": 32, "IMG_H": 6, "IMG_W": 7, "KERNEL_H": 3, "KERNEL_W": 2,
+             "STRIDE": 2, "PADDING": 1},
         ),
     )
 )

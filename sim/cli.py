@@ -40,14 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("component", nargs="?", default="", help="component name (all when empty)")
     parser.add_argument("params", nargs="*", help="parameter overrides NAME=VALUE")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--groups", type=int, default=300, help="golden-model groups to send")
+    parser.add_argument("--groups", type=int, default=None,
+                        help="golden-model groups to send (default: the component's own, 300 for most)")
     parser.add_argument("--gap", type=float, default=0.3, help="input gap probability")
     parser.add_argument("--stall", type=float, default=0.3, help="output stall probability")
     args = parser.parse_args(argv)
     try:
         components = [catalogue.get(args.component)] if args.component else list(catalogue.COMPONENTS.values())
         overrides = parse_overrides(args.params)
-        options = runner.RunOptions(args.seed, args.groups, args.gap, args.stall)
+        options = {
+            c.name: runner.RunOptions(args.seed, args.groups or c.groups, args.gap, args.stall)
+            for c in components
+        }
         jobs = [
             (c, p) for c in components for p in ([c.parameters(overrides)] if overrides else c.sweep())
         ]
@@ -58,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     for comp, params in jobs:
         start = time.monotonic()
         try:
-            result = comp.run(params, options)
+            result = comp.run(params, options[comp.name])
             beats = sum(result["outputs"].values())
             status = f"PASS  {result['groups']} groups, {beats} output beats checked"
         except runner.SimulationError as err:

@@ -17,7 +17,7 @@ CASES = [
 @pytest.mark.sim
 @pytest.mark.parametrize(("comp", "params"), CASES)
 def test_component_matches_golden(comp: catalogue.Component, params: dict) -> None:
-    options = runner.RunOptions(seed=7, groups=300, gap_prob=0.3, stall_prob=0.4)
+    options = runner.RunOptions(seed=7, groups=comp.groups, gap_prob=0.3, stall_prob=0.4)
     result = comp.run(params, options)
     assert result["groups"] == options.groups
     assert all(n > 0 for n in result["outputs"].values())
