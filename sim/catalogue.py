@@ -124,32 +124,55 @@ register(
 )
 
 
-def _prepare_linear(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Random weights and bias (range ends drawn often) written as fixed_linear memory images."""
+def _draw(rng: Any, shape: tuple[int, ...], width: int) -> Any:
+    """Random signed ``width``-bit integers (a NumPy array), the range ends drawn often."""
     import numpy as np  # noqa: PLC0415 - only needed for components with memories
 
+    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    values = rng.integers(lo, hi + 1, size=shape)
+    return np.where(rng.random(shape) < 0.15, rng.choice([lo, hi], size=shape), values)
+
+
+def _write_linear_images(params: dict[str, Any], w: Any, b: Any, folder: Path) -> dict[str, Any]:
+    """fixed_linear-layout images of weight matrix ``w`` (N, K) and bias ``b`` into ``params``."""
     from sim.memimage import linear_bias_words, linear_weight_words, write_memh  # noqa: PLC0415
 
-    rng = np.random.default_rng(seed)
-    n, k = int(params["OUT_FEATURES"]), int(params["IN_FEATURES"])
-    in_par, out_par = int(params["IN_PAR"]), int(params["OUT_PAR"])
-
-    def draw(shape: tuple[int, ...], width: int) -> np.ndarray:
-        lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-        values = rng.integers(lo, hi + 1, size=shape)
-        ends = rng.random(shape) < 0.15
-        return np.where(ends, rng.choice([lo, hi], size=shape), values)
-
-    w = draw((n, k), int(params["W_WIDTH"]))
-    w_words = linear_weight_words(w, in_par, out_par, int(params["W_WIDTH"]))
+    in_par, out_par, w_width = int(params["IN_PAR"]), int(params["OUT_PAR"]), int(params["W_WIDTH"])
     out = dict(params)
-    out["WEIGHTS_FILE"] = str(write_memh(folder / "weights.memh", w_words, out_par * in_par * int(params["W_WIDTH"])))
-    context: dict[str, Any] = {"weights": w.tolist(), "bias": None}
-    if int(params["HAS_BIAS"]):
-        b = draw((n,), int(params["B_WIDTH"]))
-        b_words = linear_bias_words(b, out_par, int(params["B_WIDTH"]))
-        out["BIAS_FILE"] = str(write_memh(folder / "bias.memh", b_words, out_par * int(params["B_WIDTH"])))
-        context["bias"] = b.tolist()
+    words = linear_weight_words(w, in_par, out_par, w_width)
+    out["WEIGHTS_FILE"] = str(write_memh(folder / "weights.memh", words, out_par * in_par * w_width))
+    if b is not None:
+        b_width = int(params["B_WIDTH"])
+        words = linear_bias_words(b, out_par, b_width)
+        out["BIAS_FILE"] = str(write_memh(folder / "bias.memh", words, out_par * b_width))
+    return out
+
+
+def _prepare_linear(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Random weights and bias written as fixed_linear memory images."""
+    import numpy as np  # noqa: PLC0415 - only needed for components with memories
+
+    rng = np.random.default_rng(seed)
+    w = _draw(rng, (int(params["OUT_FEATURES"]), int(params["IN_FEATURES"])), int(params["W_WIDTH"]))
+    b = _draw(rng, (int(params["OUT_FEATURES"]),), int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
+    context = {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
+    return _write_linear_images(params, w, b, folder), context
+
+
+def _prepare_conv2d(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Random (O, C, KH, KW) weights and bias, written in fixed_conv2d's (window-major) layout."""
+    import numpy as np  # noqa: PLC0415
+
+    from sim.memimage import conv2d_weight_matrix  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    o, c = int(params["OUT_CHANNELS"]), int(params["IN_CHANNELS"])
+    w = _draw(rng, (o, c, int(params["KERNEL_H"]), int(params["KERNEL_W"])), int(params["W_WIDTH"]))
+    b = _draw(rng, (o,), int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
+    linear_params = {**params, "IN_PAR": c}
+    images = _write_linear_images(linear_params, conv2d_weight_matrix(w), b, folder)
+    out = {**params, "WEIGHTS_FILE": images["WEIGHTS_FILE"], "BIAS_FILE": images.get("BIAS_FILE", "")}
+    context = {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
     return out, context
 
 
@@ -328,6 +351,47 @@ register(
             # non-square kernel, stride 2 with padding, wide lanes
             {"CHANNELS": 2, "DATA_WIDTH": 32, "IMG_H": 6, "IMG_W": 7, "KERNEL_H": 3, "KERNEL_W": 2,
              "STRIDE": 2, "PADDING": 1},
+        ),
+    )
+)
+
+register(
+    Component(
+        name="fixed_conv2d",
+        toplevel="fixed_conv2d",
+        files=("arith/fixed_requant.sv", "linear/fixed_linear.sv", "conv/conv_window.sv",
+               "conv/fixed_conv2d.sv"),
+        tb_module="sim.tb.test_fixed_conv2d",
+        defaults={"IN_CHANNELS": 1, "OUT_CHANNELS": 2, "IMG_H": 8, "IMG_W": 8, "KERNEL_H": 3,
+                  "KERNEL_W": 3, "STRIDE": 1, "PADDING": 0, "OUT_PAR": 1, **_LINEAR_FORMAT,
+                  "WEIGHTS_FILE": "", "BIAS_FILE": ""},
+        sweeps=(
+            # 3x3, one input channel, padding 1, output channels folded one per beat
+            {"IN_CHANNELS": 1, "OUT_CHANNELS": 3, "IMG_H": 5, "IMG_W": 5, "PADDING": 1},
+            # 3 channels in, 4 out two per beat, stride 2, unsigned input, no bias
+            {"IN_CHANNELS": 3, "OUT_CHANNELS": 4, "IMG_H": 6, "IMG_W": 6, "STRIDE": 2,
+             "OUT_PAR": 2, "IN_SIGNED": 0, "HAS_BIAS": 0},
+            # 1x1 convolution (a per-pixel linear layer), all outputs in one beat, 4-bit
+            {"IN_CHANNELS": 2, "OUT_CHANNELS": 2, "IMG_H": 3, "IMG_W": 4, "KERNEL_H": 1,
+             "KERNEL_W": 1, "OUT_PAR": 2, "IN_WIDTH": 4, "IN_FRAC": 2, "W_WIDTH": 4, "W_FRAC": 3,
+             "B_WIDTH": 4, "B_FRAC": 2, "OUT_WIDTH": 4, "OUT_FRAC": 1},
+        ),
+        prepare=_prepare_conv2d,
+        groups=20,  # one group is a whole image
+    )
+)
+
+register(
+    Component(
+        name="pool_max",
+        toplevel="pool_max",
+        files=("pool/pool_max.sv",),
+        tb_module="sim.tb.test_pool_max",
+        defaults={"CHANNELS": 1, "DATA_WIDTH": 8, "SIGNED": 1, "WINDOW": 4},
+        sweeps=(
+            {"WINDOW": 1, "DATA_WIDTH": 2},  # degenerate: every beat is its own window
+            {"CHANNELS": 8, "WINDOW": 4},  # 2x2 pooling of 8 channels
+            {"CHANNELS": 3, "DATA_WIDTH": 16, "SIGNED": 0, "WINDOW": 9},  # 3x3, unsigned after ReLU
         ),
     )
 )

@@ -67,3 +67,12 @@ def write_memh(path: Path, words: list[int], word_bits: int) -> Path:
     tmp.write_text("".join(f"{w:0{digits}x}\n" for w in words))
     os.replace(tmp, path)
     return path
+
+
+def conv2d_weight_matrix(w_ochw: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """fixed_conv2d's weight matrix from a torch-layout ``(O, C, KH, KW)`` weight: ``(O, KH*KW*C)``
+    with the window's pixels in raster order and the channels innermost."""
+    wa = np.asarray(w_ochw, dtype=np.int64)
+    if wa.ndim != 4:
+        raise ValueError(f"conv2d weight must be (O, C, KH, KW), got shape {wa.shape}")
+    return wa.transpose(0, 2, 3, 1).reshape(wa.shape[0], -1)

@@ -1,0 +1,50 @@
+"""Bench of rtl/conv/fixed_conv2d.sv against golden.conv.conv2d: one image per group.
+
+The torch-layout (O, C, KH, KW) weights arrive in the run's context; sim.catalogue wrote them to
+the memory image in the module's window-major layout, so this bench also checks that layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyuvm
+
+from golden.conv import conv2d
+from golden.fixed import FixedType
+from sim.verif.bench import StreamTest, load_run_config
+from sim.verif.ports import Beat, BenchSpec, PortSpec
+
+
+def bench(params: dict[str, Any]) -> BenchSpec:
+    p = {k: v for k, v in params.items() if not isinstance(v, str)}
+    context = load_run_config()["context"]
+    in_t = FixedType(p["IN_WIDTH"], p["IN_FRAC"], bool(p["IN_SIGNED"]))
+    w_t = FixedType(p["W_WIDTH"], p["W_FRAC"])
+    b_t = FixedType(p["B_WIDTH"], p["B_FRAC"]) if p["HAS_BIAS"] else None
+    out_t = FixedType(p["OUT_WIDTH"], p["OUT_FRAC"], bool(p["OUT_SIGNED"]))
+    w = np.array(context["weights"], dtype=np.int64)
+    b = np.array(context["bias"], dtype=np.int64) if p["HAS_BIAS"] else None
+    c, h, wd, out_par = p["IN_CHANNELS"], p["IMG_H"], p["IMG_W"], p["OUT_PAR"]
+
+    def model(group: Mapping[str, Sequence[Beat]]) -> dict[str, list[Beat]]:
+        image = np.array(group["data_in"], dtype=np.int64).reshape(1, h, wd, c).transpose(0, 3, 1, 2)
+        y = conv2d(image, w, b, in_t, w_t, b_t, out_t, (p["STRIDE"],) * 2, (p["PADDING"],) * 2)
+        return {"data_out": y[0].transpose(1, 2, 0).reshape(-1, out_par).tolist()}
+
+    return BenchSpec(
+        inputs=[PortSpec("data_in", c, p["IN_WIDTH"], bool(p["IN_SIGNED"]))],
+        outputs=[PortSpec("data_out", out_par, p["OUT_WIDTH"], bool(p["OUT_SIGNED"]))],
+        model=model,
+        group_beats={"data_in": h * wd},
+        extremes={"data_in": [in_t.min_int, in_t.max_int, 0, 1, -1]},
+    )
+
+
+@pyuvm.test()
+class FixedConv2dTest(StreamTest):
+    """Random images under random gaps and stalls; every output channel against golden conv2d."""
+
+    bench = staticmethod(bench)
