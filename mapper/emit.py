@@ -11,9 +11,10 @@
       report.md, report.json  per node: component, parameters, lanes, predicted cycles, resources
 
 The top's ports follow DESIGN.md: ``clk``, ``rst``, ``data_in`` / ``data_out`` packed
-``[LANES-1:0][WIDTH-1:0]`` beats with ``_valid`` / ``_ready``. The memory images are referenced by
-absolute paths (``$readmemh`` resolves relative paths against the simulator's working folder), so
-move the folder by re-emitting it.
+``[LANES-1:0][WIDTH-1:0]`` beats with ``_valid`` / ``_ready``. Each memory image is a top-level
+string parameter ``<NODE>_WEIGHTS_FILE`` / ``<NODE>_BIAS_FILE`` whose default is the image's
+absolute path (``$readmemh`` resolves relative paths against the tool's working folder); override
+them to use the images elsewhere (the synthesis flow does, to mount them into Yosys).
 
 The bench is the generic pyuvm bench :mod:`mapper.tb_accelerator`, parameterised by
 ``bench/network.json``.
@@ -72,6 +73,10 @@ class Design:
     out_beats: int
     memories: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def memory_parameters(self) -> dict[str, str]:
+        """The top's parameters that name memory images, with their (absolute) paths."""
+        return {memory_parameter(n, k): p for n, files in self.memories.items() for k, p in files.items()}
+
 
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` atomically (temp file, then rename)."""
@@ -104,12 +109,18 @@ def _stream(h: nx.DiGraph, name: str) -> tuple[str, str, str]:
     return f"{s}_data", f"{s}_valid", f"{s}_ready"
 
 
+def memory_parameter(node: str, param: str) -> str:
+    """Name of the top-level parameter that carries a node's memory image path."""
+    return f"{identifier(node).upper()}_{param}"
+
+
 def _instance(h: nx.DiGraph, name: str, memories: dict[str, str]) -> list[str]:
     node = h.nodes[name]
     src = next(h.predecessors(name))
-    params = {**node["params"], **memories}
-    width = max(len(k) for k in params)
-    plist = ",\n".join(f"      .{k:<{width}}({_sv_value(v)})" for k, v in params.items())
+    values = {k: _sv_value(v) for k, v in node["params"].items()}
+    values.update({k: memory_parameter(name, k) for k in memories})
+    width = max(len(k) for k in values)
+    plist = ",\n".join(f"      .{k:<{width}}({v})" for k, v in values.items())
     d_in, v_in, r_in = _stream(h, src)
     d_out, v_out, r_out = _stream(h, name)
     ports = {
@@ -154,7 +165,7 @@ def render_top(plan: Plan, top: str, memories: dict[str, dict[str, str]]) -> str
         f"// Output: data_out, {out_l} lanes of {out_t} per beat, {out['cycles']} beats per inference.",
         f"// Initiation interval (predicted): {plan.predicted_cycles} cycles per inference "
         f"(bottleneck {plan.bottleneck}); latency (predicted): {plan.predicted_latency} cycles.",
-        f"module {top} (",
+        *([f"module {top} #(", *_memory_parameter_lines(memories), ") ("] if any(memories.values()) else [f"module {top} ("]),
         "    input  logic clk,",
         "    input  logic rst,",
         f"    input  logic [{in_l - 1}:0][{in_t.width - 1}:0] data_in,",
@@ -187,6 +198,15 @@ def render_top(plan: Plan, top: str, memories: dict[str, dict[str, str]]) -> str
         "",
     ]
     return "\n".join(lines)
+
+
+def _memory_parameter_lines(memories: dict[str, dict[str, str]]) -> list[str]:
+    """Top-level parameters naming every memory image (override them to move the images)."""
+    items = [(memory_parameter(n, k), path) for n, files in memories.items() for k, path in files.items()]
+    return [
+        f"    parameter string {name} = {_sv_value(path)}" + ("," if i < len(items) - 1 else "")
+        for i, (name, path) in enumerate(items)
+    ]
 
 
 def render_core(top: str, files: list[str], out_dir: Path) -> str:
@@ -386,6 +406,7 @@ def write_report(
         "synthesis": synthesis,
         "accuracy": accuracy,
         "sources": [str(p) for p in design.sources],
+        "memory_parameters": design.memory_parameters(),
     }
     json_path = write_text(design.out_dir / "report.json", json.dumps(doc, indent=1))
     md = [

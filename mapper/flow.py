@@ -185,7 +185,7 @@ def synthesize(design: Design) -> dict[str, Any]:
     """Yosys synth_xilinx of the emitted top; the report as a dict."""
     from eda.synth import synthesize as yosys  # noqa: PLC0415 - Yosys only when asked for
 
-    report = yosys(design.top, {}, design.sources, design.out_dir / "synth")
+    report = yosys(design.top, design.memory_parameters(), design.sources, design.out_dir / "synth")
     return report.as_dict()
 
 
@@ -275,7 +275,7 @@ def _cli(argv: list[str]) -> int:
     if argv[0] == "synth":
         from eda.synth import synthesize as yosys  # noqa: PLC0415
 
-        rep = yosys(top, {}, sources, folder / "synth")
+        rep = yosys(top, report["memory_parameters"], sources, folder / "synth")
         print(f"{top}: LUT {rep.lut}, FF {rep.ff}, DSP {rep.dsp}, BRAM {rep.bram}")
         return 0
     groups = len(bench["samples"])

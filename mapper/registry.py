@@ -192,28 +192,30 @@ def _linear_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
 
 
 def _linear_resources(node: Node, fold: Fold) -> Resources:
-    k, n = _linear_kn(node)
+    """Calibrated on Yosys synth_xilinx runs of fixed_linear (8-bit, K*N = 512, 1..128 MACs):
+    one DSP48E1 per multiplier (Yosys also packs the accumulation into it), FFs for the
+    accumulators and the output register, LUTs for the weight ROM (one LUT6 per 64 bits and its
+    read multiplexer), the requantizers and control. The stored input vector goes to LUTRAM,
+    which is not counted as LUTs here (the synthesis report lists it separately)."""
+    k, _ = _linear_kn(node)
     f = node["formats"]
     g, c = _linear_steps(node, fold)
     macs = fold.in_lanes * fold.out_lanes
     in_w = f.data_in.width + (0 if f.data_in.signed else 1)
     acc = accumulator_width(FixedType(max(2, in_w), 0), f.weight, k, node["bias"] is not None) + 1
-    # Yosys maps a multiplier to a DSP48E1 when both operands have >= 2 bits... and <= 25x18.
     big = in_w > 25 or f.weight.width > 25 or min(in_w, f.weight.width) > 18
     dsp = macs * (2 if big else 1)
-    # Weight ROM: LUT ROM (about one LUT6 per 64 bits) unless it is deep enough for a BRAM.
     rom_bits = g * c * macs * f.weight.width
     bram = 0.0
     rom_luts = 0
-    if g * c >= 512:
-        bram = math.ceil(rom_bits / 36864)
-    else:
-        rom_luts = math.ceil(rom_bits / 64) if g * c > 1 else 0
-    vector_ff = (k * f.data_in.width) if g > 1 else 0
-    ff = fold.out_lanes * (acc + f.data_out.width) + vector_ff + 16
-    adders = fold.out_lanes * (fold.in_lanes) * acc
-    requant = fold.out_lanes * (acc + f.data_out.width)
-    return Resources(lut=adders + requant + rom_luts + vector_ff // 2 + 30, ff=ff, dsp=dsp, bram=bram)
+    if g * c >= 1024:
+        bram = float(math.ceil(rom_bits / 36864))
+    elif g * c > 1:
+        rom_luts = math.ceil(1.5 * rom_bits / 64)
+    counters = (math.ceil(math.log2(c)) if c > 1 else 1) + (math.ceil(math.log2(g)) if g > 1 else 1)
+    ff = fold.out_lanes * (acc + f.data_out.width) + counters + 2
+    lut = rom_luts + fold.out_lanes * (f.data_out.width + acc // 2) + 4 * counters + 40
+    return Resources(lut=lut, ff=ff, dsp=dsp, bram=bram)
 
 
 def _linear_input_buffer(node: Node, fold: Fold) -> int:
@@ -253,8 +255,10 @@ def _registered_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int
 
 def _requant_resources(node: Node, fold: Fold) -> Resources:
     f = node["formats"]
-    lane_lut = f.data_in.width + f.data_out.width
-    return Resources(lut=fold.in_lanes * lane_lut, ff=fold.in_lanes * f.data_out.width + 2)
+    lanes = fold.in_lanes
+    # requantizer (compare and clamp) plus the skid buffer's output multiplexer, per lane
+    lut = lanes * ((f.data_in.width + f.data_out.width) // 2 + f.data_out.width)
+    return Resources(lut=lut, ff=2 * lanes * f.data_out.width + 3)
 
 
 # ---- stream plumbing the mapper inserts (ops "fifo" and "resize") ------------------------------
@@ -278,9 +282,10 @@ def _fifo_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
 def _fifo_resources(node: Node, fold: Fold) -> Resources:
     bits = fold.in_lanes * _stream_width(node)
     depth = int(node["depth"])
-    # output register in FFs; the rest in distributed RAM (one LUT per 32 x 2 bits) or FFs.
-    ram_luts = math.ceil(bits / 2) * math.ceil((depth - 1) / 32) if depth > 1 else 0
-    return Resources(lut=ram_luts + 12, ff=bits + 2 * math.ceil(math.log2(depth + 1)) + 2)
+    # every slot is a register (packed array); reading picks one of depth-1 buffered beats
+    pointers = 3 * math.ceil(math.log2(depth + 1))
+    read_mux = bits * math.ceil((depth - 1) / 4) if depth > 1 else 0
+    return Resources(lut=read_mux + pointers + 4, ff=depth * bits + pointers + 1)
 
 
 def _resize_params(node: Node, fold: Fold) -> dict[str, Any]:

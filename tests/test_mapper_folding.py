@@ -127,7 +127,12 @@ def test_emitted_top_lints_clean_and_memories_match(graph, tmp_path: Path) -> No
     result = lint_module(design.top_file, design.sources)
     assert result.clean, result.messages
     text = design.top_file.read_text()
-    assert "module mlp_top (" in text and text.count("fixed_linear #(") == 2
+    assert "module mlp_top #(" in text and text.count("fixed_linear #(") == 2
+    assert design.memory_parameters() == {
+        f"{n.upper()}_{k}": path for n, files in design.memories.items() for k, path in files.items()
+    }
+    for param, path in design.memory_parameters().items():  # each image is a top-level parameter
+        assert f'parameter string {param} = "{path}"' in text and f"({param})" in text
     h = p.graph
     for n in _linears(h):
         fold = h.nodes[n]["fold"]
