@@ -192,11 +192,13 @@ def _linear_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
 
 
 def _linear_resources(node: Node, fold: Fold) -> Resources:
-    """Calibrated on Yosys synth_xilinx runs of fixed_linear (8-bit, K*N = 512, 1..128 MACs):
-    one DSP48E1 per multiplier (Yosys also packs the accumulation into it), FFs for the
-    accumulators and the output register, LUTs for the weight ROM (one LUT6 per 64 bits and its
-    read multiplexer), the requantizers and control. The stored input vector goes to LUTRAM,
-    which is not counted as LUTs here (the synthesis report lists it separately)."""
+    """Calibrated on Yosys synth_xilinx runs of fixed_linear and whole MLPs (8-bit, 1..296 MACs):
+    one DSP48E1 per multiplier (Yosys packs the accumulation into it); FFs for the accumulators,
+    the output register and, when the stored input vector is at most 2 beats deep, that vector
+    (deeper ones go to LUTRAM, which the synthesis report lists separately); LUTs for the weight
+    ROM (its reads are combinational, so Yosys builds it from LUT6s: about 1.5 per 64 bits up to
+    64 words, 3.5 above), the live/stored operand multiplexer, the requantizers and control.
+    No BRAM: a combinational-read ROM cannot go into one."""
     k, _ = _linear_kn(node)
     f = node["formats"]
     g, c = _linear_steps(node, fold)
@@ -205,17 +207,15 @@ def _linear_resources(node: Node, fold: Fold) -> Resources:
     acc = accumulator_width(FixedType(max(2, in_w), 0), f.weight, k, node["bias"] is not None) + 1
     big = in_w > 25 or f.weight.width > 25 or min(in_w, f.weight.width) > 18
     dsp = macs * (2 if big else 1)
-    rom_bits = g * c * macs * f.weight.width
-    bram = 0.0
-    rom_luts = 0
-    if g * c >= 1024:
-        bram = float(math.ceil(rom_bits / 36864))
-    elif g * c > 1:
-        rom_luts = math.ceil(1.5 * rom_bits / 64)
+    words = g * c
+    rom_bits = words * macs * f.weight.width
+    rom_luts = math.ceil((1.5 if words <= 64 else 3.5) * rom_bits / 64) if words > 1 else 0
+    operand_mux = fold.in_lanes * f.data_in.width if g > 1 else 0
+    vector_ff = k * f.data_in.width if g > 1 and c <= 2 else 0
     counters = (math.ceil(math.log2(c)) if c > 1 else 1) + (math.ceil(math.log2(g)) if g > 1 else 1)
-    ff = fold.out_lanes * (acc + f.data_out.width) + counters + 2
-    lut = rom_luts + fold.out_lanes * (f.data_out.width + acc // 2) + 4 * counters + 40
-    return Resources(lut=lut, ff=ff, dsp=dsp, bram=bram)
+    ff = fold.out_lanes * (acc + f.data_out.width) + vector_ff + counters + 2
+    lut = rom_luts + operand_mux + fold.out_lanes * (f.data_out.width + acc // 2) + 4 * counters + 40
+    return Resources(lut=lut, ff=ff, dsp=dsp)
 
 
 def _linear_input_buffer(node: Node, fold: Fold) -> int:
