@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import torch
 from torch import nn
 
 from eda.lint import lint_module
+from eda.toolchain import tool_env
 from mapper.capture import capture, chain
 from mapper.emit import emit
 from mapper.folding import plan, target_cycles
@@ -156,3 +160,21 @@ def test_emitted_top_with_a_lint_problem_is_caught(graph, tmp_path: Path) -> Non
     design.top_file.write_text(design.top_file.read_text().replace("endmodule", "  logic bait;\nendmodule"))
     result = lint_module(design.top_file, design.sources)
     assert not result.clean and any("UNUSEDSIGNAL" in m for m in result.messages)
+
+
+@pytest.mark.sim
+def test_emitted_fusesoc_core_lint_target_passes(graph, tmp_path: Path) -> None:
+    design = emit(plan(graph, 64), tmp_path / "design", top="core_top")
+    work = tmp_path / "work"
+    work.mkdir()
+    exe = str(Path(sys.executable).parent / "fusesoc")
+    env = tool_env(dict(os.environ))
+
+    def fusesoc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], cwd=work, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+    assert fusesoc("library", "add", "generated", str(design.out_dir)).returncode == 0
+    proc = fusesoc("run", "--target=lint", "chop:generated:core_top")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    config = next((work / "build").rglob("lint-verilator/config.mk")).read_text()
+    assert "VERILATOR_OPTIONS := -Wall" in config and "TOP_MODULE        := core_top" in config
