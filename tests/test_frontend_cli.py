@@ -115,7 +115,7 @@ def test_qat_at_4_bits_recovers_accuracy(digits_root: Path, capsys, monkeypatch)
     import torch
 
     meta = torch.load(saved, weights_only=True)["ch"]
-    assert meta["quantize"]["by_name"]["fc2"]["data_in"] == [4, 1, "unsigned"]
+    assert meta["quantize"]["by_name"]["fc2"]["data_in"] == [4, 0, "unsigned"]
 
 
 def test_search_then_transform_with_best_toml(digits_root: Path, capsys, monkeypatch) -> None:
@@ -281,8 +281,8 @@ def test_acceptance_flow_as_documented(tmp_path: Path, capsys, monkeypatch) -> N
     q4 = "mase_output/mlp_digits_q4/software/transform/transformed_model"
     assert ch(capsys, "test", "mlp", "digits", "--project", "mlp_digits_q4", "--load", q4, "--load-type", "pt")[0] == 0
     ptq = results("mlp_digits_q4", tmp_path)["quantized"]["acc"]
-    assert results("mlp_digits_qat4", tmp_path)["quantized"]["acc"] > ptq
-    assert results("mlp_digits_qat4", tmp_path)["quantized"]["acc"] >= float_acc - 0.02
+    assert ptq < float_acc - 0.02  # 4-bit post-training quantization loses accuracy ...
+    assert results("mlp_digits_qat4", tmp_path)["quantized"]["acc"] >= float_acc - 0.02  # ... QAT recovers it
     best = tmp_path / "mase_output/mlp_digits/software/search/best.toml"
     assert ch(capsys, "transform", "--config", str(best))[0] == 0
     summary = json.loads((best.parent / "summary.json").read_text())

@@ -15,11 +15,14 @@ import csv
 import io
 import logging
 import os
+import random
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 import torch
 from torch import nn
 
@@ -52,6 +55,28 @@ def storage_url(settings: Settings) -> str:
     db = (software_dir(settings) / "search" / "study.db").resolve()
     db.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{db}"
+
+
+RACE_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError)
+
+
+def open_study(settings: Settings, url: str, attempts: int = 5) -> optuna.Study:
+    """Create or join the study. Workers that start together may race to create the database
+    tables (SQLite: "table already exists", "UNIQUE constraint failed", "database is locked");
+    the loser waits and joins the winner's study."""
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(study_name=settings.study_name, storage=url,
+                                       directions=["maximize", "minimize"], load_if_exists=True,
+                                       sampler=make_sampler(settings.sampler, settings.seed, settings.trials))
+        except Exception as exc:  # sqlalchemy and optuna raise many types for a bad URL or database
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if attempt + 1 < attempts and isinstance(exc, RACE_ERRORS):
+                time.sleep(0.5 + random.random())
+                continue
+            raise ConfigError(f"--storage {url}: {text[:200]} (give an SQLAlchemy URL such as "
+                              "sqlite:///study.db or postgresql://user@host/db)") from None
+    raise AssertionError("unreachable")
 
 
 def example_inputs(ds: torch.utils.data.Dataset) -> tuple[torch.Tensor, ...]:
@@ -148,14 +173,7 @@ def run_search(settings: Settings) -> dict[str, Any]:
     logging.getLogger("optuna").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     url = storage_url(settings)
-    try:
-        study = optuna.create_study(study_name=settings.study_name, storage=url,
-                                    directions=["maximize", "minimize"], load_if_exists=True,
-                                    sampler=make_sampler(settings.sampler, settings.seed, settings.trials))
-    except Exception as exc:  # sqlalchemy and optuna raise many types for a bad URL or database
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--storage {url}: {text[:200]} (give an SQLAlchemy URL such as "
-                          "sqlite:///study.db or postgresql://user@host/db)") from None
+    study = open_study(settings, url)
     if [d.name for d in study.directions] != ["MAXIMIZE", "MINIMIZE"]:
         raise ConfigError(f"study '{settings.study_name}' in {url} is not a (accuracy, cost) study")
     study.optimize(objective, n_trials=settings.trials, show_progress_bar=True, catch=())
