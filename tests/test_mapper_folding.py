@@ -127,6 +127,8 @@ def test_registry_lists_ops_and_costs() -> None:
 
 def test_emitted_top_lints_clean_and_memories_match(graph, tmp_path: Path) -> None:
     p = plan(graph, 20)
+    ops = {p.graph.nodes[n]["op"] for n in p.graph.nodes}
+    assert ops == {"input", "linear", "relu", "cast", "fifo", "resize", "output"}  # every component
     design = emit(p, tmp_path / "design", top="mlp_top")
     result = lint_module(design.top_file, design.sources)
     assert result.clean, result.messages
