@@ -20,9 +20,7 @@ def conv2d_output_size(size: int, kernel: int, stride: int, padding: int) -> int
     """Output length of one spatial dimension (no dilation)."""
     out = (size + 2 * padding - kernel) // stride + 1
     if out < 1:
-        raise ValueError(
-            f"conv2d: input size {size} with padding {padding} is smaller than kernel {kernel}"
-        )
+        raise ValueError(f"conv2d: input size {size} with padding {padding} is smaller than kernel {kernel}")
     return out
 
 

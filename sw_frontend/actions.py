@@ -33,7 +33,7 @@ from sw_frontend.data import DataBundle, load_dataset
 from sw_frontend.errors import ConfigError
 from sw_frontend.options import Settings
 from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.transform import dequantize_model, quantize_model, quantizable_layers, save_quantized
+from sw_frontend.quant.transform import dequantize_model, quantizable_layers, quantize_model, save_quantized
 from sw_frontend.report import print_table, write_json
 from sw_frontend.training import evaluate, loader
 
@@ -72,8 +72,11 @@ def seed_everything(seed: int) -> None:
 
 def meta_of(settings: Settings, config: QuantConfig | None) -> dict[str, Any]:
     """Facts stored with a checkpoint or transformed model."""
-    return {"model": settings.model, "dataset": settings.dataset,
-            "quantize": None if config is None else config.to_dict()}
+    return {
+        "model": settings.model,
+        "dataset": settings.dataset,
+        "quantize": None if config is None else config.to_dict(),
+    }
 
 
 def _quiet_lightning() -> None:
@@ -102,40 +105,73 @@ def run_train(settings: Settings) -> dict[str, Any]:
     tmp = temp_dir_beside(sw / "training_ckpts")
     try:
         version = _next_version(sw / "tensorboard")
-        module = ChModule(loaded.model, data.task, settings.optimizer, settings.learning_rate,
-                          settings.weight_decay, meta_of(settings, loaded.quant_config))
-        ckpt = ModelCheckpoint(dirpath=tmp / "training_ckpts", filename="best", monitor="val_acc", mode="max",
-                               save_last=True, save_top_k=1, enable_version_counter=False,
-                               save_weights_only=True)
-        trainer = pl.Trainer(
-            max_epochs=settings.max_epochs, accelerator=settings.accelerator, devices=1, deterministic=True,
-            logger=TensorBoardLogger(save_dir=str(tmp), name="tensorboard", version=version),
-            callbacks=[ckpt, TQDMProgressBar()], enable_model_summary=False, num_sanity_val_steps=0,
-            log_every_n_steps=1, default_root_dir=str(tmp),
+        module = ChModule(
+            loaded.model,
+            data.task,
+            settings.optimizer,
+            settings.learning_rate,
+            settings.weight_decay,
+            meta_of(settings, loaded.quant_config),
         )
-        trainer.fit(module, loader(data.train, settings.batch_size, True, settings.seed),
-                    loader(data.val, settings.batch_size, False, 0))
+        ckpt = ModelCheckpoint(
+            dirpath=tmp / "training_ckpts",
+            filename="best",
+            monitor="val_acc",
+            mode="max",
+            save_last=True,
+            save_top_k=1,
+            enable_version_counter=False,
+            save_weights_only=True,
+        )
+        trainer = pl.Trainer(
+            max_epochs=settings.max_epochs,
+            accelerator=settings.accelerator,
+            devices=1,
+            deterministic=True,
+            logger=TensorBoardLogger(save_dir=str(tmp), name="tensorboard", version=version),
+            callbacks=[ckpt, TQDMProgressBar()],
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=1,
+            default_root_dir=str(tmp),
+        )
+        trainer.fit(
+            module,
+            loader(data.train, settings.batch_size, True, settings.seed),
+            loader(data.val, settings.batch_size, False, 0),
+        )
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)
         module.load_state_dict(best["state_dict"])
         val = evaluate(module.model, data.val, data.task, settings.batch_size, "validate best")
         test = evaluate(module.model, data.test, data.task, settings.batch_size, "test best")
-        metrics = {"epochs": trainer.current_epoch, "best_val_acc": val["acc"], "val_loss": val["loss"],
-                   "test_acc": test["acc"], "test_loss": test["loss"],
-                   "quantized": loaded.quant_config is not None, "seed": settings.seed}
+        metrics = {
+            "epochs": trainer.current_epoch,
+            "best_val_acc": val["acc"],
+            "val_loss": val["loss"],
+            "test_acc": test["acc"],
+            "test_loss": test["loss"],
+            "quantized": loaded.quant_config is not None,
+            "seed": settings.seed,
+        }
         write_json(tmp / "training_ckpts" / "metrics.json", metrics)
         (sw / "tensorboard").mkdir(parents=True, exist_ok=True)
         os.replace(tmp / "tensorboard" / f"version_{version}", sw / "tensorboard" / f"version_{version}")
         replace_dir(tmp / "training_ckpts", sw / "training_ckpts")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print_table(f"ch train {settings.model} {settings.dataset}", ["metric", "value"], [
-        ["model", settings.model + (" (quantized, QAT)" if metrics["quantized"] else "")],
-        ["epochs", metrics["epochs"]], ["best val acc", metrics["best_val_acc"]],
-        ["test acc (best ckpt)", metrics["test_acc"]],
-        ["best checkpoint", sw / "training_ckpts" / "best.ckpt"],
-        ["last checkpoint", sw / "training_ckpts" / "last.ckpt"],
-        ["tensorboard", sw / "tensorboard" / f"version_{version}"],
-    ])
+    print_table(
+        f"ch train {settings.model} {settings.dataset}",
+        ["metric", "value"],
+        [
+            ["model", settings.model + (" (quantized, QAT)" if metrics["quantized"] else "")],
+            ["epochs", metrics["epochs"]],
+            ["best val acc", metrics["best_val_acc"]],
+            ["test acc (best ckpt)", metrics["test_acc"]],
+            ["best checkpoint", sw / "training_ckpts" / "best.ckpt"],
+            ["last checkpoint", sw / "training_ckpts" / "last.ckpt"],
+            ["tensorboard", sw / "tensorboard" / f"version_{version}"],
+        ],
+    )
     return metrics
 
 
@@ -151,15 +187,29 @@ def run_test(settings: Settings) -> dict[str, Any]:
     data, loaded = prepare(settings)
     fmodel, qmodel = float_and_quantized(loaded)
     fm = evaluate(fmodel, data.test, data.task, settings.batch_size, "test float")
-    qm = None if qmodel is None else evaluate(qmodel, data.test, data.task, settings.batch_size, "test quantized")
-    results = {"model": settings.model, "dataset": settings.dataset, "source": loaded.source,
-               "samples": fm["samples"], "float": fm, "quantized": qm}
+    qm = (
+        None
+        if qmodel is None
+        else evaluate(qmodel, data.test, data.task, settings.batch_size, "test quantized")
+    )
+    results = {
+        "model": settings.model,
+        "dataset": settings.dataset,
+        "source": loaded.source,
+        "samples": fm["samples"],
+        "float": fm,
+        "quantized": qm,
+    }
     out = write_json(software_dir(settings) / "test" / "results.json", results)
-    print_table(f"ch test {settings.model} {settings.dataset} ({loaded.source})",
-                ["metric", "float", "quantized"],
-                [["accuracy", fm["acc"], None if qm is None else qm["acc"]],
-                 ["loss", fm["loss"], None if qm is None else qm["loss"]],
-                 ["samples", fm["samples"], None if qm is None else qm["samples"]]])
+    print_table(
+        f"ch test {settings.model} {settings.dataset} ({loaded.source})",
+        ["metric", "float", "quantized"],
+        [
+            ["accuracy", fm["acc"], None if qm is None else qm["acc"]],
+            ["loss", fm["loss"], None if qm is None else qm["loss"]],
+            ["samples", fm["samples"], None if qm is None else qm["samples"]],
+        ],
+    )
     print(f"results: {out}")
     return results
 
@@ -167,9 +217,11 @@ def run_test(settings: Settings) -> dict[str, Any]:
 def run_transform(settings: Settings) -> dict[str, Any]:
     """Quantize the (loaded) model with the config's ``[quantize]`` table and save it."""
     if settings.quantize is None:
-        raise ConfigError("`ch transform` needs a [quantize] table in the --config toml "
-                          "(example: sw_frontend/configs/transform_mlp_digits_8bit.toml)")
-    data, loaded = prepare(settings)
+        raise ConfigError(
+            "`ch transform` needs a [quantize] table in the --config toml "
+            "(example: sw_frontend/configs/transform_mlp_digits_8bit.toml)"
+        )
+    _, loaded = prepare(settings)
     assert loaded.quant_config is not None
     out = software_dir(settings) / "transform" / "transformed_model"
     save_quantized(loaded.model, loaded.quant_config, out, meta_of(settings, loaded.quant_config))
@@ -178,7 +230,10 @@ def run_transform(settings: Settings) -> dict[str, Any]:
     for name, kind in quantizable_layers(float_model).items():
         f = loaded.quant_config.formats_for(name, kind)
         rows.append([name, kind, f.data_in, f.weight, f.bias, f.data_out])
-    print_table(f"ch transform {settings.model}: {len(rows)} layers quantized",
-                ["layer", "type", "data_in", "weight", "bias", "data_out"], rows)
+    print_table(
+        f"ch transform {settings.model}: {len(rows)} layers quantized",
+        ["layer", "type", "data_in", "weight", "bias", "data_out"],
+        rows,
+    )
     print(f"transformed model: {out} (load with --load {out} --load-type pt)")
     return {"output": str(out), "layers": len(rows)}

@@ -43,7 +43,7 @@ class Loaded:
 def _torch_load_safe(path: Path, load_type: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for foreign files
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for foreign files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(
             f"--load {path} cannot be read as --load-type {load_type} with weights_only=True ({first[:160]}); "
@@ -53,7 +53,7 @@ def _torch_load_safe(path: Path, load_type: str) -> Any:
 
 def _strip_prefix(state: dict[str, Any]) -> dict[str, Any]:
     if state and all(k.startswith("model.") for k in state):
-        return {k[len("model."):]: v for k, v in state.items()}
+        return {k[len("model.") :]: v for k, v in state.items()}
     return state
 
 
@@ -65,7 +65,9 @@ def _load_state(model: nn.Module, state: Any, path: Path, model_name: str) -> No
     except RuntimeError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         detail = lines[1] if len(lines) > 1 else lines[0]
-        raise ConfigError(f"--load {path} is not a checkpoint of model '{model_name}' here: {detail[:200]}") from None
+        raise ConfigError(
+            f"--load {path} is not a checkpoint of model '{model_name}' here: {detail[:200]}"
+        ) from None
 
 
 def _check_meta(meta: dict[str, Any], settings: Settings, path: Path) -> None:
@@ -80,8 +82,10 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
     """The model of ``settings`` for ``data``: fresh, or from ``--load`` (see module docstring)."""
     name, path_s, kind = settings.model, settings.load, settings.load_type
     if settings.pretrained and (path_s is None or kind != "hf"):
-        raise ConfigError("--pretrained needs --load FOLDER --load-type hf (a local save_pretrained folder; "
-                          "nothing is downloaded)")
+        raise ConfigError(
+            "--pretrained needs --load FOLDER --load-type hf (a local save_pretrained folder; "
+            "nothing is downloaded)"
+        )
     if path_s is None:
         if kind is not None:
             raise ConfigError(f"--load-type {kind} given without --load PATH")
@@ -93,7 +97,9 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
         raise ConfigError(f"--load {path} does not exist")
     if kind == "hf":
         if name not in HF_MODELS:
-            raise ConfigError(f"--load-type hf is for transformers models ({', '.join(HF_MODELS)}), not '{name}'")
+            raise ConfigError(
+                f"--load-type hf is for transformers models ({', '.join(HF_MODELS)}), not '{name}'"
+            )
         if not path.is_dir():
             raise ConfigError(f"--load {path} is a file; --load-type hf needs a save_pretrained folder")
         return Loaded(load_hf_pretrained(name, data, str(path)), None, f"hf:{path}")
@@ -110,8 +116,10 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
         return _load_pickle(settings, data, path)
     obj = _torch_load_safe(path, kind)
     if kind == "pl" and not (isinstance(obj, dict) and "pytorch-lightning_version" in obj):
-        raise ConfigError(f"--load {path} is not a Lightning checkpoint (no pytorch-lightning_version); "
-                          "use --load-type pt for a plain state dict")
+        raise ConfigError(
+            f"--load {path} is not a Lightning checkpoint (no pytorch-lightning_version); "
+            "use --load-type pt for a plain state dict"
+        )
     meta = obj.get(CH_KEY, {}) if isinstance(obj, dict) else {}
     _check_meta(meta, settings, path)
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else obj

@@ -42,14 +42,18 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of `ch` with one sub-command per action."""
     parser = OneLineParser(
-        prog="ch", description="chop-hw front end: train, test, quantize and search PyTorch models "
+        prog="ch",
+        description="chop-hw front end: train, test, quantize and search PyTorch models "
         "whose quantized arithmetic matches the hardware bit for bit (docs/frontend.md)",
     )
     parser.add_argument("--version", action="version", version=f"ch {__version__}")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=OneLineParser)
     for action, text in DESCRIPTIONS.items():
-        p = sub.add_parser(action, help=text, description=text + ". Options may also be keys of the "
-                           "--config toml; the command line wins.")
+        p = sub.add_parser(
+            action,
+            help=text,
+            description=text + ". Options may also be keys of the --config toml; the command line wins.",
+        )
         add_arguments(p, action)
     return parser
 

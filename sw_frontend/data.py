@@ -58,15 +58,23 @@ class DataBundle:
 class RestrictedUnpickler(pickle.Unpickler):
     """Unpickler for CIFAR batches: only NumPy arrays and dtypes may be rebuilt."""
 
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
-    }
+    ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("_codecs", "encode"),
+        }
+    )
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"CIFAR file refers to {module}.{name}, which a data file never needs")
+            raise pickle.UnpicklingError(
+                f"CIFAR file refers to {module}.{name}, which a data file never needs"
+            )
         return super().find_class(module, name)
 
 
@@ -93,17 +101,22 @@ def _data_dir(name: str, data_dir: str | None, marker: str, expected: str) -> Pa
 
 def _split_val(n: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(SPLIT_SEED).permutation(n)
-    n_val = max(1, int(round(n * VAL_FRACTION)))
+    n_val = max(1, round(n * VAL_FRACTION))
     return order[n_val:], order[:n_val]
 
 
-def _image_bundle(name: str, x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray,
-                  classes: int) -> DataBundle:
+def _image_bundle(
+    name: str, x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray, classes: int
+) -> DataBundle:
     tr, va = _split_val(len(x_tr))
     xt, yt = torch.tensor(x_tr, dtype=torch.float32), torch.tensor(y_tr, dtype=torch.int64)
     return DataBundle(
-        name, "image", classes, tuple(x_tr.shape[1:]),
-        TensorDataset(xt[tr], yt[tr]), TensorDataset(xt[va], yt[va]),
+        name,
+        "image",
+        classes,
+        tuple(x_tr.shape[1:]),
+        TensorDataset(xt[tr], yt[tr]),
+        TensorDataset(xt[va], yt[va]),
         TensorDataset(torch.tensor(x_te, dtype=torch.float32), torch.tensor(y_te, dtype=torch.int64)),
     )
 
@@ -202,8 +215,10 @@ def _pad(ids: list[int], n: int) -> tuple[list[int], list[int]]:
 def load_text_bundle(data_dir: str | None, seq_len: int) -> DataBundle:
     """Text classification from ``train.tsv`` / ``test.tsv`` (``label<TAB>text``)."""
     folder = _data_dir("text", data_dir, "text", "train.tsv")
-    train, test = _read_tsv(folder / "train.tsv"), _read_tsv(folder / "test.tsv") if (
-        folder / "test.tsv").is_file() else None
+    train, test = (
+        _read_tsv(folder / "train.tsv"),
+        _read_tsv(folder / "test.tsv") if (folder / "test.tsv").is_file() else None,
+    )
     if test is None:
         raise ConfigError(f"dataset 'text': missing {folder / 'test.tsv'} (label<TAB>text lines)")
     labels = sorted({lab for lab, _ in train})
@@ -215,14 +230,24 @@ def load_text_bundle(data_dir: str | None, seq_len: int) -> DataBundle:
 
     def tensors(rows: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         enc = [_pad(tok.encode(t), seq_len) for _, t in rows]
-        return (torch.tensor([e[0] for e in enc]), torch.tensor([e[1] for e in enc]),
-                torch.tensor([index[lab] for lab, _ in rows]))
+        return (
+            torch.tensor([e[0] for e in enc]),
+            torch.tensor([e[1] for e in enc]),
+            torch.tensor([index[lab] for lab, _ in rows]),
+        )
 
     ids, mask, y = tensors(train)
     tr, va = _split_val(len(y))
-    return DataBundle("text", "text", len(labels), (seq_len,), TensorDataset(ids[tr], mask[tr], y[tr]),
-                      TensorDataset(ids[va], mask[va], y[va]), TensorDataset(*tensors(test)),
-                      vocab_size=tok.size)
+    return DataBundle(
+        "text",
+        "text",
+        len(labels),
+        (seq_len,),
+        TensorDataset(ids[tr], mask[tr], y[tr]),
+        TensorDataset(ids[va], mask[va], y[va]),
+        TensorDataset(*tensors(test)),
+        vocab_size=tok.size,
+    )
 
 
 def load_lm_bundle(data_dir: str | None, seq_len: int) -> DataBundle:
@@ -246,10 +271,16 @@ def load_lm_bundle(data_dir: str | None, seq_len: int) -> DataBundle:
     if len(tr) < 1:
         raise ConfigError(f"{folder / 'train.txt'} needs at least two blocks of {seq_len} tokens")
     x, m, y = full.tensors
-    return DataBundle("lm", "lm", tok.size, (seq_len,), TensorDataset(x[tr], m[tr], y[tr]),
-                      TensorDataset(x[va], m[va], y[va]),
-                      blocks((folder / "test.txt").read_text(encoding="utf-8"), folder / "test.txt"),
-                      vocab_size=tok.size)
+    return DataBundle(
+        "lm",
+        "lm",
+        tok.size,
+        (seq_len,),
+        TensorDataset(x[tr], m[tr], y[tr]),
+        TensorDataset(x[va], m[va], y[va]),
+        blocks((folder / "test.txt").read_text(encoding="utf-8"), folder / "test.txt"),
+        vocab_size=tok.size,
+    )
 
 
 DATASETS = ("digits", "cifar10", "cifar100", "text", "lm")

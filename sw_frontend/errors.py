@@ -11,6 +11,4 @@ def check_keys(table: dict[str, object], allowed: list[str] | tuple[str, ...], w
     """Raise :class:`ConfigError` naming the first key of ``table`` not in ``allowed``."""
     for key in table:
         if key not in allowed:
-            raise ConfigError(
-                f"unknown key '{key}' in {where}; allowed keys: {', '.join(sorted(allowed))}"
-            )
+            raise ConfigError(f"unknown key '{key}' in {where}; allowed keys: {', '.join(sorted(allowed))}")

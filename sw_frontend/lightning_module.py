@@ -8,14 +8,22 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 
+from sw_frontend.checkpoints import CH_KEY
 from sw_frontend.training import batch_metrics, logits_and_targets
 
 
 class ChModule(pl.LightningModule):
     """Wraps any front-end model for Lightning; ``meta`` is stored in every checkpoint under ``ch``."""
 
-    def __init__(self, model: nn.Module, task: str, optimizer: str, learning_rate: float,
-                 weight_decay: float, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        task: str,
+        optimizer: str,
+        learning_rate: float,
+        weight_decay: float,
+        meta: dict[str, Any],
+    ) -> None:
         super().__init__()
         self.model, self.task, self.meta = model, task, meta
         self.opt_name, self.lr, self.wd = optimizer, learning_rate, weight_decay
@@ -25,8 +33,14 @@ class ChModule(pl.LightningModule):
         loss_sum, correct, count = batch_metrics(logits, target)
         loss = loss_sum / max(count, 1)
         self.log(f"{stage}_loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=count)
-        self.log(f"{stage}_acc", correct / max(count, 1), prog_bar=True, on_epoch=True, on_step=False,
-                 batch_size=count)
+        self.log(
+            f"{stage}_acc",
+            correct / max(count, 1),
+            prog_bar=True,
+            on_epoch=True,
+            on_step=False,
+            batch_size=count,
+        )
         return loss
 
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -43,4 +57,4 @@ class ChModule(pl.LightningModule):
         return cls(params, lr=self.lr, weight_decay=self.wd)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["ch"] = self.meta
+        checkpoint[CH_KEY] = self.meta

@@ -124,25 +124,47 @@ def hf_config(name: str, data: DataBundle):  # type: ignore[no-untyped-def]
         common["num_labels"] = data.num_classes
     if name in ("bert", "roberta"):
         cls = tr.BertConfig if name == "bert" else tr.RobertaConfig
-        return cls(hidden_size=TINY["hidden"], num_hidden_layers=TINY["layers"],
-                   num_attention_heads=TINY["heads"], intermediate_size=TINY["ffn"],
-                   max_position_embeddings=positions + 2, is_decoder=data.task == "lm", **common)
+        return cls(
+            hidden_size=TINY["hidden"],
+            num_hidden_layers=TINY["layers"],
+            num_attention_heads=TINY["heads"],
+            intermediate_size=TINY["ffn"],
+            max_position_embeddings=positions + 2,
+            is_decoder=data.task == "lm",
+            **common,
+        )
     if name == "gpt2":
-        return tr.GPT2Config(n_embd=TINY["hidden"], n_layer=TINY["layers"], n_head=TINY["heads"],
-                             n_inner=TINY["ffn"], n_positions=positions, **common)
-    return tr.OPTConfig(hidden_size=TINY["hidden"], num_hidden_layers=TINY["layers"],
-                        num_attention_heads=TINY["heads"], ffn_dim=TINY["ffn"], word_embed_proj_dim=TINY["hidden"],
-                        max_position_embeddings=positions, **common)
+        return tr.GPT2Config(
+            n_embd=TINY["hidden"],
+            n_layer=TINY["layers"],
+            n_head=TINY["heads"],
+            n_inner=TINY["ffn"],
+            n_positions=positions,
+            **common,
+        )
+    return tr.OPTConfig(
+        hidden_size=TINY["hidden"],
+        num_hidden_layers=TINY["layers"],
+        num_attention_heads=TINY["heads"],
+        ffn_dim=TINY["ffn"],
+        word_embed_proj_dim=TINY["hidden"],
+        max_position_embeddings=positions,
+        **common,
+    )
 
 
 def _hf_class(name: str, task: str):  # type: ignore[no-untyped-def]
     import transformers as tr
 
     table = {
-        ("bert", "text"): tr.BertForSequenceClassification, ("bert", "lm"): tr.BertLMHeadModel,
-        ("roberta", "text"): tr.RobertaForSequenceClassification, ("roberta", "lm"): tr.RobertaForCausalLM,
-        ("gpt2", "text"): tr.GPT2ForSequenceClassification, ("gpt2", "lm"): tr.GPT2LMHeadModel,
-        ("opt", "text"): tr.OPTForSequenceClassification, ("opt", "lm"): tr.OPTForCausalLM,
+        ("bert", "text"): tr.BertForSequenceClassification,
+        ("bert", "lm"): tr.BertLMHeadModel,
+        ("roberta", "text"): tr.RobertaForSequenceClassification,
+        ("roberta", "lm"): tr.RobertaForCausalLM,
+        ("gpt2", "text"): tr.GPT2ForSequenceClassification,
+        ("gpt2", "lm"): tr.GPT2LMHeadModel,
+        ("opt", "text"): tr.OPTForSequenceClassification,
+        ("opt", "lm"): tr.OPTForCausalLM,
     }
     return table[(name, task)]
 
@@ -153,7 +175,9 @@ def load_hf_pretrained(name: str, data: DataBundle, folder: str) -> nn.Module:
 
     path = Path(folder)
     if not (path / "config.json").is_file():
-        raise ConfigError(f"--load {folder} with --load-type hf must be a save_pretrained folder holding config.json")
+        raise ConfigError(
+            f"--load {folder} with --load-type hf must be a save_pretrained folder holding config.json"
+        )
     config = tr.AutoConfig.from_pretrained(path, local_files_only=True)
     if config.model_type != name:
         raise ConfigError(f"--load {folder} holds a '{config.model_type}' model, not '{name}'")
@@ -171,7 +195,9 @@ def build_model(name: str, data: DataBundle) -> nn.Module:
     if name not in MODELS:
         raise ConfigError(f"unknown model '{name}'; allowed: {', '.join(MODELS)}")
     if name in IMAGE_MODELS and data.task != "image":
-        raise ConfigError(f"model '{name}' needs an image dataset (digits, cifar10, cifar100), not '{data.name}'")
+        raise ConfigError(
+            f"model '{name}' needs an image dataset (digits, cifar10, cifar100), not '{data.name}'"
+        )
     if name in HF_MODELS and data.task == "image":
         raise ConfigError(f"model '{name}' needs a text dataset (text, lm), not '{data.name}'")
     if name == "mlp":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,20 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("data_dir", str, None, "folder of the dataset's files (default: data/DATASET; digits needs none)"),
     Opt("load", str, None, "checkpoint to start from: a file, a transformed-model folder or an hf folder"),
     Opt("load_type", str, None, "how to read --load", choices=LOAD_TYPES),
-    Opt("allow_pickle", bool, False,
+    Opt(
+        "allow_pickle",
+        bool,
+        False,
         "allow --load-type pkl: unpickling can run arbitrary code from the file, so it is opt-in",
-        flag=True),
-    Opt("pretrained", bool, False,
+        flag=True,
+    ),
+    Opt(
+        "pretrained",
+        bool,
+        False,
         "hf models: take weights from the local save_pretrained folder given by --load --load-type hf",
-        flag=True),
+        flag=True,
+    ),
     Opt("seed", int, 0, "random seed (weights, data order, search sampler)"),
     Opt("batch_size", int, 64, "samples per batch"),
     Opt("accelerator", str, "cpu", "Lightning accelerator", choices=("cpu", "gpu", "auto")),
@@ -60,21 +68,48 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("max_seq_len", int, 32, "text datasets: tokens per sample"),
     Opt("max_epochs", int, 10, "training epochs", actions=frozenset({"train"})),
     Opt("learning_rate", float, 1e-2, "optimizer learning rate", actions=frozenset({"train"})),
-    Opt("optimizer", str, "adam", "optimizer", actions=frozenset({"train"}), choices=("adam", "adamw", "sgd")),
+    Opt(
+        "optimizer", str, "adam", "optimizer", actions=frozenset({"train"}), choices=("adam", "adamw", "sgd")
+    ),
     Opt("weight_decay", float, 0.0, "optimizer weight decay", actions=frozenset({"train"})),
     Opt("trials", int, 20, "trials this worker runs", actions=frozenset({"search"})),
-    Opt("storage", str, None,
+    Opt(
+        "storage",
+        str,
+        None,
         "Optuna storage URL (default: sqlite file software/search/study.db in the project folder)",
-        actions=frozenset({"search"})),
-    Opt("study_name", str, "quantize", "Optuna study name (workers with the same name share it)",
-        actions=frozenset({"search"})),
-    Opt("sampler", str, "nsga2", "Optuna sampler", actions=frozenset({"search"}),
-        choices=("nsga2", "tpe", "random")),
-    Opt("cost", str, "bitops", "hardware cost function (sw_frontend/search/cost.py)",
-        actions=frozenset({"search"}), choices=("bitops",)),
-    Opt("max_accuracy_drop", float, 0.02,
+        actions=frozenset({"search"}),
+    ),
+    Opt(
+        "study_name",
+        str,
+        "quantize",
+        "Optuna study name (workers with the same name share it)",
+        actions=frozenset({"search"}),
+    ),
+    Opt(
+        "sampler",
+        str,
+        "nsga2",
+        "Optuna sampler",
+        actions=frozenset({"search"}),
+        choices=("nsga2", "tpe", "random"),
+    ),
+    Opt(
+        "cost",
+        str,
+        "bitops",
+        "hardware cost function (sw_frontend/search/cost.py)",
+        actions=frozenset({"search"}),
+        choices=("bitops",),
+    ),
+    Opt(
+        "max_accuracy_drop",
+        float,
+        0.02,
         "best config: cheapest Pareto trial whose accuracy is at most this below the float model's",
-        actions=frozenset({"search"})),
+        actions=frozenset({"search"}),
+    ),
 )
 
 SECTIONS = {"quantize": frozenset({"train", "test", "transform"}), "search": frozenset({"search"})}
@@ -88,8 +123,12 @@ def options_for(action: str) -> list[Opt]:
 def add_arguments(parser: argparse.ArgumentParser, action: str) -> None:
     """Add MODEL, DATASET and every option of ``action`` (argparse defaults are None: unset)."""
     parser.add_argument("model_pos", nargs="?", metavar="MODEL", help="model name (or `model` in the toml)")
-    parser.add_argument("dataset_pos", nargs="?", metavar="DATASET",
-                        help="dataset name (or `dataset` in the toml; default: digits)")
+    parser.add_argument(
+        "dataset_pos",
+        nargs="?",
+        metavar="DATASET",
+        help="dataset name (or `dataset` in the toml; default: digits)",
+    )
     for o in options_for(action):
         if o.name in ("model", "dataset"):
             continue
@@ -97,8 +136,14 @@ def add_arguments(parser: argparse.ArgumentParser, action: str) -> None:
         if o.flag:
             parser.add_argument(o.cli, action="store_true", default=None, help=o.help + " (default: off)")
         else:
-            parser.add_argument(o.cli, type=o.type, default=None, choices=o.choices, help=o.help + shown,
-                                metavar=None if o.choices else o.name.upper())
+            parser.add_argument(
+                o.cli,
+                type=o.type,
+                default=None,
+                choices=o.choices,
+                help=o.help + shown,
+                metavar=None if o.choices else o.name.upper(),
+            )
 
 
 @dataclass
@@ -109,8 +154,6 @@ class Settings:
     values: dict[str, Any]
     quantize: dict[str, Any] | None = None
     search: dict[str, Any] | None = None
-    config_path: Path | None = None
-    sources: dict[str, str] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -129,7 +172,9 @@ def _check_type(o: Opt, value: Any, where: str) -> Any:
     if o.type is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
     if not ok:
-        raise ConfigError(f"{where}: '{o.name}' must be {o.type.__name__}, got {type(value).__name__} {value!r}")
+        raise ConfigError(
+            f"{where}: '{o.name}' must be {o.type.__name__}, got {type(value).__name__} {value!r}"
+        )
     if o.choices and value not in o.choices:
         raise ConfigError(f"{where}: '{o.name}' = {value!r} is not allowed; allowed: {', '.join(o.choices)}")
     return value
@@ -158,7 +203,6 @@ def merge(action: str, ns: argparse.Namespace) -> Settings:
     toml: dict[str, Any] = {}
     settings = Settings(action, {})
     if "config" in cli:
-        settings.config_path = Path(cli["config"])
         toml = read_toml(cli["config"])
         where = f"config {cli['config']}"
         sections = [s for s, acts in SECTIONS.items() if action in acts]
@@ -176,11 +220,11 @@ def merge(action: str, ns: argparse.Namespace) -> Settings:
                 toml[key] = _check_type(opts[key], value, where)
     for name, o in opts.items():
         if name in cli:
-            settings.values[name], settings.sources[name] = cli[name], "command line"
+            settings.values[name] = cli[name]
         elif name in toml:
-            settings.values[name], settings.sources[name] = toml[name], "config"
+            settings.values[name] = toml[name]
         else:
-            settings.values[name], settings.sources[name] = o.default, "default"
+            settings.values[name] = o.default
     if settings.values["model"] is None:
         raise ConfigError(f"`ch {action}` needs a MODEL (positional, or `model` in the --config toml)")
     if settings.values.get("project") is None:

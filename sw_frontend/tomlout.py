@@ -36,8 +36,11 @@ def dumps(data: dict[str, Any], prefix: str = "") -> str:
     lines: list[str] = []
     tables: list[tuple[str, dict[str, Any]]] = []
     for k, v in data.items():
-        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()) or (
-            isinstance(v, dict) and not prefix
+        if (
+            isinstance(v, dict)
+            and v
+            and all(isinstance(x, dict) for x in v.values())
+            or (isinstance(v, dict) and not prefix)
         ):
             tables.append((k, v))
         else:

@@ -54,7 +54,9 @@ def digits_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_action_has_an_example_config() -> None:
     for action in ACTIONS:
-        assert any(n.startswith(action) or (action == "train" and n.startswith("qat")) for n in ALL_CONFIGS), action
+        assert any(
+            n.startswith(action) or (action == "train" and n.startswith("qat")) for n in ALL_CONFIGS
+        ), action
 
 
 def test_help_lists_every_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,7 +73,10 @@ def test_help_lists_every_option_with_its_default(capsys: pytest.CaptureFixture[
                 continue
             assert o.cli in flat, (action, o.cli)
             if o.default is not None:
-                assert f"(default: {o.default})" in flat or (o.flag and "(default: off)" in flat), (action, o.name)
+                assert f"(default: {o.default})" in flat or (o.flag and "(default: off)" in flat), (
+                    action,
+                    o.name,
+                )
     assert parser.prog == "ch"
 
 
@@ -120,8 +125,9 @@ def test_qat_at_4_bits_recovers_accuracy(digits_root: Path, capsys, monkeypatch)
 
 def test_search_then_transform_with_best_toml(digits_root: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(digits_root)
-    code, out, _ = ch(capsys, "search", "--config", cfg("search_mlp_digits.toml"), "--trials", "6",
-                      "--project", "s1")
+    code, out, _ = ch(
+        capsys, "search", "--config", cfg("search_mlp_digits.toml"), "--trials", "6", "--project", "s1"
+    )
     assert code == 0 and "Pareto front of 6 trials" in out
     out_dir = digits_root / "mase_output" / "s1" / "software" / "search"
     assert (out_dir / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -133,8 +139,9 @@ def test_search_then_transform_with_best_toml(digits_root: Path, capsys, monkeyp
     assert set(best["quantize"]["by_name"]) == {"fc1", "relu", "fc2"}
     code, out, _ = ch(capsys, "transform", "--config", str(out_dir / "best.toml"))
     assert code == 0
-    saved = tomllib.loads((digits_root / "mase_output/s1_best/software/transform/transformed_model/quantize.toml")
-                          .read_text())
+    saved = tomllib.loads(
+        (digits_root / "mase_output/s1_best/software/transform/transformed_model/quantize.toml").read_text()
+    )
     assert saved["quantize"] == best["quantize"]
 
 
@@ -146,8 +153,10 @@ def test_bitops_cost_counts_macs_times_widths() -> None:
     from sw_frontend.quant.transform import quantize_model
     from sw_frontend.search.cost import bitops
 
-    cfg8 = {"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
-            "by_name": {"fc2": {"data_in": [4, 2], "weight": [3, 2], "bias": [8, 4]}}}
+    cfg8 = {
+        "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+        "by_name": {"fc2": {"data_in": [4, 2], "weight": [3, 2], "bias": [8, 4]}},
+    }
     q = quantize_model(MLP(64, 32, 10), QuantConfig.from_dict(cfg8))
     assert bitops(q, (torch.zeros(1, 1, 8, 8),)) == 64 * 32 * 8 * 8 + 32 * 10 * 4 * 3
 
@@ -155,41 +164,90 @@ def test_bitops_cost_counts_macs_times_widths() -> None:
 def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     for project, seed in (("a", "3"), ("b", "3"), ("c", "4")):
-        assert ch(capsys, "train", "mlp", "digits", "--max-epochs", "1", "--seed", seed, "--project", project)[0] == 0
-    m = {p: json.loads((tmp_path / "mase_output" / p / "software/training_ckpts/metrics.json").read_text())
-         for p in "abc"}
+        assert (
+            ch(capsys, "train", "mlp", "digits", "--max-epochs", "1", "--seed", seed, "--project", project)[0]
+            == 0
+        )
+    m = {
+        p: json.loads((tmp_path / "mase_output" / p / "software/training_ckpts/metrics.json").read_text())
+        for p in "abc"
+    }
     assert m["a"] == m["b"]
     assert (m["a"]["val_loss"], m["a"]["test_loss"]) != (m["c"]["val_loss"], m["c"]["test_loss"])
 
 
-@pytest.mark.parametrize("args,toml,needle", [
-    (["train", "mlp", "digits"], "max_epoch = 3\n", "unknown key 'max_epoch' for `ch train`; allowed keys:"),
-    (["train", "mlp", "digits"], "max_epochs = \"3\"\n", "'max_epochs' must be int, got str"),
-    (["train", "mlp", "digits"], "optimizer = \"lamb\"\n", "allowed: adam, adamw, sgd"),
-    (["train", "mlpx", "digits"], None, "unknown model 'mlpx'; allowed: mlp, cnn, resnet18"),
-    (["train", "mlp", "mnist"], None, "unknown dataset 'mnist'; allowed: digits, cifar10"),
-    (["train", "bert", "digits"], None, "needs a text dataset"),
-    (["transform", "mlp", "digits"], "[quantize]\ndefault = { data_in = [8, 4], wieght = [8, 6] }\n",
-     "unknown key 'wieght' in quantize.default; allowed keys: bias, data_in, data_out, weight"),
-    (["transform", "mlp", "digits"], None, "needs a [quantize] table"),
-    (["search", "mlp", "digits"], "[search.default]\nweight = { width = [4], frak = [2] }\n",
-     "unknown key 'frak' in search.default.weight"),
-    (["test", "mlp", "digits", "--load", "nothere.ckpt", "--load-type", "pl"], None, "nothere.ckpt does not exist"),
-    (["test", "mlp", "digits", "--load", "w.pt"], None, "needs --load-type (one of pt, pl, hf, pkl)"),
-    (["test", "mlp", "digits", "--load", "w.pt", "--load-type", "pl"], None, "is not a Lightning checkpoint"),
-    (["test", "mlp", "digits", "--load", "w.pt", "--load-type", "hf"], None, "--load-type hf is for transformers"),
-    (["test", "mlp", "digits", "--load", "w.pt", "--load-type", "pkl"], None,
-     "can run arbitrary code stored in the file; pass --allow-pickle"),
-    (["test", "cnn", "digits", "--load", "w.pt", "--load-type", "pt"], None, "is not a checkpoint of model 'cnn'"),
-    (["test", "mlp", "digits", "--load", "junk.bin", "--load-type", "pt"], None, "cannot be read as --load-type pt"),
-    (["train", "cifar10"], None, "unknown model 'cifar10'; allowed: mlp"),
-    (["train", "mlp", "cifar10", "--data-dir", "nowhere"], None, "put the files of 'cifar-10-batches-py' there"),
-    (["train", "mlp", "digits", "--bogus"], None, "unrecognized arguments: --bogus"),
-    (["search", "mlp", "digits", "--storage", "foo://x"], "[search.default]\ndata_in = { width = 8, frac = 4 }\n",
-     "--storage foo://x: Can't load plugin"),
-])
-def test_bad_configs_fail_in_one_line_and_write_nothing(tmp_path: Path, capsys, monkeypatch, args, toml,
-                                                        needle) -> None:
+@pytest.mark.parametrize(
+    "args,toml,needle",
+    [
+        (
+            ["train", "mlp", "digits"],
+            "max_epoch = 3\n",
+            "unknown key 'max_epoch' for `ch train`; allowed keys:",
+        ),
+        (["train", "mlp", "digits"], 'max_epochs = "3"\n', "'max_epochs' must be int, got str"),
+        (["train", "mlp", "digits"], 'optimizer = "lamb"\n', "allowed: adam, adamw, sgd"),
+        (["train", "mlpx", "digits"], None, "unknown model 'mlpx'; allowed: mlp, cnn, resnet18"),
+        (["train", "mlp", "mnist"], None, "unknown dataset 'mnist'; allowed: digits, cifar10"),
+        (["train", "bert", "digits"], None, "needs a text dataset"),
+        (
+            ["transform", "mlp", "digits"],
+            "[quantize]\ndefault = { data_in = [8, 4], wieght = [8, 6] }\n",
+            "unknown key 'wieght' in quantize.default; allowed keys: bias, data_in, data_out, weight",
+        ),
+        (["transform", "mlp", "digits"], None, "needs a [quantize] table"),
+        (
+            ["search", "mlp", "digits"],
+            "[search.default]\nweight = { width = [4], frak = [2] }\n",
+            "unknown key 'frak' in search.default.weight",
+        ),
+        (
+            ["test", "mlp", "digits", "--load", "nothere.ckpt", "--load-type", "pl"],
+            None,
+            "nothere.ckpt does not exist",
+        ),
+        (["test", "mlp", "digits", "--load", "w.pt"], None, "needs --load-type (one of pt, pl, hf, pkl)"),
+        (
+            ["test", "mlp", "digits", "--load", "w.pt", "--load-type", "pl"],
+            None,
+            "is not a Lightning checkpoint",
+        ),
+        (
+            ["test", "mlp", "digits", "--load", "w.pt", "--load-type", "hf"],
+            None,
+            "--load-type hf is for transformers",
+        ),
+        (
+            ["test", "mlp", "digits", "--load", "w.pt", "--load-type", "pkl"],
+            None,
+            "can run arbitrary code stored in the file; pass --allow-pickle",
+        ),
+        (
+            ["test", "cnn", "digits", "--load", "w.pt", "--load-type", "pt"],
+            None,
+            "is not a checkpoint of model 'cnn'",
+        ),
+        (
+            ["test", "mlp", "digits", "--load", "junk.bin", "--load-type", "pt"],
+            None,
+            "cannot be read as --load-type pt",
+        ),
+        (["train", "cifar10"], None, "unknown model 'cifar10'; allowed: mlp"),
+        (
+            ["train", "mlp", "cifar10", "--data-dir", "nowhere"],
+            None,
+            "put the files of 'cifar-10-batches-py' there",
+        ),
+        (["train", "mlp", "digits", "--bogus"], None, "unrecognized arguments: --bogus"),
+        (
+            ["search", "mlp", "digits", "--storage", "foo://x"],
+            "[search.default]\ndata_in = { width = 8, frac = 4 }\n",
+            "--storage foo://x: Can't load plugin",
+        ),
+    ],
+)
+def test_bad_configs_fail_in_one_line_and_write_nothing(
+    tmp_path: Path, capsys, monkeypatch, args, toml, needle
+) -> None:
     import torch
 
     from sw_frontend.models import MLP
@@ -209,7 +267,9 @@ def test_bad_configs_fail_in_one_line_and_write_nothing(tmp_path: Path, capsys, 
     assert not (tmp_path / "mase_output").exists()
 
 
-def test_failed_training_leaves_previous_outputs_and_no_temporaries(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_failed_training_leaves_previous_outputs_and_no_temporaries(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
     from sw_frontend.lightning_module import ChModule
 
     monkeypatch.chdir(tmp_path)
@@ -217,7 +277,7 @@ def test_failed_training_leaves_previous_outputs_and_no_temporaries(tmp_path: Pa
     sw = tmp_path / "mase_output" / "mlp_digits" / "software"
     before = (sw / "training_ckpts" / "best.ckpt").read_bytes()
 
-    def boom(self, batch, batch_idx):  # noqa: ANN001
+    def boom(self, batch, batch_idx):
         raise RuntimeError("failure mid-epoch")
 
     monkeypatch.setattr(ChModule, "training_step", boom)
@@ -245,18 +305,37 @@ def test_pickle_loads_only_with_opt_in(tmp_path: Path, capsys, monkeypatch) -> N
     code, _, err = ch(capsys, "test", "mlp", "--load", "whole.pkl", "--load-type", "pt")
     assert code == 2 and "weights_only=True" in err
     assert ch(capsys, "test", "mlp", "--load", "whole.pkl", "--load-type", "pkl", "--allow-pickle")[0] == 0
-    assert results("mlp_digits", tmp_path)["source"] == f"pkl:whole.pkl"
+    assert results("mlp_digits", tmp_path)["source"] == "pkl:whole.pkl"
 
 
 def test_two_workers_share_one_study(digits_root: Path) -> None:
     """Two `ch search` processes on one SQLite study: the study ends with both workers' trials."""
     db = digits_root / "shared.db"
     url = f"sqlite:///{db}"
-    common = ["search", "--config", cfg("search_mlp_digits.toml"), "--trials", "3", "--storage", url,
-              "--study-name", "shared", "--project", "workers"]
+    common = [
+        "search",
+        "--config",
+        cfg("search_mlp_digits.toml"),
+        "--trials",
+        "3",
+        "--storage",
+        url,
+        "--study-name",
+        "shared",
+        "--project",
+        "workers",
+    ]
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    procs = [subprocess.Popen([sys.executable, "-m", "sw_frontend.cli", *common, "--seed", str(s)], cwd=digits_root,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for s in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sw_frontend.cli", *common, "--seed", str(s)],
+            cwd=digits_root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for s in (1, 2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (o, e) in zip(procs, outs):
         assert p.returncode == 0, e.decode()[-2000:]
@@ -271,15 +350,26 @@ def test_two_workers_share_one_study(digits_root: Path) -> None:
 def test_acceptance_flow_as_documented(tmp_path: Path, capsys, monkeypatch) -> None:
     """The documented flow with the example configs unchanged: 10 epochs, QAT, 20 search trials."""
     monkeypatch.chdir(tmp_path)
-    for action, name in [("train", "train_mlp_digits.toml"), ("test", "test_mlp_digits.toml"),
-                         ("transform", "transform_mlp_digits_8bit.toml"), ("test", "test_mlp_digits_q8.toml"),
-                         ("transform", "transform_mlp_digits_4bit.toml"), ("train", "qat_mlp_digits_4bit.toml"),
-                         ("test", "test_mlp_digits_qat4.toml"), ("search", "search_mlp_digits.toml")]:
+    for action, name in [
+        ("train", "train_mlp_digits.toml"),
+        ("test", "test_mlp_digits.toml"),
+        ("transform", "transform_mlp_digits_8bit.toml"),
+        ("test", "test_mlp_digits_q8.toml"),
+        ("transform", "transform_mlp_digits_4bit.toml"),
+        ("train", "qat_mlp_digits_4bit.toml"),
+        ("test", "test_mlp_digits_qat4.toml"),
+        ("search", "search_mlp_digits.toml"),
+    ]:
         assert ch(capsys, action, "--config", cfg(name))[0] == 0, name
     float_acc = results("mlp_digits", tmp_path)["float"]["acc"]
     assert abs(results("mlp_digits_q8", tmp_path)["quantized"]["acc"] - float_acc) <= 0.02
     q4 = "mase_output/mlp_digits_q4/software/transform/transformed_model"
-    assert ch(capsys, "test", "mlp", "digits", "--project", "mlp_digits_q4", "--load", q4, "--load-type", "pt")[0] == 0
+    assert (
+        ch(capsys, "test", "mlp", "digits", "--project", "mlp_digits_q4", "--load", q4, "--load-type", "pt")[
+            0
+        ]
+        == 0
+    )
     ptq = results("mlp_digits_q4", tmp_path)["quantized"]["acc"]
     assert ptq < float_acc - 0.02  # 4-bit post-training quantization loses accuracy ...
     assert results("mlp_digits_qat4", tmp_path)["quantized"]["acc"] >= float_acc - 0.02  # ... QAT recovers it

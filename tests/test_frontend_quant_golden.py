@@ -11,10 +11,10 @@ from golden import components
 from golden.conv import conv2d as golden_conv2d
 from golden.fixed import FixedType, float_to_fixed
 from sw_frontend.errors import ConfigError
+from sw_frontend.quant import torch_fixed as tf
 from sw_frontend.quant.config import LayerFormats, QuantConfig
 from sw_frontend.quant.modules import QuantConv2d, QuantLinear, QuantReLU
 from sw_frontend.quant.transform import load_quantized, quantize_model, save_quantized
-from sw_frontend.quant import torch_fixed as tf
 
 # (data_in, weight, bias, data_out): 4, 8 and 16 bits, shifts both ways (out frac above and below
 # the accumulator's), negative and beyond-width fractions.
@@ -30,7 +30,7 @@ FORMATS = [
 
 def _out_int(y: torch.Tensor, t: FixedType) -> np.ndarray:
     """Raw integers of a module's float output; asserts they are whole numbers."""
-    scaled = y.detach().to(torch.float64) * (2.0 ** t.frac)
+    scaled = y.detach().to(torch.float64) * (2.0**t.frac)
     assert torch.equal(scaled, torch.round(scaled)), "output is not on the data_out grid"
     return scaled.to(torch.int64).numpy()
 
@@ -62,8 +62,15 @@ def test_quant_linear_equals_golden(fmt: tuple[FixedType, ...], with_bias: bool)
         assert np.array_equal(m.int_bias().numpy(), b_int)
     else:
         assert m.int_bias() is None
-    expect = components.linear(float_to_fixed(x.numpy(), data_in), w_int, b_int, data_in, weight,
-                               bias if with_bias else None, data_out)
+    expect = components.linear(
+        float_to_fixed(x.numpy(), data_in),
+        w_int,
+        b_int,
+        data_in,
+        weight,
+        bias if with_bias else None,
+        data_out,
+    )
     assert np.array_equal(_out_int(y, data_out), expect)
     assert m.int_weight().dtype == torch.int64
 
@@ -71,8 +78,9 @@ def test_quant_linear_equals_golden(fmt: tuple[FixedType, ...], with_bias: bool)
 @pytest.mark.parametrize("fmt", FORMATS, ids=str)
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("stride,padding", [((1, 1), (1, 1)), ((2, 1), (0, 2))])
-def test_quant_conv2d_equals_golden(fmt: tuple[FixedType, ...], with_bias: bool,
-                                    stride: tuple[int, int], padding: tuple[int, int]) -> None:
+def test_quant_conv2d_equals_golden(
+    fmt: tuple[FixedType, ...], with_bias: bool, stride: tuple[int, int], padding: tuple[int, int]
+) -> None:
     data_in, weight, bias, data_out = fmt
     gen = torch.Generator().manual_seed(hash((str(fmt), with_bias, stride)) % 2**31)
     layer = nn.Conv2d(3, 4, (3, 2), stride=stride, padding=padding, bias=with_bias)
@@ -84,8 +92,17 @@ def test_quant_conv2d_equals_golden(fmt: tuple[FixedType, ...], with_bias: bool,
     x = _rand((2, 3, 7, 6), gen, 3.0)
     w_int = float_to_fixed(layer.weight.detach().numpy(), weight)
     b_int = float_to_fixed(layer.bias.detach().numpy(), bias) if with_bias else None
-    expect = golden_conv2d(float_to_fixed(x.numpy(), data_in), w_int, b_int, data_in, weight,
-                           bias if with_bias else None, data_out, stride, padding)
+    expect = golden_conv2d(
+        float_to_fixed(x.numpy(), data_in),
+        w_int,
+        b_int,
+        data_in,
+        weight,
+        bias if with_bias else None,
+        data_out,
+        stride,
+        padding,
+    )
     assert np.array_equal(m.int_weight().numpy(), w_int)
     assert np.array_equal(_out_int(m(x), data_out), expect)
 
@@ -99,18 +116,27 @@ def test_golden_conv2d_matches_float_conv_when_exact() -> None:
     b = rng.integers(-8, 8, 4)
     t = FixedType(8, 0)
     out = golden_conv2d(x, w, b, t, t, t, FixedType(32, 0), (2, 1), (1, 1))
-    ref = torch.nn.functional.conv2d(torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64),
-                                     torch.tensor(b, dtype=torch.float64), (2, 1), (1, 1))
+    ref = torch.nn.functional.conv2d(
+        torch.tensor(x, dtype=torch.float64),
+        torch.tensor(w, dtype=torch.float64),
+        torch.tensor(b, dtype=torch.float64),
+        (2, 1),
+        (1, 1),
+    )
     assert np.array_equal(out, ref.numpy().astype(np.int64))
 
 
-@pytest.mark.parametrize("data_in,data_out", [
-    (FixedType(8, 4), FixedType(8, 4, signed=False)),
-    (FixedType(8, 4), FixedType(4, 1, signed=False)),
-    (FixedType(16, 10), FixedType(8, 3)),
-    (FixedType(4, 1), FixedType(8, 5)),
-    (FixedType(8, -1), FixedType(16, 2, signed=False)),
-], ids=str)
+@pytest.mark.parametrize(
+    "data_in,data_out",
+    [
+        (FixedType(8, 4), FixedType(8, 4, signed=False)),
+        (FixedType(8, 4), FixedType(4, 1, signed=False)),
+        (FixedType(16, 10), FixedType(8, 3)),
+        (FixedType(4, 1), FixedType(8, 5)),
+        (FixedType(8, -1), FixedType(16, 2, signed=False)),
+    ],
+    ids=str,
+)
 def test_quant_relu_equals_golden(data_in: FixedType, data_out: FixedType) -> None:
     gen = torch.Generator().manual_seed(7)
     x = _rand((4, 50), gen, 6.0)
@@ -119,11 +145,16 @@ def test_quant_relu_equals_golden(data_in: FixedType, data_out: FixedType) -> No
     assert np.array_equal(_out_int(m(x), data_out), components.relu(q_in, data_in, data_out))
 
 
-@pytest.mark.parametrize("t", [FixedType(4, 2), FixedType(8, 7), FixedType(16, -3), FixedType(32, 20),
-                               FixedType(8, 3, signed=False)], ids=str)
+@pytest.mark.parametrize(
+    "t",
+    [FixedType(4, 2), FixedType(8, 7), FixedType(16, -3), FixedType(32, 20), FixedType(8, 3, signed=False)],
+    ids=str,
+)
 def test_torch_float_to_fixed_equals_golden(t: FixedType) -> None:
     gen = torch.Generator().manual_seed(1)
-    x = torch.cat([_rand((400,), gen, 2.0 ** (t.width - t.frac - 1)), torch.tensor([float("inf"), -float("inf")])])
+    x = torch.cat(
+        [_rand((400,), gen, 2.0 ** (t.width - t.frac - 1)), torch.tensor([float("inf"), -float("inf")])]
+    )
     assert np.array_equal(tf.float_to_fixed(x, t).numpy(), float_to_fixed(x.numpy(), t))
 
 
@@ -131,22 +162,37 @@ def test_chain_of_layers_with_different_formats_is_exact() -> None:
     """Each module requantizes its input, so a model equals the golden chain layer by layer."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
-    cfg = QuantConfig.from_dict({
-        "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [10, 6]},
-        "by_type": {"relu": {"data_out": [6, 3, "unsigned"]}},
-        "by_name": {"2": {"data_in": [5, 3], "weight": [4, 3]}},
-    })
+    cfg = QuantConfig.from_dict(
+        {
+            "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [10, 6]},
+            "by_type": {"relu": {"data_out": [6, 3, "unsigned"]}},
+            "by_name": {"2": {"data_in": [5, 3], "weight": [4, 3]}},
+        }
+    )
     qm = quantize_model(model, cfg)
     x = torch.randn(9, 6) * 2
-    a = components.linear(float_to_fixed(x.numpy(), FixedType(8, 4)), qm[0].int_weight().numpy(),
-                          qm[0].int_bias().numpy(), FixedType(8, 4), FixedType(8, 6), FixedType(8, 6),
-                          FixedType(10, 6))
+    a = components.linear(
+        float_to_fixed(x.numpy(), FixedType(8, 4)),
+        qm[0].int_weight().numpy(),
+        qm[0].int_bias().numpy(),
+        FixedType(8, 4),
+        FixedType(8, 6),
+        FixedType(8, 6),
+        FixedType(10, 6),
+    )
     # ReLU quantizes its float input with its own data_in (8, 4): a round from frac 6 to 4.
-    a_in = float_to_fixed(a * 2.0 ** -6, FixedType(8, 4))
+    a_in = float_to_fixed(a * 2.0**-6, FixedType(8, 4))
     r = components.relu(a_in, FixedType(8, 4), FixedType(6, 3, False))
-    r_in = float_to_fixed(r * 2.0 ** -3, FixedType(5, 3))
-    out = components.linear(r_in, qm[2].int_weight().numpy(), qm[2].int_bias().numpy(), FixedType(5, 3),
-                            FixedType(4, 3), FixedType(8, 6), FixedType(10, 6))
+    r_in = float_to_fixed(r * 2.0**-3, FixedType(5, 3))
+    out = components.linear(
+        r_in,
+        qm[2].int_weight().numpy(),
+        qm[2].int_bias().numpy(),
+        FixedType(5, 3),
+        FixedType(4, 3),
+        FixedType(8, 6),
+        FixedType(10, 6),
+    )
     assert np.array_equal(_out_int(qm(x), FixedType(10, 6)), out)
     assert isinstance(qm[1], QuantReLU) and qm[1].formats.data_out == FixedType(6, 3, False)
     assert qm[2].formats.weight == FixedType(4, 3) and qm[0].formats.weight == FixedType(8, 6)
@@ -166,9 +212,12 @@ def test_straight_through_gradients_reach_float_weights() -> None:
 def test_save_and_load_roundtrip(tmp_path) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
-    cfg = QuantConfig.from_dict({"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6],
-                                             "data_out": [8, 4]},
-                                 "by_name": {"2": {"weight": [4, 3]}}})
+    cfg = QuantConfig.from_dict(
+        {
+            "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+            "by_name": {"2": {"weight": [4, 3]}},
+        }
+    )
     qm = quantize_model(model, cfg)
     folder = save_quantized(qm, cfg, tmp_path / "q", {"model": "seq"})
     fresh = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
@@ -180,25 +229,33 @@ def test_save_and_load_roundtrip(tmp_path) -> None:
         load_quantized(folder, nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3)))
 
 
-@pytest.mark.parametrize("table,match", [
-    ({"default": {"data_in": [8, 4], "wieght": [8, 6]}}, "unknown key 'wieght'.*allowed keys: bias, data_in"),
-    ({"defaults": {}}, "unknown key 'defaults'.*allowed keys: by_name, by_type, default"),
-    ({"by_type": {"gelu": {"data_out": [8, 4]}}}, "unknown key 'gelu'.*conv2d, linear, relu"),
-    ({"default": {"data_in": [8, "4"]}}, "quantize.default.data_in must be"),
-    ({"default": {"data_in": [8, 4, "unsgned"]}}, "unsigned"),
-    ({"default": {"data_in": [40, 4]}}, "width must be"),
-])
+@pytest.mark.parametrize(
+    "table,match",
+    [
+        (
+            {"default": {"data_in": [8, 4], "wieght": [8, 6]}},
+            "unknown key 'wieght'.*allowed keys: bias, data_in",
+        ),
+        ({"defaults": {}}, "unknown key 'defaults'.*allowed keys: by_name, by_type, default"),
+        ({"by_type": {"gelu": {"data_out": [8, 4]}}}, "unknown key 'gelu'.*conv2d, linear, relu"),
+        ({"default": {"data_in": [8, "4"]}}, "quantize.default.data_in must be"),
+        ({"default": {"data_in": [8, 4, "unsgned"]}}, "unsigned"),
+        ({"default": {"data_in": [40, 4]}}, "width must be"),
+    ],
+)
 def test_config_errors_name_the_key(table: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         QuantConfig.from_dict(table)
 
 
 def test_config_precedence_and_missing_field() -> None:
-    cfg = QuantConfig.from_dict({
-        "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
-        "by_type": {"linear": {"weight": [6, 5]}, "relu": {"data_out": [8, 4, "unsigned"]}},
-        "by_name": {"fc2": {"weight": [4, 3]}},
-    })
+    cfg = QuantConfig.from_dict(
+        {
+            "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+            "by_type": {"linear": {"weight": [6, 5]}, "relu": {"data_out": [8, 4, "unsigned"]}},
+            "by_name": {"fc2": {"weight": [4, 3]}},
+        }
+    )
     assert cfg.formats_for("fc2", "linear").weight == FixedType(4, 3)
     assert cfg.formats_for("fc1", "linear").weight == FixedType(6, 5)
     assert cfg.formats_for("fc1", "conv2d").weight == FixedType(8, 6)
@@ -206,4 +263,6 @@ def test_config_precedence_and_missing_field() -> None:
     assert relu.weight is None and relu.data_out == FixedType(8, 4, False)
     assert QuantConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="no 'weight' format for layer 'fc1'"):
-        QuantConfig.from_dict({"default": {"data_in": [8, 4], "data_out": [8, 4]}}).formats_for("fc1", "linear")
+        QuantConfig.from_dict({"default": {"data_in": [8, 4], "data_out": [8, 4]}}).formats_for(
+            "fc1", "linear"
+        )

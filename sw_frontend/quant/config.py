@@ -55,12 +55,12 @@ def parse_format(value: Any, where: str) -> FixedType:
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
     ):
         raise ConfigError(
-            f"{where} must be [width, frac] or [width, frac, \"unsigned\"] with integers, got {value!r}"
+            f'{where} must be [width, frac] or [width, frac, "unsigned"] with integers, got {value!r}'
         )
     signed = True
     if len(value) == 3:
         if value[2] not in ("signed", "unsigned"):
-            raise ConfigError(f"{where}: third entry must be \"signed\" or \"unsigned\", got {value[2]!r}")
+            raise ConfigError(f'{where}: third entry must be "signed" or "unsigned", got {value[2]!r}')
         signed = value[2] == "signed"
     try:
         return FixedType(int(value[0]), int(value[1]), signed)
@@ -127,9 +127,7 @@ class QuantConfig:
         Raises ConfigError for an unknown type or a needed field that no level sets.
         """
         if layer_type not in FIELDS_OF_TYPE:
-            raise ConfigError(
-                f"unknown layer type '{layer_type}'; allowed: {', '.join(LAYER_TYPES)}"
-            )
+            raise ConfigError(f"unknown layer type '{layer_type}'; allowed: {', '.join(LAYER_TYPES)}")
         chosen: dict[str, FixedType | None] = {}
         for f in FORMAT_FIELDS:
             if f not in FIELDS_OF_TYPE[layer_type]:

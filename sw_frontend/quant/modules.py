@@ -25,7 +25,9 @@ def _quant_ste(x: torch.Tensor, t: FixedType) -> tuple[torch.Tensor, torch.Tenso
     return q, tf.ste(tf.fixed_to_float(q, t), x)
 
 
-def _check_weight_formats(formats: LayerFormats, has_bias: bool, what: str) -> tuple[FixedType, FixedType | None]:
+def _check_weight_formats(
+    formats: LayerFormats, has_bias: bool, what: str
+) -> tuple[FixedType, FixedType | None]:
     if formats.weight is None:
         raise ValueError(f"{what}: formats.weight is required")
     if not has_bias:
@@ -182,7 +184,11 @@ class QuantConv2d(nn.Module):
     def to_float(self) -> nn.Conv2d:
         """A float ``nn.Conv2d`` with the same float weights."""
         layer = nn.Conv2d(
-            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            self.stride,
+            self.padding,
             bias=self.bias is not None,
         )
         with torch.no_grad():

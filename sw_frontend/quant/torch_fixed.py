@@ -16,7 +16,7 @@ def float_to_fixed(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Raw int64 integers of type ``t`` nearest to real ``x`` (round half up, saturate)."""
     if torch.isnan(x).any():
         raise ValueError("float_to_fixed: input contains NaN")
-    scaled = torch.floor(x.detach().to(torch.float64) * (2.0 ** t.frac) + 0.5)
+    scaled = torch.floor(x.detach().to(torch.float64) * (2.0**t.frac) + 0.5)
     return torch.clamp(scaled, t.min_int, t.max_int).to(torch.int64)
 
 
@@ -27,7 +27,7 @@ def output_dtype(t: FixedType) -> torch.dtype:
 
 def fixed_to_float(q: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Real values of raw integers ``q`` of type ``t``, exact (see :func:`output_dtype`)."""
-    return (q.to(torch.float64) * (2.0 ** -t.frac)).to(output_dtype(t))
+    return (q.to(torch.float64) * (2.0**-t.frac)).to(output_dtype(t))
 
 
 def shift_round(q: torch.Tensor, shift: int) -> torch.Tensor:

@@ -30,8 +30,6 @@ WEIGHTS_FILE = "weights.pt"
 CONFIG_FILE = "quantize.toml"
 META_FILE = "meta.json"
 
-QuantModule = QuantLinear | QuantConv2d | QuantReLU
-
 
 def layer_type(module: nn.Module) -> str | None:
     """The config layer type (``linear``, ``conv2d``, ``relu``) of a float module, else None."""
@@ -90,11 +88,6 @@ def dequantize_model(model: nn.Module) -> nn.Module:
         if isinstance(module, (QuantLinear, QuantConv2d, QuantReLU)):
             _set_submodule(out, name, module.to_float())
     return out
-
-
-def is_quantized(model: nn.Module) -> bool:
-    """True when the model holds at least one quantized module."""
-    return any(isinstance(m, (QuantLinear, QuantConv2d, QuantReLU)) for m in model.modules())
 
 
 def save_quantized(model: nn.Module, config: QuantConfig, folder: str | Path, meta: dict[str, Any]) -> Path:

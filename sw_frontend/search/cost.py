@@ -30,8 +30,11 @@ def bitops(model: nn.Module, example: tuple[torch.Tensor, ...]) -> float:
     def count(module: nn.Module, _inp: object, out: torch.Tensor) -> None:
         nonlocal total
         assert isinstance(module, (QuantLinear, QuantConv2d)) and module.formats.weight is not None
-        fan_in = module.in_features if isinstance(module, QuantLinear) else (
-            module.in_channels * module.kernel_size[0] * module.kernel_size[1])
+        fan_in = (
+            module.in_features
+            if isinstance(module, QuantLinear)
+            else (module.in_channels * module.kernel_size[0] * module.kernel_size[1])
+        )
         total += out.numel() * fan_in * module.formats.data_in.width * module.formats.weight.width
 
     for m in model.modules():

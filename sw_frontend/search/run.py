@@ -66,16 +66,22 @@ def open_study(settings: Settings, url: str, attempts: int = 5) -> optuna.Study:
     the loser waits and joins the winner's study."""
     for attempt in range(attempts):
         try:
-            return optuna.create_study(study_name=settings.study_name, storage=url,
-                                       directions=["maximize", "minimize"], load_if_exists=True,
-                                       sampler=make_sampler(settings.sampler, settings.seed, settings.trials))
-        except Exception as exc:  # sqlalchemy and optuna raise many types for a bad URL or database
+            return optuna.create_study(
+                study_name=settings.study_name,
+                storage=url,
+                directions=["maximize", "minimize"],
+                load_if_exists=True,
+                sampler=make_sampler(settings.sampler, settings.seed, settings.trials),
+            )
+        except Exception as exc:  # noqa: BLE001 - sqlalchemy and optuna raise many types for a bad URL
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if attempt + 1 < attempts and isinstance(exc, RACE_ERRORS):
                 time.sleep(0.5 + random.random())
                 continue
-            raise ConfigError(f"--storage {url}: {text[:200]} (give an SQLAlchemy URL such as "
-                              "sqlite:///study.db or postgresql://user@host/db)") from None
+            raise ConfigError(
+                f"--storage {url}: {text[:200]} (give an SQLAlchemy URL such as "
+                "sqlite:///study.db or postgresql://user@host/db)"
+            ) from None
     raise AssertionError("unreachable")
 
 
@@ -85,7 +91,9 @@ def example_inputs(ds: torch.utils.data.Dataset) -> tuple[torch.Tensor, ...]:
     return (first[0].unsqueeze(0),)
 
 
-def pick_best(trials: list[optuna.trial.FrozenTrial], float_acc: float, drop: float) -> optuna.trial.FrozenTrial:
+def pick_best(
+    trials: list[optuna.trial.FrozenTrial], float_acc: float, drop: float
+) -> optuna.trial.FrozenTrial:
     """Cheapest Pareto trial within ``drop`` of the float accuracy, else the most accurate one."""
     good = [t for t in trials if t.values[0] >= float_acc - drop]
     if good:
@@ -96,21 +104,31 @@ def pick_best(trials: list[optuna.trial.FrozenTrial], float_acc: float, drop: fl
 def best_toml(settings: Settings, config: QuantConfig) -> str:
     """A ``ch transform`` config: the model, its source checkpoint and the chosen ``[quantize]``."""
     allowed = {o.name for o in options_for("transform")}
-    out: dict[str, Any] = {"model": settings.model, "dataset": settings.dataset,
-                           "project": f"{settings.project}_best"}
+    out: dict[str, Any] = {
+        "model": settings.model,
+        "dataset": settings.dataset,
+        "project": f"{settings.project}_best",
+    }
     for key in ("data_dir", "load", "load_type", "max_seq_len", "seed"):
         value = getattr(settings, key)
         if key in allowed and value is not None:
             out[key] = str(Path(value).resolve()) if key in ("load", "data_dir") else value
     if settings.load_type == "pkl":
         out["allow_pickle"] = True
-    head = ("# Best configuration of `ch search` (cheapest Pareto trial within max_accuracy_drop of the float\n"
-            "# model). Use it with: ch transform --config THIS_FILE\n")
+    head = (
+        "# Best configuration of `ch search` (cheapest Pareto trial within max_accuracy_drop of the float\n"
+        "# model). Use it with: ch transform --config THIS_FILE\n"
+    )
     return head + toml_dumps(out) + toml_dumps({"quantize": config.to_dict()})
 
 
-def plot_png(trials: list[optuna.trial.FrozenTrial], pareto: list[optuna.trial.FrozenTrial],
-             best: optuna.trial.FrozenTrial, float_acc: float, cost_name: str) -> bytes:
+def plot_png(
+    trials: list[optuna.trial.FrozenTrial],
+    pareto: list[optuna.trial.FrozenTrial],
+    best: optuna.trial.FrozenTrial,
+    float_acc: float,
+    cost_name: str,
+) -> bytes:
     """PNG bytes of accuracy against cost: every trial, the Pareto front, the best trial."""
     import matplotlib
 
@@ -120,8 +138,14 @@ def plot_png(trials: list[optuna.trial.FrozenTrial], pareto: list[optuna.trial.F
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     ax.scatter([t.values[1] for t in trials], [t.values[0] for t in trials], s=12, c="0.6", label="trials")
     front = sorted(pareto, key=lambda t: t.values[1])
-    ax.plot([t.values[1] for t in front], [t.values[0] for t in front], "o-", c="tab:red", ms=5,
-            label="Pareto front")
+    ax.plot(
+        [t.values[1] for t in front],
+        [t.values[0] for t in front],
+        "o-",
+        c="tab:red",
+        ms=5,
+        label="Pareto front",
+    )
     ax.scatter([best.values[1]], [best.values[0]], marker="*", s=180, c="tab:green", zorder=3, label="best")
     ax.axhline(float_acc, ls="--", c="tab:blue", lw=1, label="float model")
     ax.set_xlabel(f"hardware cost ({cost_name})")
@@ -150,13 +174,17 @@ def pareto_csv(pareto: list[optuna.trial.FrozenTrial]) -> str:
 def run_search(settings: Settings) -> dict[str, Any]:
     """Run ``--trials`` trials in this worker, then write the study's Pareto outputs."""
     if settings.search is None:
-        raise ConfigError("`ch search` needs a [search] table in the --config toml "
-                          "(example: sw_frontend/configs/search_mlp_digits.toml)")
+        raise ConfigError(
+            "`ch search` needs a [search] table in the --config toml "
+            "(example: sw_frontend/configs/search_mlp_digits.toml)"
+        )
     space = SearchSpace.from_dict(settings.search)
     if settings.trials < 1:
         raise ConfigError(f"--trials must be >= 1, got {settings.trials}")
     data, loaded = prepare(settings)
-    float_model: nn.Module = dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
+    float_model: nn.Module = (
+        dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
+    )
     float_model.eval()
     cost_fn = COSTS[settings.cost]
     example = example_inputs(data.val)
@@ -185,15 +213,28 @@ def run_search(settings: Settings) -> dict[str, Any]:
     write_text(out / "pareto.csv", pareto_csv(pareto))
     write_bytes(out / "pareto.png", plot_png(done, pareto, best, float_acc, settings.cost))
     write_text(out / "best.toml", best_toml(settings, best_config))
-    summary = {"study": settings.study_name, "storage": url, "trials": len(done), "float_val_acc": float_acc,
-               "cost": settings.cost, "pareto": [{"trial": t.number, "accuracy": t.values[0], "cost": t.values[1]}
-                                                 for t in sorted(pareto, key=lambda t: t.values[1])],
-               "best": {"trial": best.number, "accuracy": best.values[0], "cost": best.values[1]},
-               "worker_pid": os.getpid()}
+    summary = {
+        "study": settings.study_name,
+        "storage": url,
+        "trials": len(done),
+        "float_val_acc": float_acc,
+        "cost": settings.cost,
+        "pareto": [
+            {"trial": t.number, "accuracy": t.values[0], "cost": t.values[1]}
+            for t in sorted(pareto, key=lambda t: t.values[1])
+        ],
+        "best": {"trial": best.number, "accuracy": best.values[0], "cost": best.values[1]},
+        "worker_pid": os.getpid(),
+    }
     write_json(out / "summary.json", summary)
-    rows = [[t.number, t.values[0], f"{t.values[1]:.4g}", "*" if t.number == best.number else ""]
-            for t in sorted(pareto, key=lambda t: t.values[1])]
-    print_table(f"ch search: Pareto front of {len(done)} trials (float val acc {float_acc:.4f})",
-                ["trial", "val accuracy", f"cost ({settings.cost})", "best"], rows)
+    rows = [
+        [t.number, t.values[0], f"{t.values[1]:.4g}", "*" if t.number == best.number else ""]
+        for t in sorted(pareto, key=lambda t: t.values[1])
+    ]
+    print_table(
+        f"ch search: Pareto front of {len(done)} trials (float val acc {float_acc:.4f})",
+        ["trial", "val accuracy", f"cost ({settings.cost})", "best"],
+        rows,
+    )
     print(f"outputs: {out}/pareto.csv, pareto.png, best.toml (ch transform --config {out / 'best.toml'})")
     return summary

@@ -57,8 +57,9 @@ def _parse_field(value: Any, where: str) -> FieldChoices:
     unsigned = value.get("unsigned", False)
     if not isinstance(unsigned, bool):
         raise ConfigError(f"{where}.unsigned must be true or false, got {unsigned!r}")
-    choices = FieldChoices(_int_list(value["width"], f"{where}.width"), _int_list(value["frac"], f"{where}.frac"),
-                           not unsigned)
+    choices = FieldChoices(
+        _int_list(value["width"], f"{where}.width"), _int_list(value["frac"], f"{where}.frac"), not unsigned
+    )
     for w in choices.widths:
         try:
             FixedType(w, choices.fracs[0], choices.signed)
@@ -107,16 +108,18 @@ class SearchSpace:
         for level in (self.by_name.get(name, {}), self.by_type.get(kind, {}), self.default):
             if field in level:
                 return level[field]
-        raise ConfigError(f"search space has no '{field}' choices for layer '{name}' ({kind}); "
-                          f"set search.default.{field}")
+        raise ConfigError(
+            f"search space has no '{field}' choices for layer '{name}' ({kind}); set search.default.{field}"
+        )
 
     def sample(self, trial: optuna.Trial, model: nn.Module) -> QuantConfig:
         """Draw one format per field of every quantizable layer of ``model``."""
         layers = quantizable_layers(model)
         for n in self.by_name:
             if n not in layers:
-                raise ConfigError(f"search.by_name.{n}: no quantizable layer of that name; layers: "
-                                  f"{', '.join(layers)}")
+                raise ConfigError(
+                    f"search.by_name.{n}: no quantizable layer of that name; layers: {', '.join(layers)}"
+                )
         by_name: dict[str, dict[str, FixedType]] = {}
         for name, kind in layers.items():
             has_bias = getattr(model.get_submodule(name), "bias", None) is not None
