@@ -266,3 +266,26 @@ def test_config_precedence_and_missing_field() -> None:
         QuantConfig.from_dict({"default": {"data_in": [8, 4], "data_out": [8, 4]}}).formats_for(
             "fc1", "linear"
         )
+
+
+def test_quantized_models_export_and_match_eager_exactly() -> None:
+    """torch.export captures quantized models (the mapper's entry point) with identical outputs."""
+    from sw_frontend.models import MLP, SmallCNN
+
+    cfg = QuantConfig.from_dict(
+        {"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}}
+    )
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 8, 8)
+    for model in (MLP(64, 32, 10), SmallCNN((1, 8, 8), 10)):
+        q = quantize_model(model, cfg).eval()
+        exported = torch.export.export(q, (x,))
+        assert torch.equal(exported.module()(x), q(x))
+
+
+def test_nan_input_is_refused_like_golden() -> None:
+    m = QuantReLU(LayerFormats(FixedType(8, 4), None, None, FixedType(8, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        m(torch.tensor([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="NaN"):
+        float_to_fixed(np.array([float("nan")]), FixedType(8, 4))

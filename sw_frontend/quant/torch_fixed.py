@@ -14,7 +14,9 @@ from golden.fixed import FixedType
 
 def float_to_fixed(x: torch.Tensor, t: FixedType) -> torch.Tensor:
     """Raw int64 integers of type ``t`` nearest to real ``x`` (round half up, saturate)."""
-    if torch.isnan(x).any():
+    # The NaN check is data-dependent control flow, which torch.export cannot capture: skip it there.
+    tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting()
+    if not tracing and torch.isnan(x).any():
         raise ValueError("float_to_fixed: input contains NaN")
     scaled = torch.floor(x.detach().to(torch.float64) * (2.0**t.frac) + 0.5)
     return torch.clamp(scaled, t.min_int, t.max_int).to(torch.int64)
