@@ -33,7 +33,6 @@ accelerator's input and output ports. Node attributes:
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 import networkx as nx
@@ -331,20 +330,3 @@ def model_integers(model: nn.Module, g: nx.DiGraph, samples: torch.Tensor) -> np
     if not np.array_equal(ints, scaled):
         raise MappingError(f"the model's outputs are not multiples of 2**-{t.frac} (format {t})")
     return ints.astype(np.int64)
-
-
-def describe(g: nx.DiGraph) -> str:
-    """One line per node: name, op, shapes, formats (for logs and error messages)."""
-    lines = []
-    for name in nx.topological_sort(g):
-        n = g.nodes[name]
-        f = n["formats"]
-        fmt = f"{f.data_in}->{f.data_out}" if f is not None else "?"
-        extra = f" w={f.weight}" if f is not None and f.weight is not None and n["weight"] is not None else ""
-        lines.append(f"{name}: {n['op']} {n['in_shape']}->{n['out_shape']} {fmt}{extra}")
-    return "\n".join(lines)
-
-
-def elements_of(g: nx.DiGraph, name: str) -> int:
-    """Elements per sample on the output stream of ``name``."""
-    return int(math.prod(g.nodes[name]["out_shape"]))
