@@ -116,8 +116,7 @@ register(
         defaults={"LANES": 1, "WIDTH": 8, "DEPTH": 2},
         sweeps=(
             {"LANES": 1, "WIDTH": 1, "DEPTH": 1},
-            {"LANES": 4, "WIDTH": 8, "DEPTH": 2},
-            {"LANES": 16, "WIDTH": 32, "DEPTH": 5},
+            {"LANES": 16, "WIDTH": 32, "DEPTH": 2},
             {"LANES": 2, "WIDTH": 3, "DEPTH": 16},
         ),
     )
@@ -246,10 +245,10 @@ register(
         tb_module="sim.tb.test_stream_resize",
         defaults={"IN_LANES": 2, "OUT_LANES": 1, "WIDTH": 8},
         sweeps=(
-            {"IN_LANES": 1, "OUT_LANES": 2, "WIDTH": 2},
-            {"IN_LANES": 16, "OUT_LANES": 1, "WIDTH": 32},
-            {"IN_LANES": 3, "OUT_LANES": 12, "WIDTH": 8},
-            {"IN_LANES": 4, "OUT_LANES": 4, "WIDTH": 5},
+            {"IN_LANES": 1, "OUT_LANES": 4, "WIDTH": 2},  # gather from one lane
+            {"IN_LANES": 16, "OUT_LANES": 4, "WIDTH": 32},  # split
+            {"IN_LANES": 3, "OUT_LANES": 12, "WIDTH": 8},  # gather several lanes at a time
+            {"IN_LANES": 4, "OUT_LANES": 4, "WIDTH": 5},  # same width: register slice
         ),
     )
 )
@@ -266,15 +265,12 @@ register(
             # narrow, drops 2 bits, saturates most of the range
             {"LANES": 1, "IN_WIDTH": 4, "IN_FRAC": 2, "IN_SIGNED": 1,
              "OUT_WIDTH": 2, "OUT_FRAC": 0, "OUT_SIGNED": 1},
-            # wide, 16 lanes, drops 17 bits, heavy saturation
+            # wide, 16 lanes, drops 17 bits, heavy saturation, signed to unsigned (negatives -> 0)
             {"LANES": 16, "IN_WIDTH": 32, "IN_FRAC": 20, "IN_SIGNED": 1,
-             "OUT_WIDTH": 8, "OUT_FRAC": 3, "OUT_SIGNED": 1},
+             "OUT_WIDTH": 8, "OUT_FRAC": 3, "OUT_SIGNED": 0},
             # unsigned to signed, appends 4 fraction bits (negative shift)
             {"LANES": 4, "IN_WIDTH": 8, "IN_FRAC": 2, "IN_SIGNED": 0,
              "OUT_WIDTH": 12, "OUT_FRAC": 6, "OUT_SIGNED": 1},
-            # signed to unsigned at the same scale: negatives clamp to 0
-            {"LANES": 2, "IN_WIDTH": 24, "IN_FRAC": 8, "IN_SIGNED": 1,
-             "OUT_WIDTH": 16, "OUT_FRAC": 8, "OUT_SIGNED": 0},
         ),
     )
 )
@@ -289,18 +285,15 @@ register(
         defaults={"LANES": 1, "IN_WIDTH": 16, "IN_FRAC": 8, "IN_SIGNED": 1,
                   "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 0},
         sweeps=(
-            # narrow: a 1-bit unsigned output
+            # narrow: a 1-bit unsigned output with a negative fraction (one lsb = 2)
             {"LANES": 1, "IN_WIDTH": 3, "IN_FRAC": 1, "IN_SIGNED": 1,
-             "OUT_WIDTH": 1, "OUT_FRAC": 0, "OUT_SIGNED": 0},
+             "OUT_WIDTH": 1, "OUT_FRAC": -1, "OUT_SIGNED": 0},
             # wide, 16 lanes, drops 12 bits, heavy saturation, unsigned output
             {"LANES": 16, "IN_WIDTH": 32, "IN_FRAC": 16, "IN_SIGNED": 1,
              "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 0},
             # signed output, appends 6 fraction bits (negative shift)
             {"LANES": 4, "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1,
              "OUT_WIDTH": 16, "OUT_FRAC": 10, "OUT_SIGNED": 1},
-            # unsigned input, negative output fraction (one lsb = 4)
-            {"LANES": 2, "IN_WIDTH": 6, "IN_FRAC": 0, "IN_SIGNED": 0,
-             "OUT_WIDTH": 3, "OUT_FRAC": -2, "OUT_SIGNED": 0},
         ),
     )
 )
@@ -321,12 +314,10 @@ register(
             # wide, 16 lanes, b aligned by 12 bits, drops 14 bits, heavy saturation
             {"LANES": 16, "A_WIDTH": 32, "A_FRAC": 16, "B_WIDTH": 24, "B_FRAC": 4,
              "OUT_WIDTH": 8, "OUT_FRAC": 2},
-            # output finer than both inputs (negative shift), never saturates
-            {"LANES": 4, "A_WIDTH": 8, "A_FRAC": 3, "B_WIDTH": 8, "B_FRAC": 5,
-             "OUT_WIDTH": 16, "OUT_FRAC": 8},
-            # negative input fraction, a aligned by 8 bits
+            # negative input fraction (a aligned by 8 bits), output finer than both (negative
+            # shift), never saturates
             {"LANES": 3, "A_WIDTH": 16, "A_FRAC": -2, "B_WIDTH": 4, "B_FRAC": 6,
-             "OUT_WIDTH": 12, "OUT_FRAC": 4},
+             "OUT_WIDTH": 27, "OUT_FRAC": 8},
         ),
     )
 )
