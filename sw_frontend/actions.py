@@ -101,6 +101,12 @@ def run_train(settings: Settings) -> dict[str, Any]:
 
     _quiet_lightning()
     data, loaded = prepare(settings)
+    on_gpu = settings.accelerator == "gpu" or (settings.accelerator == "auto" and torch.cuda.is_available())
+    if loaded.quant_config is not None and on_gpu:
+        raise ConfigError(
+            f"--accelerator {settings.accelerator}: quantized models train on the CPU only "
+            "(their exact integer matmul uses int64, which GPUs do not multiply); use --accelerator cpu"
+        )
     sw = software_dir(settings)
     tmp = temp_dir_beside(sw / "training_ckpts")
     try:
@@ -141,7 +147,7 @@ def run_train(settings: Settings) -> dict[str, Any]:
             loader(data.val, settings.batch_size, False, 0),
         )
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)
-        module.load_state_dict(best["state_dict"])
+        module.cpu().load_state_dict(best["state_dict"])  # evaluation runs on the CPU
         val = evaluate(module.model, data.val, data.task, settings.batch_size, "validate best")
         test = evaluate(module.model, data.test, data.task, settings.batch_size, "test best")
         metrics = {
@@ -202,7 +208,7 @@ def run_test(settings: Settings) -> dict[str, Any]:
     }
     out = write_json(software_dir(settings) / "test" / "results.json", results)
     print_table(
-        f"ch test {settings.model} {settings.dataset} ({loaded.source})",
+        f"ch test {settings.model} {settings.dataset}",
         ["metric", "float", "quantized"],
         [
             ["accuracy", fm["acc"], None if qm is None else qm["acc"]],
@@ -210,7 +216,7 @@ def run_test(settings: Settings) -> dict[str, Any]:
             ["samples", fm["samples"], None if qm is None else qm["samples"]],
         ],
     )
-    print(f"results: {out}")
+    print(f"model: {loaded.source}\nresults: {out}")
     return results
 
 

@@ -14,7 +14,7 @@ from sw_frontend.atomic import write_text
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """Print a rich table to standard output."""
-    table = Table(title=title)
+    table = Table(title=title, min_width=min(len(title) + 4, 120))
     for c in columns:
         table.add_column(c)
     for r in rows:

@@ -288,6 +288,14 @@ def test_failed_training_leaves_previous_outputs_and_no_temporaries(
     assert [p.name for p in (sw / "tensorboard").iterdir()] == ["version_0"]
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
+def test_gpu_request_without_gpu_is_a_one_line_error(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = ch(capsys, "train", "mlp", "--accelerator", "gpu")
+    assert code == 2 and "no GPU is visible" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "mase_output").exists()
+
+
 def test_checkpoint_of_another_model_is_refused(digits_root: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(digits_root)
     ckpt = "mase_output/mlp_digits/software/training_ckpts/best.ckpt"
