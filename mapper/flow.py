@@ -121,13 +121,22 @@ PCH_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 @contextlib.contextmanager
-def _bench_env(path: Path) -> Iterator[None]:
-    """Point the bench at its JSON file and work around the PCH flag for the Verilator build."""
-    saved = {k: os.environ.get(k) for k in (BENCH_ENV, "MAKEFLAGS")}
-    os.environ[BENCH_ENV] = str(path)
+def _runner_env(bench_file: Path) -> Iterator[None]:
+    """Environment of one accelerator simulation, restored afterwards.
+
+    * ``CH_MAPPER_BENCH`` names the bench description (see :mod:`mapper.tb_accelerator`);
+    * ``MAKEFLAGS`` gets the precompiled-header flag (see :data:`PCH_MAKEFLAGS`);
+    * ``PYTEST_CURRENT_TEST`` is hidden: under pytest, cocotb's runner calls ``sys.exit(1)`` on a
+      failing bench instead of returning its results, which would end the caller instead of
+      reaching ``sim.runner``'s SimulationError (and the flow's mismatch count).
+    """
+    keys = (BENCH_ENV, "MAKEFLAGS", "PYTEST_CURRENT_TEST")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ[BENCH_ENV] = str(bench_file)
     flags = saved["MAKEFLAGS"] or ""
     if PCH_MAKEFLAGS not in flags:
         os.environ["MAKEFLAGS"] = f"{flags} {PCH_MAKEFLAGS}".strip()
+    os.environ.pop("PYTEST_CURRENT_TEST", None)
     try:
         yield
     finally:
@@ -149,7 +158,7 @@ def simulate(design: Design, inputs: np.ndarray, options: runner.RunOptions, tag
     record.unlink(missing_ok=True)
     write_bench(design, inputs, record)
     error = None
-    with _bench_env(design.bench_file):
+    with _runner_env(design.bench_file):
         try:
             results = runner.run(design.top, design.sources, TB_MODULE, {}, options, tag=tag)
         except runner.SimulationError as err:
@@ -280,7 +289,7 @@ def _cli(argv: list[str]) -> int:
         return 0
     groups = len(bench["samples"])
     timeout = 10 * (report["predicted"]["cycles_per_inference"] + report["predicted"]["latency_cycles"]) + 2000
-    with _bench_env(folder / "bench" / "network.json"):
+    with _runner_env(folder / "bench" / "network.json"):
         try:
             res = runner.run(top, sources, TB_MODULE, {}, runner.RunOptions(1, groups, 0.3, 0.3, timeout), "cli")
         except runner.SimulationError as err:

@@ -141,3 +141,29 @@ def test_random_mlps_map_and_match(seed: int, tmp_path: Path) -> None:
     x = torch.randn(25, inputs) * 3
     result = run_flow(q, x, tmp_path / "design", cycles=target, synth=False, seed=seed)
     check(result, 25)
+
+
+@pytest.mark.sim
+def test_a_corrupted_weight_is_caught_by_the_bench(tmp_path: Path) -> None:
+    """The check is real: one flipped weight bit in the emitted image makes the bench fail and
+    the flow count mismatching output integers."""
+    from golden.fixed import FixedType  # noqa: PLC0415
+    from mapper.capture import golden_network, quantize_inputs  # noqa: PLC0415
+    from mapper.emit import emit  # noqa: PLC0415
+    from mapper.flow import count_mismatches, map_model, simulate  # noqa: PLC0415
+    from sim.runner import RunOptions  # noqa: PLC0415
+
+    torch.manual_seed(13)
+    q = mlp([6, 4, 2], [True, True], [F8, F8], [[8, 4]])
+    x = torch.randn(12, 6) * 2
+    g, p = map_model(q, x[:2], cycles=4)
+    design = emit(p, tmp_path / "design", top="corrupt_top")
+    image = Path(design.memories["linear"]["WEIGHTS_FILE"])
+    words = image.read_text().split()
+    words[0] = format(int(words[0], 16) ^ (1 << 6), f"0{len(words[0])}x")  # weight 0, bit 6
+    image.write_text("\n".join(words) + "\n")
+    inputs = quantize_inputs(g, x)
+    run = simulate(design, inputs, RunOptions(1, len(inputs), 0.2, 0.2, 2000), "corrupt")
+    assert run.error is not None and "scoreboard" in run.error
+    assert count_mismatches(golden_network(g, inputs), run.outputs) > 0
+    assert FixedType(8, 6) == g.nodes["linear"]["formats"].weight  # the flipped bit is a value bit
