@@ -64,7 +64,7 @@ module stream_fifo #(
     localparam int PW = BUF_DEPTH > 1 ? $clog2(BUF_DEPTH) : 1;  // buffer pointer bits
     localparam logic [PW-1:0] LAST = PW'(BUF_DEPTH - 1);  // highest buffer index
 
-    logic [BUF_DEPTH-1:0][LANES-1:0][WIDTH-1:0] mem;
+    logic [LANES-1:0][WIDTH-1:0] mem[BUF_DEPTH];  // beats behind the output register
     logic [PW-1:0] wr_ptr, rd_ptr;
     logic [CW-1:0] buf_count;  // beats in the buffer, 0..BUF_DEPTH
     logic buf_empty, bypass, buf_write, buf_read;

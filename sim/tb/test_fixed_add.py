@@ -18,6 +18,7 @@ from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
+    """Two signed operand ports and the output; the model is golden.components.add."""
     lanes = int(params["LANES"])
     a_t = FixedType(int(params["A_WIDTH"]), int(params["A_FRAC"]))
     b_t = FixedType(int(params["B_WIDTH"]), int(params["B_FRAC"]))

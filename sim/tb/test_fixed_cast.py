@@ -21,6 +21,7 @@ def formats(params: dict[str, Any]) -> tuple[FixedType, FixedType]:
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
+    """Lane formats from the parameters; the model is golden.components.cast."""
     lanes = int(params["LANES"])
     in_t, out_t = formats(params)
     return BenchSpec(

@@ -14,6 +14,7 @@ from sim.verif.ports import BenchSpec, PortSpec
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
+    """Lane formats from the parameters; the model is golden.components.relu."""
     lanes = int(params["LANES"])
     in_t, out_t = formats(params)
     return BenchSpec(

@@ -16,6 +16,7 @@ from sim.verif.ports import BenchSpec, PortSpec
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
+    """One input port, N output ports sharing data_out; each output expects every beat."""
     lanes, width, n = int(params["LANES"]), int(params["WIDTH"]), int(params["N"])
     port = PortSpec("data_in", lanes, width)
     outputs = [

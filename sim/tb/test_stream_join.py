@@ -17,6 +17,7 @@ from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
+    """N input ports, slices of the shared data_in; one output beat per group of N beats."""
     lanes, width, n = int(params["LANES"]), int(params["WIDTH"]), int(params["N"])
     inputs = [
         PortSpec(f"data_in_{i}", lanes, width, data="data_in", valid="data_in_valid",

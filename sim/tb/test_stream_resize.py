@@ -17,6 +17,7 @@ from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
+    """Input and output ports of the resizer; a group holds max(IN_LANES, OUT_LANES) elements."""
     in_lanes, out_lanes = int(params["IN_LANES"]), int(params["OUT_LANES"])
     width = int(params["WIDTH"])
     elements = max(in_lanes, out_lanes)
