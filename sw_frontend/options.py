@@ -99,9 +99,16 @@ OPTIONS: tuple[Opt, ...] = (
         "cost",
         str,
         "bitops",
-        "hardware cost function (sw_frontend/search/cost.py)",
+        "hardware cost: bitops (bit-operations proxy) or mapper (the mapper's LUT-equivalent estimate)",
         actions=frozenset({"search"}),
-        choices=("bitops",),
+        choices=("bitops", "mapper"),
+    ),
+    Opt(
+        "target_cycles",
+        int,
+        64,
+        "--cost mapper: cycles per inference the mapper folds the pipeline for",
+        actions=frozenset({"search"}),
     ),
     Opt(
         "max_accuracy_drop",

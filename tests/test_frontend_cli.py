@@ -161,6 +161,29 @@ def test_bitops_cost_counts_macs_times_widths() -> None:
     assert bitops(q, (torch.zeros(1, 1, 8, 8),)) == 64 * 32 * 8 * 8 + 32 * 10 * 4 * 3
 
 
+def test_search_with_the_mappers_cost_model(digits_root: Path, capsys, monkeypatch) -> None:
+    import torch
+
+    from mapper.flow import map_model
+    from sw_frontend.checkpoints import _strip_prefix
+    from sw_frontend.models import MLP
+    from sw_frontend.quant.config import QuantConfig
+    from sw_frontend.quant.transform import quantize_model
+
+    monkeypatch.chdir(digits_root)
+    args = ["search", "--config", cfg("search_mlp_digits.toml"), "--trials", "3", "--project", "sm"]
+    assert ch(capsys, *args, "--cost", "mapper", "--target-cycles", "128")[0] == 0
+    out = digits_root / "mase_output" / "sm" / "software" / "search"
+    summary = json.loads((out / "summary.json").read_text())
+    best = tomllib.loads((out / "best.toml").read_text())
+    model = MLP(64, 32, 10)
+    state = torch.load("mase_output/mlp_digits/software/training_ckpts/best.ckpt", weights_only=True)
+    model.load_state_dict(_strip_prefix(state["state_dict"]))
+    q = quantize_model(model, QuantConfig.from_dict(best["quantize"]))
+    _, plan = map_model(q, torch.zeros(1, 1, 8, 8), cycles=128)
+    assert summary["cost"] == "mapper" and summary["best"]["cost"] == plan.resources.cost()
+
+
 def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     for project, seed in (("a", "3"), ("b", "3"), ("c", "4")):
@@ -240,8 +263,16 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
         (["train", "mlp", "digits", "--bogus"], None, "unrecognized arguments: --bogus"),
         (
             ["search", "mlp", "digits", "--storage", "foo://x"],
-            "[search.default]\ndata_in = { width = 8, frac = 4 }\n",
+            "[search.default]\n"
+            + "".join(
+                f"{f} = {{ width = 8, frac = 3 }}\n" for f in ("data_in", "weight", "bias", "data_out")
+            ),
             "--storage foo://x: Can't load plugin",
+        ),
+        (
+            ["search", "mlp", "digits"],
+            "[search.default]\ndata_in = { width = 8, frac = 4 }\n",
+            "search space has no 'weight' choices for layer 'fc1' (linear); set search.default.weight",
         ),
     ],
 )

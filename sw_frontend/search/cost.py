@@ -1,7 +1,13 @@
-"""Hardware cost functions of `ch search` (pluggable: add a function to ``COSTS``).
+"""Hardware cost functions of `ch search` (pluggable: add an entry to ``COSTS``).
 
 A cost function takes the quantized model and example inputs (positional arguments of one forward
-call, batch size 1) and returns a cost to minimise.
+call, batch size 1) and returns a cost to minimise; :func:`cost_function` binds the options a
+cost needs.
+
+``mapper``: the mapper's resource estimate (``mapper.flow.map_model``) of the folded hardware
+pipeline at ``--target-cycles`` cycles per inference, as one number of LUT-equivalents
+(``Resources.cost``: LUT + 0.5 FF + 60 DSP + 200 BRAM). Only models the mapper can build (chains
+of linear / conv / ReLU / pooling layers) have this cost.
 
 ``bitops`` (the default proxy, until the mapper's cost model replaces it): the bit operations of
 one input sample, ``sum over quantized linear/conv layers of MACs * data_in.width *
@@ -12,10 +18,12 @@ layers, ReLUs and additions are not counted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
 
+from sw_frontend.errors import ConfigError
 from sw_frontend.quant.modules import QuantConv2d, QuantLinear
 
 CostFunction = Callable[[nn.Module, tuple[torch.Tensor, ...]], float]
@@ -51,4 +59,30 @@ def bitops(model: nn.Module, example: tuple[torch.Tensor, ...]) -> float:
     return float(total)
 
 
-COSTS: dict[str, CostFunction] = {"bitops": bitops}
+def mapper_resources(model: nn.Module, example: tuple[torch.Tensor, ...], target_cycles: int) -> float:
+    """LUT-equivalents of the mapper's pipeline for ``model`` at ``target_cycles`` per inference."""
+    from mapper.flow import map_model  # imported on use: the other costs do not need the mapper
+
+    try:
+        _, plan = map_model(model, example[0], cycles=target_cycles)
+    except Exception as exc:  # noqa: BLE001 - capture fails in many ways on graphs it does not support
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ConfigError(
+            f"--cost mapper: the mapper cannot build this model ({type(exc).__name__}: {text[:160]}); "
+            "use --cost bitops"
+        ) from None
+    return float(plan.resources.cost())
+
+
+COSTS = ("bitops", "mapper")
+
+
+def cost_function(name: str, target_cycles: int) -> CostFunction:
+    """The cost function ``name`` (one of ``COSTS``) with its options bound."""
+    if name == "bitops":
+        return bitops
+    if name == "mapper":
+        if target_cycles < 1:
+            raise ConfigError(f"--target-cycles must be >= 1, got {target_cycles}")
+        return partial(mapper_resources, target_cycles=target_cycles)
+    raise ConfigError(f"unknown cost '{name}'; allowed: {', '.join(COSTS)}")

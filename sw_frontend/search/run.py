@@ -33,7 +33,7 @@ from sw_frontend.options import Settings, options_for
 from sw_frontend.quant.config import QuantConfig
 from sw_frontend.quant.transform import dequantize_model, quantize_model
 from sw_frontend.report import print_table, write_json
-from sw_frontend.search.cost import COSTS
+from sw_frontend.search.cost import cost_function
 from sw_frontend.search.space import SearchSpace
 from sw_frontend.tomlout import dumps as toml_dumps
 from sw_frontend.training import evaluate
@@ -186,8 +186,9 @@ def run_search(settings: Settings) -> dict[str, Any]:
         dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
     )
     float_model.eval()
-    cost_fn = COSTS[settings.cost]
+    cost_fn = cost_function(settings.cost, settings.target_cycles)
     example = example_inputs(data.val)
+    cost_fn(quantize_model(float_model, space.first(float_model)), example)  # fail before the study
     float_acc = evaluate(float_model, data.val, data.task, settings.batch_size, "float model")["acc"]
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:

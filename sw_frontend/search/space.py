@@ -18,7 +18,7 @@ Every quantizable layer gets its own Optuna parameters ``<layer>.<field>.width``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,14 @@ class SearchSpace:
 
     def sample(self, trial: optuna.Trial, model: nn.Module) -> QuantConfig:
         """Draw one format per field of every quantizable layer of ``model``."""
+        return self.build(model, trial.suggest_categorical)
+
+    def first(self, model: nn.Module) -> QuantConfig:
+        """The configuration made of every field's first choice (to check a space before a study)."""
+        return self.build(model, lambda _name, options: options[0])
+
+    def build(self, model: nn.Module, choose: Callable[[str, list[int]], int]) -> QuantConfig:
+        """One format per field of every quantizable layer; ``choose(param_name, options)`` picks."""
         layers = quantizable_layers(model)
         for n in self.by_name:
             if n not in layers:
@@ -128,8 +136,8 @@ class SearchSpace:
                 if field == "bias" and not has_bias:
                     continue
                 c = self.choices(name, kind, field)
-                width = trial.suggest_categorical(f"{name}.{field}.width", list(c.widths))
-                frac = trial.suggest_categorical(f"{name}.{field}.frac", list(c.fracs))
+                width = choose(f"{name}.{field}.width", list(c.widths))
+                frac = choose(f"{name}.{field}.frac", list(c.fracs))
                 if field == "bias":
                     frac = min(frac, formats["data_in"].frac + formats["weight"].frac)
                 formats[field] = FixedType(width, frac, c.signed)
