@@ -447,6 +447,10 @@ def write_report(
             f"| inferences simulated (random gaps and stalls) | {simulation['inferences']} | |",
             f"| output integers compared with the golden network | {simulation['compared']} | |",
             f"| mismatches | {simulation['mismatches']} | 0 |",
+            f"| golden network vs quantized PyTorch model (integers differing) | "
+            f"{simulation['golden_vs_quantized_model_mismatches']} | 0 |",
+            f"| accelerator vs quantized PyTorch model (integers differing) | "
+            f"{simulation['accelerator_vs_quantized_model_mismatches']} | 0 |",
         ]
     if accuracy:
         md += ["", "## Accuracy", "", *[f"- {k}: {v}" for k, v in accuracy.items()]]

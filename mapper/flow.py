@@ -20,6 +20,7 @@ FuseSoC core's hooks call it).
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import sys
@@ -33,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mapper.capture import capture, golden_network, model_integers, quantize_inputs
+from mapper.capture import capture, float_twin, golden_network, model_integers, quantize_inputs
 from mapper.emit import Design, emit, write_bench, write_report
 from mapper.folding import Plan, plan, target_cycles
 from mapper.tb_accelerator import BENCH_ENV
@@ -71,11 +72,15 @@ class FlowResult:
         mismatches: accelerator output integers that differ from the golden network's (missing
             ones count as mismatches).
         golden_model_mismatches: golden integers that differ from the quantized model's.
-        compared: output integers compared.
+        accelerator_model_mismatches: accelerator output integers (stall run) that differ from the
+            quantized model's.
+        compared: output integers compared with the golden network (both runs).
         measured_cycles_per_inference: steady-state initiation interval without stalls (cycles).
         measured_latency: first input beat to last output beat of the first inference (cycles).
         synthesis: the Yosys report as a dict (lut, ff, dsp, bram, ...), or None.
         errors: failure messages of the simulations (empty when both passed).
+        accuracy: with labels, the fraction of samples whose largest output is the label for the
+            float model, the quantized model and the accelerator; else None.
     """
 
     design: Design
@@ -86,11 +91,13 @@ class FlowResult:
     outputs: np.ndarray
     mismatches: int
     golden_model_mismatches: int
+    accelerator_model_mismatches: int
     compared: int
     measured_cycles_per_inference: float
     measured_latency: int
     synthesis: dict[str, Any] | None
     errors: list[str] = field(default_factory=list)
+    accuracy: dict[str, float] | None = None
 
     @property
     def plan(self) -> Plan:
@@ -209,6 +216,7 @@ def run_flow(
     seed: int = 1,
     gap_prob: float = 0.3,
     stall_prob: float = 0.3,
+    labels: torch.Tensor | None = None,
 ) -> FlowResult:
     """Map, emit, simulate (bit-exact check and timing) and optionally synthesize ``quant_model``.
 
@@ -221,6 +229,9 @@ def run_flow(
         synth: run Yosys for the report totals.
         top: top module name.
         seed, gap_prob, stall_prob: the random input gaps and output stalls of the checking run.
+        labels: optional class labels ``(B,)``: the result and the report then carry the float,
+            quantized and accelerator accuracies (argmax of the outputs; ties go to the lowest
+            class in all three).
     """
     if throughput is None and cycles is None:
         cycles = 64
@@ -247,14 +258,34 @@ def run_flow(
         outputs=checked.outputs,
         mismatches=mismatches,
         golden_model_mismatches=count_mismatches(model_ints, expected),
+        accelerator_model_mismatches=count_mismatches(model_ints, checked.outputs),
         compared=2 * expected.size,
         measured_cycles_per_inference=ii,
         measured_latency=latency,
         synthesis=synthesis,
         errors=errors,
+        accuracy=None if labels is None else accuracies(quant_model, samples, labels, checked.outputs),
     )
-    write_report(design, simulation=simulation_summary(result), synthesis=synthesis)
+    write_report(design, simulation=simulation_summary(result), synthesis=synthesis, accuracy=result.accuracy)
     return result
+
+
+def accuracies(
+    quant_model: nn.Module, samples: torch.Tensor, labels: torch.Tensor, outputs: np.ndarray
+) -> dict[str, float]:
+    """Classification accuracy of the float twin, the quantized model and the accelerator's
+    outputs (rows missing from ``outputs`` count as wrong)."""
+    truth = labels.detach().cpu().numpy().reshape(-1)
+    with torch.no_grad():
+        float_pred = float_twin(quant_model)(samples).argmax(-1).numpy()
+        quant_pred = copy.deepcopy(quant_model).eval()(samples).argmax(-1).numpy()
+    accel_pred = outputs.argmax(-1) if len(outputs) else np.zeros(0, dtype=np.int64)
+    n = len(truth)
+    return {
+        "float": float(np.mean(float_pred == truth)),
+        "quantized": float(np.mean(quant_pred == truth)),
+        "accelerator": float(np.sum(accel_pred == truth[: len(accel_pred)]) / n),
+    }
 
 
 def simulation_summary(result: FlowResult) -> dict[str, Any]:
@@ -264,6 +295,7 @@ def simulation_summary(result: FlowResult) -> dict[str, Any]:
         "compared": result.compared,
         "mismatches": result.mismatches,
         "golden_vs_quantized_model_mismatches": result.golden_model_mismatches,
+        "accelerator_vs_quantized_model_mismatches": result.accelerator_model_mismatches,
         "measured_cycles_per_inference": result.measured_cycles_per_inference,
         "predicted_cycles_per_inference": result.predicted_cycles_per_inference,
         "measured_latency": result.measured_latency,

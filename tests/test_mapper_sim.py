@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from eda.toolchain import BUILD_ROOT
+from mapper.capture import float_twin
 from mapper.flow import FlowResult, run_flow
 from sw_frontend.quant.config import QuantConfig
 from sw_frontend.quant.transform import quantize_model
@@ -44,6 +45,7 @@ def check(result: FlowResult, samples: int) -> None:
     assert not result.errors, result.errors[0][:2000]
     assert result.golden_model_mismatches == 0
     assert result.mismatches == 0
+    assert result.accelerator_model_mismatches == 0
     assert result.compared == 2 * samples * result.golden.shape[1]
     assert result.outputs.shape == result.golden.shape
     predicted = result.predicted_cycles_per_inference
@@ -60,14 +62,20 @@ def test_one_hidden_layer_bit_exact_timed_synthesized_and_faster_at_full_through
     q = mlp([16, 8, 4], [True, True], [F8, F8], [[8, 4, "unsigned"]])
     x = torch.randn(30, 16) * 2
     out = BUILD_ROOT / "test_mapper" / "one_hidden"  # Yosys (WebAssembly) cannot read /tmp
-    folded = run_flow(q, x, out, cycles=16, top="mlp1_top", seed=3)
+    with torch.no_grad():  # labels: the float model's classes, so its accuracy is exactly 1
+        labels = float_twin(q)(x).argmax(-1)
+    folded = run_flow(q, x, out, cycles=16, top="mlp1_top", seed=3, labels=labels)
     check(folded, 30)
+    acc = folded.accuracy
+    assert acc is not None and acc["float"] == 1.0
+    hits = int((torch.tensor(folded.model).argmax(-1) == labels).sum())
+    assert acc["accelerator"] == acc["quantized"] == hits / 30
     synth = folded.synthesis
     assert synth is not None and synth["lut"] > 0 and synth["ff"] > 0
     assert synth["dsp"] == folded.plan.resources.dsp  # one DSP48E1 per multiplier, as estimated
     report = (out / "report.md").read_text()
     assert f"| Yosys synth_xilinx | {synth['lut']} | {synth['ff']} | {synth['dsp']} |" in report
-    assert "| mismatches | 0 | 0 |" in report
+    assert "| mismatches | 0 | 0 |" in report and f"- accelerator: {acc['accelerator']}" in report
     # one input vector per cycle: every multiply-accumulate in parallel
     parallel = run_flow(q, x, out.with_name("one_hidden_parallel"), cycles=1, synth=False, seed=3)
     check(parallel, 30)
