@@ -108,6 +108,7 @@ def _plumbing_node(name: str, op: str, like: dict, fold: Fold, **extra: object) 
 
 
 def _fifo_depth(node: dict, fold: Fold) -> int:
+    """Depth of the FIFO the node wants in front of it (0: none; else at least 2 for full rate)."""
     entry = entry_for(node["op"], node["name"])
     beats = entry.input_buffer(node, fold)
     return max(2, beats) if beats else 0
@@ -164,13 +165,17 @@ def choose_folds(g: nx.DiGraph, target: int) -> dict[str, Fold]:
     for i, name in enumerate(names):
         node = g.nodes[name]
         row: dict[Fold, tuple[float, Fold | None]] = {}
+        joins: dict[tuple[int, int], float | None] = {}  # (out lanes, in lanes) -> cost
         for fold, cost in _options(node, target, i == 1):
             if i == 0:
                 row[fold] = (cost, None)
                 continue
             best: tuple[float, Fold | None] | None = None
             for prev, (prev_cost, _) in table[-1].items():
-                join = _transition(prev, fold, node, resize_ok)
+                key = (prev.out_lanes, fold.in_lanes)
+                if key not in joins:
+                    joins[key] = _transition(prev, fold, node, resize_ok)
+                join = joins[key]
                 if join is None:
                     continue
                 total = prev_cost + join + cost

@@ -61,6 +61,7 @@ class Resources:
         return self.lut + 0.5 * self.ff + 60.0 * self.dsp + 200.0 * self.bram
 
     def as_dict(self) -> dict[str, float]:
+        """The four figures by name (for the JSON report)."""
         return {"lut": self.lut, "ff": self.ff, "dsp": self.dsp, "bram": self.bram}
 
 
@@ -75,10 +76,12 @@ def divisors(n: int) -> list[int]:
 
 
 def in_format(node: Node) -> FixedType:
+    """The node's input number format."""
     return node["formats"].data_in
 
 
 def out_format(node: Node) -> FixedType:
+    """The node's output number format."""
     return node["formats"].data_out
 
 
