@@ -61,7 +61,7 @@ def test_one_hidden_layer_bit_exact_timed_synthesized_and_faster_at_full_through
     torch.manual_seed(10)
     q = mlp([16, 8, 4], [True, True], [F8, F8], [[8, 4, "unsigned"]])
     x = torch.randn(30, 16) * 2
-    out = BUILD_ROOT / "test_mapper" / "one_hidden"  # Yosys (WebAssembly) cannot read /tmp
+    out = BUILD_ROOT / "test_mapper" / "one_hidden"  # a fixed folder: re-runs reuse its Verilator builds
     with torch.no_grad():  # labels: the float model's classes, so its accuracy is exactly 1
         labels = float_twin(q)(x).argmax(-1)
     folded = run_flow(q, x, out, cycles=16, top="mlp1_top", seed=3, labels=labels)
