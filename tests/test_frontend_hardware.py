@@ -1,0 +1,57 @@
+"""`ch flow`, `ch emit`, `ch sim`, `ch synth`: the hardware actions of the front end, run for real
+(Lightning training, torch.export capture, Verilator simulation, Yosys synthesis)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sw_frontend.cli import main
+
+
+@pytest.fixture(scope="module")
+def flow_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("out")
+    args = ["flow", "mlp", "digits", "--output-root", str(root), "--project", "demo", "--max-epochs", "3",
+            "--samples", "60", "--skip-synth", "--target-cycles", "32"]
+    assert main(args) == 0
+    return root / "demo"
+
+
+@pytest.mark.sim
+def test_flow_is_bit_exact_and_the_accelerator_classifies_like_the_quantized_model(flow_project: Path) -> None:
+    summary = json.loads((flow_project / "hardware" / "flow_summary.json").read_text())
+    assert summary["samples"] == 60
+    assert summary["mismatches_accelerator_vs_golden"] == 0
+    assert summary["mismatches_golden_vs_quantized_model"] == 0
+    assert summary["mismatches_accelerator_vs_quantized_model"] == 0
+    assert summary["compared_integers"] == 2 * 60 * 10
+    assert summary["accuracy"]["accelerator"] == summary["accuracy"]["quantized"]
+    assert summary["accuracy"]["quantized"] > 0.8
+    measured, predicted = summary["cycles_per_inference"]["measured"], summary["cycles_per_inference"]["predicted"]
+    assert abs(measured - predicted) <= 0.1 * predicted
+    assert (flow_project / "software" / "training_ckpts" / "best.ckpt").is_file()
+    assert (flow_project / "hardware" / "accel_top.core").is_file()
+
+
+@pytest.mark.sim
+def test_synth_reports_the_emitted_design(flow_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = flow_project.parent
+    assert main(["synth", "mlp", "digits", "--output-root", str(root), "--project", "demo"]) == 0
+    report = json.loads((flow_project / "hardware" / "synth" / "report.json").read_text())
+    assert report["lut"] > 0 and report["dsp"] > 0
+    assert "mapper estimate" in capsys.readouterr().out
+
+
+def test_synth_without_a_design_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["synth", "mlp", "digits", "--output-root", str(tmp_path), "--project", "none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ch: error: no design in") and "\n" not in err
+
+
+def test_emit_of_a_float_model_says_what_to_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emit", "mlp", "digits", "--output-root", str(tmp_path)]) == 2
+    assert "maps a quantized model" in capsys.readouterr().err
+    assert not (tmp_path / "mlp_digits" / "hardware").exists()
