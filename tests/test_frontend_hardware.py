@@ -4,20 +4,24 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from sw_frontend.cli import main
 
+CONFIGS = Path(__file__).resolve().parents[1] / "sw_frontend" / "configs"
+
 
 @pytest.fixture(scope="module")
 def flow_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`ch flow` with its example config, shortened on the command line."""
     root = tmp_path_factory.mktemp("out")
-    args = ["flow", "mlp", "digits", "--output-root", str(root), "--project", "demo", "--max-epochs", "3",
-            "--samples", "60", "--skip-synth", "--target-cycles", "32"]
+    args = ["flow", "--config", str(CONFIGS / "flow_mlp_digits.toml"), "--output-root", str(root),
+            "--max-epochs", "3", "--samples", "60", "--skip-synth", "--target-cycles", "32"]
     assert main(args) == 0
-    return root / "demo"
+    return root / "mlp_digits_flow"
 
 
 @pytest.mark.sim
@@ -37,12 +41,28 @@ def test_flow_is_bit_exact_and_the_accelerator_classifies_like_the_quantized_mod
 
 
 @pytest.mark.sim
-def test_synth_reports_the_emitted_design(flow_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = flow_project.parent
-    assert main(["synth", "mlp", "digits", "--output-root", str(root), "--project", "demo"]) == 0
-    report = json.loads((flow_project / "hardware" / "synth" / "report.json").read_text())
+def test_example_configs_train_transform_emit_sim_synth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented hardware steps with the example configs as they are (epochs and samples cut)."""
+    monkeypatch.chdir(tmp_path)
+    steps = [
+        ["train", "--config", str(CONFIGS / "train_mlp_digits.toml"), "--max-epochs", "3"],
+        ["transform", "--config", str(CONFIGS / "transform_mlp_digits_8bit.toml")],
+        ["emit", "--config", str(CONFIGS / "emit_mlp_digits_q8.toml")],
+        ["sim", "--config", str(CONFIGS / "sim_mlp_digits_q8.toml"), "--samples", "40"],
+        ["synth", "--config", str(CONFIGS / "synth_mlp_digits_q8.toml")],
+    ]
+    for args in steps:
+        assert main(args) == 0, args
+    hardware = tmp_path / "mase_output" / "mlp_digits_q8" / "hardware"
+    summary = json.loads((hardware / "flow_summary.json").read_text())
+    assert summary["mismatches_accelerator_vs_golden"] == 0 and summary["samples"] == 40
+    assert summary["cycles_per_inference"]["predicted"] <= 16
+    report = json.loads((hardware / "synth" / "report.json").read_text())
     assert report["lut"] > 0 and report["dsp"] > 0
     assert "mapper estimate" in capsys.readouterr().out
+    assert os.path.isfile(hardware / "accel_top.core")
 
 
 def test_synth_without_a_design_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
