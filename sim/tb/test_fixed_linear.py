@@ -13,20 +13,15 @@ import numpy as np
 import pyuvm
 
 from golden.components import linear
-from golden.fixed import FixedType
-from sim.verif.bench import StreamTest, load_run_config
+from sim.tb.layer_params import layer_constants, layer_formats
+from sim.verif.bench import StreamTest
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
 def bench(params: dict[str, Any]) -> BenchSpec:
     p = {k: v for k, v in params.items() if not isinstance(v, str)}
-    context = load_run_config()["context"]
-    in_t = FixedType(p["IN_WIDTH"], p["IN_FRAC"], bool(p["IN_SIGNED"]))
-    w_t = FixedType(p["W_WIDTH"], p["W_FRAC"])
-    b_t = FixedType(p["B_WIDTH"], p["B_FRAC"]) if p["HAS_BIAS"] else None
-    out_t = FixedType(p["OUT_WIDTH"], p["OUT_FRAC"], bool(p["OUT_SIGNED"]))
-    w = np.array(context["weights"], dtype=np.int64)
-    b = np.array(context["bias"], dtype=np.int64) if p["HAS_BIAS"] else None
+    in_t, w_t, b_t, out_t = layer_formats(p)
+    w, b = layer_constants(p)
     steps = p["IN_FEATURES"] // p["IN_PAR"]
     out_par = p["OUT_PAR"]
 
