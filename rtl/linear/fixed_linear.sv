@@ -29,6 +29,8 @@
 //   when the input keeps up and the output is never stalled (1 when fully parallel).
 // Latency: the beat of group g leaves 1 cycle after its last step; with G = 1 that is 1 cycle
 //   after the vector's last input beat.
+// Memories: weights and bias are read one cycle ahead into registers (synchronous reads), so
+//   synthesis can map them to block RAM; a rst of at least one cycle primes the first read.
 module fixed_linear #(
     parameter int    IN_FEATURES  = 4,   // K: elements per input vector
     parameter int    OUT_FEATURES = 4,   // N: elements per output vector
@@ -117,14 +119,25 @@ module fixed_linear #(
   assign step = have_operand && (!last_step || out_free);
   assign data_in_ready = first_group && (!last_step || out_free);
 
-  always_ff @(posedge clk) begin
+  // The position of the next cycle: the memories are read one cycle ahead with it, so their
+  // outputs are registered (block RAM) and still belong to the current step.
+  logic [CW-1:0] step_next;
+  logic [GW-1:0] group_next;
+  always_comb begin
+    step_next  = step_idx;
+    group_next = group_idx;
     if (rst) begin
-      step_idx  <= '0;
-      group_idx <= '0;
+      step_next  = '0;
+      group_next = '0;
     end else if (step) begin
-      step_idx <= last_step ? '0 : step_idx + CW'(1);
-      if (last_step) group_idx <= (group_idx == GW'(G - 1)) ? '0 : group_idx + GW'(1);
+      step_next = last_step ? '0 : step_idx + CW'(1);
+      if (last_step) group_next = (group_idx == GW'(G - 1)) ? '0 : group_idx + GW'(1);
     end
+  end
+
+  always_ff @(posedge clk) begin
+    step_idx  <= step_next;
+    group_idx <= group_next;
   end
 
   // ---- operand: the live input for group 0, the stored vector for the others -------------------
@@ -140,8 +153,10 @@ module fixed_linear #(
   end
 
   // ---- multiply-accumulate -----------------------------------------------------------------
-  logic [WWORD-1:0] weight_word;
-  assign weight_word = weight_mem[C * int'(group_idx) + int'(step_idx)];
+  logic [WWORD-1:0] weight_word;  // weights of the current step, read a cycle ahead
+  always_ff @(posedge clk) begin
+    weight_word <= weight_mem[C*int'(group_next)+int'(step_next)];
+  end
 
   logic signed [OUT_PAR-1:0][ACC_W-1:0] acc, acc_next, base;
   logic signed [OUT_PAR-1:0][ACC_W-1:0] bias_aligned;
@@ -149,8 +164,10 @@ module fixed_linear #(
   if (HAS_BIAS) begin : gen_bias
     logic [BWORD-1:0] bias_mem[G];
     initial $readmemh(BIAS_FILE, bias_mem);
-    logic [BWORD-1:0] bias_word;
-    assign bias_word = bias_mem[group_idx];
+    logic [BWORD-1:0] bias_word;  // bias of the current group, read a cycle ahead
+    always_ff @(posedge clk) begin
+      bias_word <= bias_mem[group_next];
+    end
     for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
       assign bias_aligned[o] =
           ACC_W'(signed'(bias_word[o*B_WIDTH+:B_WIDTH])) <<< (BSHIFT > 0 ? BSHIFT : 0);
