@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eda.toolchain import BUILD_ROOT, REPO_ROOT
-from sim.runner import RunOptions, run
+from sim.runner import RunOptions, build, run
 
 #: Writes a component's memory images for one run: (parameters, seed, folder) ->
 #: (parameters with file names filled in, context for the bench).
@@ -70,7 +70,13 @@ class Component:
         if self.prepare is None:
             return params, {}
         key = hashlib.sha256(json.dumps([params, seed], sort_keys=True).encode()).hexdigest()[:12]
-        return self.prepare(params, seed, BUILD_ROOT / "data" / f"{self.name}-{key}")
+        try:
+            return self.prepare(params, seed, BUILD_ROOT / "data" / f"{self.name}-{key}")
+        except (ValueError, IndexError) as err:
+            # Illegal parameters break the image writer first; the RTL's own check names them.
+            build(self.toplevel, self.sources, {k: "unset.memh" if k.endswith("_FILE") else v
+                                                for k, v in params.items()})
+            raise ValueError(f"{self.name}: no memory images for these parameters: {err}") from err
 
     def run(self, params: dict[str, Any], options: RunOptions, tag: str = "") -> dict[str, Any]:
         """Simulate the component's bench with ``params`` (see :func:`sim.runner.run`)."""

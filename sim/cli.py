@@ -61,14 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for comp, params in jobs:
         start = time.monotonic()
+        shown = " ".join(f"{k}={v}" for k, v in params.items() if not str(k).endswith("_FILE"))
         try:
             result = comp.run(params, options[comp.name])
             beats = sum(result["outputs"].values())
-            status = f"PASS  {result['groups']} groups, {beats} output beats checked"
-        except runner.SimulationError as err:
+            print(f"PASS {comp.name} {time.monotonic() - start:5.1f} s  {result['groups']} groups, "
+                  f"{beats} output beats checked  [{shown}]", flush=True)
+        except (runner.SimulationError, ValueError) as err:  # ValueError: memory images refused
             failed += 1
-            status = f"FAIL  {err}"
-        print(f"{comp.name:<16} {params}  {time.monotonic() - start:5.1f} s  {status}", flush=True)
+            print(f"FAIL {comp.name} {time.monotonic() - start:5.1f} s  [{shown}]\n  {err}", flush=True)
     print(f"sim: {len(jobs) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

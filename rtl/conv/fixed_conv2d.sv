@@ -52,6 +52,16 @@ module fixed_conv2d #(
     output logic                                 data_out_valid,
     input  logic                                 data_out_ready
 );
+  // Parameter checks of this level (the window and the linear layer check theirs too).
+  if (IN_CHANNELS < 1 || OUT_CHANNELS < 1) begin : gen_bad_channels
+    $error("fixed_conv2d: IN_CHANNELS=%0d and OUT_CHANNELS=%0d must be >= 1", IN_CHANNELS,
+           OUT_CHANNELS);
+  end
+  if (OUT_PAR < 1 || OUT_CHANNELS % OUT_PAR != 0) begin : gen_bad_out_par
+    $error("fixed_conv2d: OUT_PAR=%0d must be >= 1 and divide OUT_CHANNELS=%0d", OUT_PAR,
+           OUT_CHANNELS);
+  end
+
   logic [IN_CHANNELS-1:0][IN_WIDTH-1:0] window;
   logic window_valid, window_ready;
 
