@@ -127,12 +127,21 @@ def requantize(q: npt.ArrayLike, in_frac: int, out: FixedType) -> IntArray:
     return saturate(shift_round(q, in_frac - out.frac), out)
 
 
-def accumulator_width(in_t: FixedType, w_t: FixedType, length: int, with_bias: bool) -> int:
+def accumulator_width(
+    in_t: FixedType, w_t: FixedType, length: int, with_bias: bool, bias_t: FixedType | None = None
+) -> int:
     """Bits of an accumulator that never overflows for a dot product of ``length`` terms.
 
-    ``in_width + weight_width + ceil(log2(length))``, plus one bit when a bias is added.
+    ``in_width + weight_width + ceil(log2(length))`` (DESIGN.md), plus one bit when a bias is
+    added. A bias whose format, once aligned to the accumulator's ``in_frac + weight_frac``
+    fraction bits, is wider than the products widens the accumulator to it first: pass its
+    format as ``bias_t``.
     """
     if length < 1:
         raise ValueError(f"dot product length must be >= 1, got {length}")
     growth = int(np.ceil(np.log2(length))) if length > 1 else 0
-    return in_t.width + w_t.width + growth + (1 if with_bias else 0)
+    products = in_t.width + w_t.width + growth
+    if not with_bias:
+        return products
+    aligned = 0 if bias_t is None else bias_t.width + max(0, in_t.frac + w_t.frac - bias_t.frac)
+    return max(products, aligned) + 1

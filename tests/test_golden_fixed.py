@@ -113,7 +113,16 @@ def test_linear_is_an_exact_dot_product_rounded_once(data: st.DataObject, k: int
     for j in range(n):
         acc = sum(xi * wi for xi, wi in zip(x, w[j])) + ((b[j] << (acc_frac - b_t.frac)) if b else 0)
         assert int(got[j]) == reference_requantize(acc, acc_frac, out_t)
-        assert abs(acc) < 1 << (accumulator_width(in_t, w_t, k, with_bias) - 1)
+        assert abs(acc) < 1 << (accumulator_width(in_t, w_t, k, with_bias, b_t) - 1)
+
+
+def test_accumulator_widens_for_a_coarse_wide_bias() -> None:
+    in_t, w_t = FixedType(8, 4), FixedType(6, 5)
+    assert accumulator_width(in_t, w_t, 1, False) == 14
+    assert accumulator_width(in_t, w_t, 1, True) == 15
+    # a 10-bit bias with 3 fraction bits shifts left by 6 to reach 9: 16 bits, then one for the sum
+    assert accumulator_width(in_t, w_t, 1, True, FixedType(10, 3)) == 17
+    assert accumulator_width(in_t, w_t, 8, True, FixedType(4, 9)) == 18
 
 
 def test_linear_rejects_a_bias_finer_than_the_accumulator() -> None:
