@@ -50,10 +50,11 @@ synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS
 bench: setup  ## benchmarks (measured side by side in one run): fixed_linear folding area vs throughput
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench
 
-fusesoc-lint: setup  ## lint the library through its FuseSoC core
-	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD); cd $(BUILD) && \
-	  ../$(VENV)/bin/fusesoc library add chop_hw .. 2>/dev/null; \
-	  eval "$$(../$(PY) -m eda.toolchain)" && ../$(VENV)/bin/fusesoc run --target=lint chop:hw:library
+fusesoc-lint: setup  ## lint the library through its FuseSoC core (cores.core, target lint)
+	rm -rf $(BUILD)/fusesoc && mkdir -p $(BUILD)/fusesoc mase_output
+	touch $(BUILD)/FUSESOC_IGNORE mase_output/FUSESOC_IGNORE  # generated cores are not the library's
+	cd $(BUILD)/fusesoc && ../../$(VENV)/bin/fusesoc library add chop ../.. && \
+	  eval "$$(../../$(PY) -m eda.toolchain)" && ../../$(VENV)/bin/fusesoc run --target=lint chop:hw:library
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf $(BUILD) mase_output .pytest_cache

@@ -24,6 +24,12 @@ def _fusesoc(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False, timeout=300)
 
 
+def _library_copy(folder: Path) -> Path:
+    shutil.copytree(REPO_ROOT / "rtl", folder / "rtl")
+    shutil.copy(CORE_PATH, folder / "cores.core")
+    return folder
+
+
 def _lint_through_fusesoc(library: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     assert _fusesoc(["library", "add", "chop", str(library)], workdir).returncode == 0
@@ -32,12 +38,12 @@ def _lint_through_fusesoc(library: Path, workdir: Path) -> subprocess.CompletedP
 
 @pytest.mark.sim
 def test_fusesoc_lint_target_passes_and_catches_a_warning(tmp_path: Path) -> None:
-    clean = _lint_through_fusesoc(REPO_ROOT, tmp_path / "clean")
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+    # the library as a user gets it (rtl/ and cores.core; generated cores under build/ left out)
+    clean = _library_copy(tmp_path / "clean")
+    proc = _lint_through_fusesoc(clean, tmp_path / "clean-run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     # the same core with one unused signal added must fail: -Wall is really in force
-    broken = tmp_path / "broken"
-    shutil.copytree(REPO_ROOT / "rtl", broken / "rtl")
-    shutil.copy(CORE_PATH, broken / "cores.core")
+    broken = _library_copy(tmp_path / "broken")
     top = broken / "rtl" / "linear" / "fixed_linear.sv"
     top.write_text(top.read_text().replace("endmodule", "  logic lint_bait;\nendmodule"))
     proc = _lint_through_fusesoc(broken, tmp_path / "broken-run")
