@@ -392,3 +392,35 @@ register(
         ),
     )
 )
+
+
+def _prepare_lut(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A random table (every entry drawn independently), so every address is checked."""
+    import numpy as np  # noqa: PLC0415
+
+    from sim.memimage import write_memh  # noqa: PLC0415
+
+    out_w = int(params["OUT_WIDTH"])
+    rng = np.random.default_rng(seed)
+    lo, hi = (-(1 << (out_w - 1)), (1 << (out_w - 1)) - 1) if out_w >= 2 else (0, 1)
+    table = rng.integers(lo, hi + 1, size=1 << int(params["IN_WIDTH"]))
+    words = [int(v) & ((1 << out_w) - 1) for v in table]
+    path = write_memh(folder / "table.memh", words, out_w)
+    return {**params, "TABLE_FILE": str(path)}, {"table": table.tolist()}
+
+
+register(
+    Component(
+        name="fixed_lut",
+        toplevel="fixed_lut",
+        files=("act/fixed_lut.sv",),
+        tb_module="sim.tb.test_fixed_lut",
+        defaults={"LANES": 1, "IN_WIDTH": 8, "OUT_WIDTH": 8, "TABLE_FILE": ""},
+        sweeps=(
+            {"LANES": 1, "IN_WIDTH": 1, "OUT_WIDTH": 1},  # the smallest table: two 1-bit entries
+            {"LANES": 4, "IN_WIDTH": 8, "OUT_WIDTH": 8},  # an 8-bit activation on 4 lanes
+            {"LANES": 2, "IN_WIDTH": 10, "OUT_WIDTH": 16},  # wide: 1,024 entries of 16 bits
+        ),
+        prepare=_prepare_lut,
+    )
+)
