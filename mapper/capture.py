@@ -57,7 +57,14 @@ VIEW_OPS = frozenset(
     }
 )
 BATCHNORM_OPS = frozenset({"batch_norm", "_native_batch_norm_legit_no_training"})
-OP_NAMES = {"linear": "linear", "relu": "relu", "relu_": "relu"}
+OP_NAMES = {
+    "linear": "linear", "relu": "relu", "relu_": "relu", "conv2d": "conv2d", "max_pool2d": "max_pool2d",
+}
+
+
+def elements_of(shape: tuple[int, ...]) -> int:
+    """Elements of a per-sample shape."""
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def _op_name(target: Any) -> str:
@@ -129,7 +136,75 @@ def _new_node(name: str, op: str, target: str, module: str, in_shape: tuple, out
         "formats": None,
         "weight": None,
         "bias": None,
+        "attrs": {},
     }
+
+
+def _pair(value: Any, name: str, node: str) -> tuple[int, int]:
+    """A torch int-or-pair argument as a pair."""
+    v = [int(value)] * 2 if isinstance(value, int) else [int(e) for e in value]
+    if len(v) == 1:
+        v = v * 2
+    if len(v) != 2:
+        raise MappingError(f"node {node!r}: {name} {value} is not one or two integers")
+    return v[0], v[1]
+
+
+def _square(pair: tuple[int, int], name: str, node: str) -> int:
+    """The one value conv_window takes for rows and columns."""
+    if pair[0] != pair[1]:
+        raise MappingError(
+            f"node {node!r}: {name} {pair} differs between rows and columns; conv_window takes one value"
+        )
+    return pair[0]
+
+
+def _conv_attrs(name: str, qmod: QuantConv2d, in_shape: tuple[int, ...]) -> dict[str, Any]:
+    """``attrs`` of a conv2d node: input image (C, H, W), kernel (KH, KW), stride, padding."""
+    if len(in_shape) != 3:
+        raise MappingError(
+            f"node {name!r}: conv2d on per-sample shape {in_shape}; fixed_conv2d takes (C, H, W) images"
+        )
+    return {
+        "image": tuple(in_shape),
+        "kernel": qmod.kernel_size,
+        "stride": _square(qmod.stride, "stride", name),
+        "padding": _square(qmod.padding, "padding", name),
+    }
+
+
+def _pool_attrs(fx: torch.fx.Node, in_shape: tuple[int, ...]) -> dict[str, Any]:
+    """``attrs`` of a max_pool2d node, or a MappingError naming it for what conv_window + pool_max
+    cannot do (padding, dilation, ceil_mode, unequal row / column strides)."""
+    names = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+    values: dict[str, Any] = {"stride": [], "padding": 0, "dilation": 1, "ceil_mode": False}
+    values.update(dict(zip(names, fx.args[1:])))
+    values.update({k: v for k, v in fx.kwargs.items() if k in names})
+    kernel = _pair(values["kernel_size"], "kernel_size", fx.name)
+    stride = _pair(values["stride"], "stride", fx.name) if values["stride"] else kernel
+    bad = {
+        "padding": _pair(values["padding"], "padding", fx.name) != (0, 0),
+        "dilation": _pair(values["dilation"], "dilation", fx.name) != (1, 1),
+        "ceil_mode": bool(values["ceil_mode"]),
+    }
+    if any(bad.values()):
+        which = ", ".join(f"{k}={values[k]}" for k, v in bad.items() if v)
+        raise MappingError(
+            f"node {fx.name!r}: max_pool2d with {which} is not supported; conv_window + pool_max "
+            "need padding=0, dilation=1, ceil_mode=False"
+        )
+    if len(in_shape) != 3:
+        raise MappingError(
+            f"node {fx.name!r}: max_pool2d on per-sample shape {in_shape}; pooling takes (C, H, W) images"
+        )
+    return {"image": tuple(in_shape), "kernel": kernel, "stride": _square(stride, "stride", fx.name), "padding": 0}
+
+
+def _image_order(w: np.ndarray, image: tuple[int, ...]) -> np.ndarray:
+    """A linear's weight ``(N, C*H*W)`` for torch's flatten order (c, y, x) with its columns
+    permuted to the stream order of an image (y, x, c): exact, integers only."""
+    c, h, wd = image
+    return np.ascontiguousarray(w.reshape(-1, c, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1))
 
 
 def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
@@ -158,6 +233,7 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
 
     g = nx.DiGraph()
     alias: dict[str, str] = {}  # fx node name -> graph node that produces its value
+    flattened: dict[str, tuple[int, ...]] = {}  # fx node name -> (C, H, W) of the image it flattens
     for fx in exported.graph.nodes:
         if fx.op == "placeholder":
             if fx.name == user_inputs[0]:
@@ -169,6 +245,11 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
             outs = [a for a in fx.args[0] if a is not None]
             if len(outs) != 1:
                 raise MappingError(f"the model returns {len(outs)} tensors; the mapper needs exactly one")
+            if outs[0].name in flattened:
+                raise MappingError(
+                    f"the model returns the flattened image {outs[0].name!r}; its stream order (y, x, c) "
+                    "is not torch's (c, y, x): end with a linear"
+                )
             src = alias[outs[0].name]
             shape = g.nodes[src]["out_shape"]
             g.add_node(OUTPUT, **_new_node(OUTPUT, "output", "", "", shape, shape))
@@ -185,10 +266,32 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
             src_val = data_args[0].meta.get("val")
             if val.shape[0] == src_val.shape[0]:  # batch kept: a pure rename of the stream
                 src = alias[data_args[0].name]
+                src_shape = g.nodes[src]["out_shape"]
+                if data_args[0].name in flattened:
+                    if shape != (elements_of(src_shape),):
+                        raise MappingError(
+                            f"node {fx.name!r}: reshape of a flattened image to {shape} is not supported"
+                        )
+                    flattened[fx.name] = flattened[data_args[0].name]
+                elif len(src_shape) == 3 and shape != src_shape:
+                    # an image stream is in (y, x, c) order: only a flatten feeding a linear maps
+                    if shape != (elements_of(src_shape),):
+                        raise MappingError(
+                            f"node {fx.name!r}: reshape of the image {src_shape} to {shape} is not "
+                            "supported; "
+                            "only a flatten before a linear"
+                        )
+                    flattened[fx.name] = src_shape
+                else:
+                    g.nodes[src]["out_shape"] = shape
                 alias[fx.name] = src
                 g.nodes[src]["folded"].append(fx.name)
-                g.nodes[src]["out_shape"] = shape
                 continue
+        if any(a.name in flattened for a in data_args) and _op_name(fx.target) != "linear":
+            raise MappingError(
+                f"node {fx.name!r}: {_op_name(fx.target)} of a flattened image is not supported; "
+                "only a linear may follow the flatten of an image"
+            )
         if op in BATCHNORM_OPS and len(data_args) == 1:
             src = alias[data_args[0].name]
             node = g.nodes[src]
@@ -207,6 +310,9 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
                     f"node {fx.name!r}: linear in module {module!r} ({kind}) is not quantized; "
                     "quantize the model with sw_frontend.quant.transform.quantize_model first"
                 )
+            if data_args[0].name in flattened:  # torch flattens (c, y, x); the stream is (y, x, c)
+                in_shape = (elements_of(in_shape),)
+                attrs["in_shape"] = in_shape
             if len(in_shape) != 1:
                 raise MappingError(
                     f"node {fx.name!r}: linear on per-sample shape {in_shape} is not supported; "
@@ -214,8 +320,39 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
                 )
             attrs["formats"] = qmod.formats
             attrs["weight"] = qmod.int_weight().numpy().astype(np.int64)
+            if data_args[0].name in flattened:
+                attrs["weight"] = _image_order(attrs["weight"], flattened[data_args[0].name])
             bias = qmod.int_bias()
             attrs["bias"] = None if bias is None else bias.numpy().astype(np.int64)
+        elif attrs["op"] == "conv2d":
+            if not isinstance(qmod, QuantConv2d):
+                kind = type(twin.get_submodule(module)).__name__ if module else "function"
+                raise MappingError(
+                    f"node {fx.name!r}: conv2d in module {module!r} ({kind}) is not quantized; "
+                    "quantize the model with sw_frontend.quant.transform.quantize_model first"
+                )
+            attrs["attrs"] = _conv_attrs(fx.name, qmod, in_shape)
+            attrs["formats"] = qmod.formats
+            attrs["weight"] = qmod.int_weight().numpy().astype(np.int64)
+            bias = qmod.int_bias()
+            attrs["bias"] = None if bias is None else bias.numpy().astype(np.int64)
+        elif attrs["op"] == "max_pool2d":
+            # conv_window (the windows, one pixel per beat) then pool_max (the maximum of each)
+            attrs["attrs"] = _pool_attrs(fx, in_shape)
+            kh, kw = attrs["attrs"]["kernel"]
+            c, oh, ow = shape
+            window = _new_node(
+                f"{fx.name}_window", "pool_window", str(fx.target), module, in_shape, (oh * ow * kh * kw, c)
+            )
+            window["attrs"] = attrs["attrs"]
+            g.add_node(window["name"], **window)
+            for a in data_args:
+                g.add_edge(alias[a.name], window["name"])
+            attrs["in_shape"] = window["out_shape"]
+            g.add_node(fx.name, **attrs)
+            g.add_edge(window["name"], fx.name)
+            alias[fx.name] = fx.name
+            continue
         elif attrs["op"] == "relu" and isinstance(qmod, QuantReLU):
             attrs["formats"] = qmod.formats
         g.add_node(fx.name, **attrs)
@@ -310,10 +447,19 @@ def golden_network(g: nx.DiGraph, x: np.ndarray) -> np.ndarray:
     return values[OUTPUT]
 
 
+def stream_order(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Samples ``(B, *shape)`` flattened in stream order ``(B, elements)``: images ``(C, H, W)`` as
+    pixels in raster order with the channels of a pixel innermost, other shapes row-major."""
+    if len(shape) == 3:
+        x = x.reshape(len(x), *shape).permute(0, 2, 3, 1)
+    return x.reshape(len(x), -1)
+
+
 def quantize_inputs(g: nx.DiGraph, samples: torch.Tensor) -> np.ndarray:
-    """Raw integers ``(B, elements)`` of float samples in the accelerator's input format."""
+    """Raw integers ``(B, elements)`` of float samples in the accelerator's input format, in stream
+    order (an image input ``(C, H, W)`` as raster pixels with the channels innermost)."""
     t = g.nodes[INPUT]["formats"].data_out
-    flat = samples.detach().double().reshape(len(samples), -1).numpy()
+    flat = stream_order(samples.detach().double(), g.nodes[INPUT]["out_shape"]).numpy()
     return float_to_fixed(flat, t)
 
 
@@ -324,7 +470,8 @@ def model_integers(model: nn.Module, g: nx.DiGraph, samples: torch.Tensor) -> np
     """
     t = g.nodes[OUTPUT]["formats"].data_out
     with torch.no_grad():
-        y = copy.deepcopy(model).eval()(samples).detach().double().reshape(len(samples), -1).numpy()
+        y = copy.deepcopy(model).eval()(samples).detach().double()
+    y = stream_order(y, g.nodes[OUTPUT]["out_shape"]).numpy()
     scaled = y * (2.0 ** t.frac)
     ints = np.round(scaled)
     if not np.array_equal(ints, scaled):

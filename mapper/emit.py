@@ -161,7 +161,8 @@ def render_top(plan: Plan, top: str, memories: dict[str, dict[str, str]]) -> str
         "//",
         "// Pipeline: " + " -> ".join(names),
         f"// Input:  data_in,  {in_l} lanes of {in_t} per beat, "
-        f"{inp['cycles']} beats per inference (elements in row-major order, lane 0 first).",
+        f"{inp['cycles']} beats per inference (elements in stream order, lane 0 first: row-major, "
+        "images as raster pixels with channels innermost).",
         f"// Output: data_out, {out_l} lanes of {out_t} per beat, {out['cycles']} beats per inference.",
         f"// Initiation interval (predicted): {plan.predicted_cycles} cycles per inference "
         f"(bottleneck {plan.bottleneck}); latency (predicted): {plan.predicted_latency} cycles.",
@@ -267,7 +268,8 @@ def _fmt_json(t: FixedType) -> list[Any]:
 
 
 def network_json(plan: Plan) -> list[dict[str, Any]]:
-    """The golden network: every stage with its op, formats, weights and shapes, in order."""
+    """The golden network: every stage with its op, formats, weights, shapes and op attributes
+    (images: ``image`` (C, H, W), ``kernel``, ``stride``, ``padding``), in order."""
     h = plan.graph
     stages = []
     for name in chain(h)[1:-1]:
@@ -285,6 +287,9 @@ def network_json(plan: Plan) -> list[dict[str, Any]]:
                 },
                 "weight": None if node["weight"] is None else np.asarray(node["weight"]).tolist(),
                 "bias": None if node["bias"] is None else np.asarray(node["bias"]).tolist(),
+                "attrs": {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in node.get("attrs", {}).items()
+                },
             }
         )
     return stages

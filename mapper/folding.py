@@ -4,7 +4,9 @@ Every node of a captured chain (:mod:`mapper.capture`) gets a :class:`~mapper.re
 per beat on its input and output streams. Given a target initiation interval ``T`` (cycles per
 inference), :func:`plan` picks the folds by dynamic programming along the chain so that
 
-* every node's cycles per vector (registry cost model) are ``<= T`` where any fold reaches that;
+* every node's cycles per vector (registry cost model) are ``<= T``, where ``T`` is the target
+  raised to what the slowest node can reach at best (:func:`reachable_cycles`), so that no other
+  node is given parallelism beyond the pipeline's real rate;
 * the summed resource cost (registry estimate, :meth:`Resources.cost`, FIFOs and lane adapters
   included) is minimal. Each node therefore gets the cheapest fold that still keeps up with ``T``,
   which balances the pipeline: no layer is given more parallelism than the rate needs.
@@ -247,11 +249,24 @@ def predict_latency(h: nx.DiGraph) -> int:
     return times[-1]
 
 
+def reachable_cycles(g: nx.DiGraph) -> int:
+    """The smallest initiation interval the chain can reach: the largest over its nodes of their
+    fastest fold's cycles per vector (1 for MLPs; a convolution's output pixels, for example,
+    leave one window of steps apart at best)."""
+    best = 1
+    for name in chain(g):
+        node = g.nodes[name]
+        if node["op"] not in ("input", "output"):
+            entry = entry_for(node["op"], name)
+            best = max(best, min(entry.cycles(node, f) for f in entry.folds(node)))
+    return best
+
+
 def plan(g: nx.DiGraph, target: int) -> Plan:
     """Fold the captured chain ``g`` for a target initiation interval of ``target`` cycles."""
     if target < 1:
         raise ValueError(f"target cycles per inference must be >= 1, got {target}")
-    h = build_hardware(g, choose_folds(g, target))
+    h = build_hardware(g, choose_folds(g, max(target, reachable_cycles(g))))
     bottleneck = max(h.nodes, key=lambda n: h.nodes[n]["cycles"])
     total = Resources()
     for n in h.nodes:

@@ -58,6 +58,7 @@ def stages(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 "formats": LayerFormats(*(_fixed(f[k]) for k in ("data_in", "weight", "bias", "data_out"))),
                 "weight": None if s["weight"] is None else np.asarray(s["weight"], dtype=np.int64),
                 "bias": None if s["bias"] is None else np.asarray(s["bias"], dtype=np.int64),
+                "attrs": {k: tuple(v) if isinstance(v, list) else v for k, v in s.get("attrs", {}).items()},
             }
         )
     return out

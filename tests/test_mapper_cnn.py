@@ -1,0 +1,214 @@
+"""Small CNNs through the mapper: capture of conv2d / max_pool2d / flatten, the flatten
+permutation, refused pooling configurations, a bit-exact simulated flow of a tiny CNN, and
+`ch flow cnn digits`.
+
+Images travel as raster pixels with the channels of a pixel in lanes, so torch's flatten order
+(c, y, x) differs from the stream's (y, x, c): capture permutes the following linear's weight
+columns, and the tests below fail without that permutation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from golden.fixed import FixedType
+from mapper.capture import capture, golden_network, model_integers, quantize_inputs
+from mapper.flow import run_flow
+from mapper.folding import plan
+from mapper.registry import REGISTRY, MappingError, golden_vector
+from sw_frontend.cli import main
+from sw_frontend.quant.config import QuantConfig
+from sw_frontend.quant.transform import quantize_model
+
+QUANT = {
+    "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+    "by_type": {"relu": {"data_out": [8, 4, "unsigned"]}},
+}
+
+
+def _cnn(
+    in_ch: int, mid: int, size: int, classes: int, seed: int = 0, second_conv: bool = False
+) -> nn.Module:
+    """conv 3x3 pad 1 -> relu -> maxpool 2 [-> conv 3x3 pad 1 -> relu] -> flatten -> linear, quantized."""
+    torch.manual_seed(seed)
+    half = size // 2
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, mid, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+    if second_conv:
+        layers += [nn.Conv2d(mid, mid, 3, padding=1), nn.ReLU()]
+    layers += [nn.Flatten(), nn.Linear(mid * half * half, classes)]
+    return quantize_model(nn.Sequential(*layers), QuantConfig.from_dict(QUANT))
+
+
+def _images(n: int, ch: int, size: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, ch, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 0.5
+
+
+def test_cnn_capture_nodes_components_formats_and_flatten_permutation() -> None:
+    q = _cnn(in_ch=2, mid=3, size=6, classes=4)
+    x = _images(12, 2, 6)
+    g = capture(q, x[:2])
+    ops = {n: (g.nodes[n]["op"], g.nodes[n].get("component")) for n in g.nodes}
+    assert ops == {
+        "data_in": ("input", None),
+        "conv2d": ("conv2d", "fixed_conv2d"),
+        "relu": ("relu", "fixed_relu"),
+        "max_pool2d_window": ("pool_window", "conv_window"),
+        "max_pool2d": ("max_pool2d", "pool_max"),
+        "cast_linear": ("cast", "fixed_cast"),  # relu's u8.4 (kept by the pool) -> linear's s8.4
+        "linear": ("linear", "fixed_linear"),
+        "data_out": ("output", None),
+    }
+    conv = g.nodes["conv2d"]
+    assert conv["in_shape"] == (2, 6, 6) and conv["out_shape"] == (3, 6, 6)
+    assert conv["attrs"] == {"image": (2, 6, 6), "kernel": (3, 3), "stride": 1, "padding": 1}
+    assert np.array_equal(conv["weight"], q[0].int_weight().numpy())
+    assert conv["formats"] == q[0].formats
+    window, pool = g.nodes["max_pool2d_window"], g.nodes["max_pool2d"]
+    assert window["out_shape"] == (3 * 3 * 4, 3) and pool["out_shape"] == (3, 3, 3)
+    u84 = FixedType(8, 4, signed=False)
+    assert window["formats"].data_in == pool["formats"].data_out == u84  # a max takes its producer's format
+    assert g.nodes["data_in"]["out_shape"] == (2, 6, 6)
+    assert "flatten" in pool["folded"]
+
+    # the linear's columns are in stream order (y, x, c), torch's are (c, y, x)
+    w_torch = q[4].int_weight().numpy()
+    lin = g.nodes["linear"]
+    assert lin["in_shape"] == (27,)
+    assert np.array_equal(lin["weight"], w_torch.reshape(4, 3, 3, 3).transpose(0, 2, 3, 1).reshape(4, 27))
+    assert not np.array_equal(lin["weight"], w_torch)
+
+    # input beats: raster pixels, channels innermost
+    ins = quantize_inputs(g, x)
+    assert ins.shape == (12, 72)
+    first = np.floor(x[:, :, 1, 4].double().numpy() * 16 + 0.5).astype(np.int64)  # pixel (1, 4)
+    assert np.array_equal(ins.reshape(12, 6, 6, 2)[:, 1, 4, :], first)
+
+    # golden network == quantized PyTorch model, integer by integer; not so without the permutation
+    expected = model_integers(q, g, x)
+    assert np.array_equal(golden_network(g, ins), expected)
+    g.nodes["linear"]["weight"] = w_torch
+    assert not np.array_equal(golden_network(g, ins), expected)
+
+
+def test_conv_and_pool_golden_functions_work_in_stream_order() -> None:
+    q = _cnn(in_ch=2, mid=3, size=6, classes=4, seed=3)
+    g = capture(q, _images(2, 2, 6))
+    x = np.random.default_rng(0).integers(-128, 128, size=(5, 6, 6, 2))  # (B, H, W, C) stream order
+    conv = g.nodes["conv2d"]
+    y = golden_vector(conv, x.reshape(5, -1)).reshape(5, 6, 6, 3)
+    ref = q[0].int_forward(torch.as_tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert np.array_equal(y, ref)
+    relu_out = np.abs(x[..., :1].repeat(3, axis=-1))  # any non-negative image of 3 channels
+    windows = golden_vector(g.nodes["max_pool2d_window"], relu_out.reshape(5, -1))
+    pooled = golden_vector(g.nodes["max_pool2d"], windows).reshape(5, 3, 3, 3)
+    ref_pool = nn.functional.max_pool2d(torch.as_tensor(relu_out).permute(0, 3, 1, 2).double(), 2)
+    assert np.array_equal(pooled, ref_pool.permute(0, 2, 3, 1).numpy().astype(np.int64))
+
+
+@pytest.mark.parametrize(
+    ("pool", "bad"),
+    [
+        (nn.MaxPool2d(2, padding=1), r"padding=\[1, 1\]"),
+        (nn.MaxPool2d(2, ceil_mode=True), "ceil_mode=True"),
+        (nn.MaxPool2d(2, dilation=2), r"dilation=\[2, 2\]"),
+    ],
+)
+def test_unsupported_pooling_is_refused_naming_the_node(pool: nn.Module, bad: str) -> None:
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), pool, nn.Flatten(), nn.LazyLinear(3))
+    model(torch.zeros(1, 1, 6, 6))  # materialize the lazy linear
+    q = quantize_model(model, QuantConfig.from_dict(QUANT))
+    match = rf"^node 'max_pool2d': max_pool2d with {bad} is not supported"
+    with pytest.raises(MappingError, match=match) as err:
+        capture(q, torch.zeros(2, 1, 6, 6))
+    assert "\n" not in str(err.value)
+
+
+def test_image_reshape_other_than_flatten_before_a_linear_is_refused() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3, padding=1)
+            self.relu = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.relu(torch.flatten(self.conv(x), 1))
+
+    q = quantize_model(Net(), QuantConfig.from_dict(QUANT))
+    with pytest.raises(MappingError, match=r"node 'relu': relu of a flattened image is not supported"):
+        capture(q, torch.zeros(2, 1, 4, 4))
+
+
+def test_cnn_folding_cycles_resources_and_lanes() -> None:
+    q = _cnn(in_ch=1, mid=8, size=8, classes=10, second_conv=True)
+    g = capture(q, _images(2, 1, 8))
+    p = plan(g, 64)  # out of reach: the convolutions set the pace
+    h = p.graph
+    conv = h.nodes["conv2d"]
+    # the fastest fold: all 8 channels per beat, one 3x3 window (9 cycles) per output pixel
+    assert conv["fold"].in_lanes == 1 and conv["fold"].out_lanes == 8
+    assert conv["cycles"] >= 64 * 9 and p.predicted_cycles == conv["cycles"]
+    second = h.nodes["conv2d_1"]  # 4x4 image, 8 -> 8 channels: may fold as long as it keeps up
+    assert second["fold"].in_lanes == 8 and second["cycles"] <= p.predicted_cycles
+    assert second["fold"].out_lanes < 8  # it is given no more parallelism than the pace needs
+    for name in h.nodes:
+        node = h.nodes[name]
+        if node["op"] in ("pool_window", "max_pool2d"):
+            assert node["fold"] == type(node["fold"])(8, 8)  # one pixel, all its channels, per beat
+        for u in h.predecessors(name):
+            assert h.nodes[u]["fold"].out_lanes == node["fold"].in_lanes
+    res = REGISTRY["fixed_conv2d"].resources(conv, conv["fold"])
+    assert res.dsp == 8 and res.lut > 0 and res.ff > 0
+
+
+@pytest.mark.sim
+def test_tiny_cnn_is_bit_exact_under_stalls_and_on_time(tmp_path: Path) -> None:
+    """Two input channels (the input's lane order matters), two convolutions (the second folded,
+    fed through lane adapters), pooling, flatten permutation; Yosys totals in the report."""
+    q = _cnn(in_ch=2, mid=4, size=6, classes=3, seed=5, second_conv=True)
+    x = _images(10, 2, 6, seed=5)
+    result = run_flow(q, x, tmp_path / "cnn", cycles=64, synth=True, top="cnn_top", seed=7)
+    assert not result.errors, result.errors[0][:2000]
+    assert result.golden_model_mismatches == 0
+    assert result.mismatches == 0
+    assert result.accelerator_model_mismatches == 0
+    assert result.compared == 2 * 10 * 3
+    predicted = result.predicted_cycles_per_inference
+    assert abs(result.measured_cycles_per_inference - predicted) <= 0.1 * predicted
+    assert abs(result.measured_latency - result.predicted_latency) <= 0.1 * result.predicted_latency
+    kinds = {result.plan.graph.nodes[n].get("component") for n in result.plan.graph.nodes}
+    assert {"fixed_conv2d", "conv_window", "pool_max", "fixed_linear"} <= kinds
+    report = json.loads((tmp_path / "cnn" / "report.json").read_text())
+    assert report["synthesis"]["dsp"] == result.plan.resources.dsp
+    assert report["synthesis"]["lut"] > 0 and report["simulation"]["mismatches"] == 0
+
+
+@pytest.mark.sim
+def test_ch_flow_cnn_digits_is_bit_exact_and_on_time(tmp_path: Path) -> None:
+    """`ch flow cnn digits` (SmallCNN: two convolutions, two pools, flatten, linear), few epochs
+    and samples. The quantization table is given because ch flow's default one names the MLP's
+    layers."""
+    config = tmp_path / "cnn.toml"
+    config.write_text(
+        "[quantize]\n"
+        'default = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }\n'
+        '[quantize.by_type.relu]\ndata_out = [8, 4, "unsigned"]\n'
+        "[quantize.by_name.fc]\ndata_out = [8, 3]\n"
+    )
+    args = ["flow", "cnn", "digits", "--config", str(config), "--output-root", str(tmp_path / "out"),
+            "--max-epochs", "2", "--samples", "20", "--skip-synth"]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "out" / "cnn_digits" / "hardware" / "flow_summary.json").read_text())
+    assert summary["samples"] == 20 and summary["compared_integers"] == 2 * 20 * 10
+    assert summary["mismatches_accelerator_vs_golden"] == 0
+    assert summary["mismatches_golden_vs_quantized_model"] == 0
+    assert summary["mismatches_accelerator_vs_quantized_model"] == 0
+    assert summary["accuracy"]["accelerator"] == summary["accuracy"]["quantized"]
+    cycles = summary["cycles_per_inference"]
+    measured, predicted = cycles["measured"], cycles["predicted"]
+    assert abs(measured - predicted) <= 0.1 * predicted
