@@ -424,3 +424,102 @@ register(
         prepare=_prepare_lut,
     )
 )
+
+
+def _prepare_affine(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Random per-channel scales and shifts written as fixed_affine memory images (word k holds
+    channels k*LANES .. k*LANES + LANES-1, lane 0 in the low bits)."""
+    import numpy as np  # noqa: PLC0415
+
+    from sim.memimage import pack_lanes, write_memh  # noqa: PLC0415
+
+    channels, lanes = int(params["CHANNELS"]), int(params["LANES"])
+    if lanes < 1 or channels % lanes:
+        raise ValueError(f"LANES={lanes} must be >= 1 and divide CHANNELS={channels}")
+    s_w, b_w = int(params["S_WIDTH"]), int(params["B_WIDTH"])
+    rng = np.random.default_rng(seed)
+    scale, shift = _draw(rng, (channels,), s_w), _draw(rng, (channels,), b_w)
+    beats = range(channels // lanes)
+    scale_words = [pack_lanes(scale[k * lanes : (k + 1) * lanes], s_w) for k in beats]
+    shift_words = [pack_lanes(shift[k * lanes : (k + 1) * lanes], b_w) for k in beats]
+    out = {
+        **params,
+        "SCALE_FILE": str(write_memh(folder / "scale.memh", scale_words, lanes * s_w)),
+        "SHIFT_FILE": str(write_memh(folder / "shift.memh", shift_words, lanes * b_w)),
+    }
+    return out, {"scale": scale.tolist(), "shift": shift.tolist()}
+
+
+register(
+    Component(
+        name="fixed_affine",
+        toplevel="fixed_affine",
+        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "norm/fixed_affine.sv"),
+        tb_module="sim.tb.test_fixed_affine",
+        defaults={"CHANNELS": 4, "LANES": 1, "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1,
+                  "S_WIDTH": 8, "S_FRAC": 6, "B_WIDTH": 8, "B_FRAC": 6, "OUT_WIDTH": 8,
+                  "OUT_FRAC": 4, "OUT_SIGNED": 1, "SCALE_FILE": "", "SHIFT_FILE": ""},
+        sweeps=(
+            # one lane, 3 channels cycling, narrow: drops 2 bits (ties on a quarter of the
+            # sums), shift aligned by 3 bits, saturates most of the range
+            {"CHANNELS": 3, "LANES": 1, "IN_WIDTH": 4, "IN_FRAC": 2, "S_WIDTH": 3, "S_FRAC": 1,
+             "B_WIDTH": 3, "B_FRAC": 0, "OUT_WIDTH": 3, "OUT_FRAC": 1},
+            # 8 lanes, 2 beats per position, unsigned input (after ReLU), drops 6 bits
+            {"CHANNELS": 16, "LANES": 8, "IN_SIGNED": 0, "B_FRAC": 4},
+            # wide 16-bit formats, 3 beats per position, shift already at the product's
+            # fraction (no alignment), unsigned output (negative results -> 0)
+            {"CHANNELS": 12, "LANES": 4, "IN_WIDTH": 16, "IN_FRAC": 8, "S_WIDTH": 16,
+             "S_FRAC": 12, "B_WIDTH": 16, "B_FRAC": 20, "OUT_WIDTH": 16, "OUT_FRAC": 8,
+             "OUT_SIGNED": 0},
+        ),
+        prepare=_prepare_affine,
+    )
+)
+
+register(
+    Component(
+        name="pool_avg",
+        toplevel="pool_avg",
+        files=("arith/fixed_requant.sv", "pool/pool_avg.sv"),
+        tb_module="sim.tb.test_pool_avg",
+        defaults={"CHANNELS": 1, "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1, "OUT_WIDTH": 8,
+                  "OUT_FRAC": 4, "OUT_SIGNED": 1, "WINDOW": 4, "RECIP_FRAC": 16},
+        sweeps=(
+            # one lane, narrow, window 2 with the shortest reciprocal (1/2 as 1 * 2**-1): exact
+            # mean, ties on every odd sum, saturates to a 2-bit output
+            {"CHANNELS": 1, "IN_WIDTH": 3, "IN_FRAC": 1, "OUT_WIDTH": 2, "OUT_FRAC": 0,
+             "WINDOW": 2, "RECIP_FRAC": 1},
+            # 2x2 pooling of 8 channels: exact mean, ties on sums = 2 mod 4
+            {"CHANNELS": 8, "WINDOW": 4},
+            # 3x3 pooling, wide unsigned 32-bit input (after ReLU), 1/9 approximated with 20
+            # bits, output finer than the input and saturating
+            {"CHANNELS": 3, "IN_WIDTH": 32, "IN_FRAC": 8, "IN_SIGNED": 0, "OUT_WIDTH": 16,
+             "OUT_FRAC": 10, "OUT_SIGNED": 0, "WINDOW": 9, "RECIP_FRAC": 20},
+        ),
+        groups=200,
+    )
+)
+
+register(
+    Component(
+        name="fixed_mul",
+        toplevel="fixed_mul",
+        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "stream/stream_join.sv",
+               "arith/fixed_mul.sv"),
+        tb_module="sim.tb.test_fixed_mul",
+        defaults={"LANES": 1, "A_WIDTH": 8, "A_FRAC": 4, "B_WIDTH": 8, "B_FRAC": 4,
+                  "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 1},
+        sweeps=(
+            # narrow: drops 1 bit (ties on every odd product), saturates often
+            {"LANES": 1, "A_WIDTH": 3, "A_FRAC": 1, "B_WIDTH": 2, "B_FRAC": 0,
+             "OUT_WIDTH": 2, "OUT_FRAC": 0},
+            # wide, 16 lanes, 32 x 16 bits, drops 20 bits, heavy saturation, unsigned output
+            {"LANES": 16, "A_WIDTH": 32, "A_FRAC": 16, "B_WIDTH": 16, "B_FRAC": 8,
+             "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 0},
+            # negative input fraction, output finer than the product (zeros appended), never
+            # saturates
+            {"LANES": 3, "A_WIDTH": 8, "A_FRAC": -2, "B_WIDTH": 6, "B_FRAC": 5,
+             "OUT_WIDTH": 16, "OUT_FRAC": 6},
+        ),
+    )
+)
