@@ -7,6 +7,13 @@ replaced by ``to_float()``), exported with ``torch.export.export``, and the aten
   quantized module at the same module path (``node.meta["nn_module_stack"]``);
 * ``aten.relu`` -> node ``relu`` (formats of the QuantReLU there; a float ReLU keeps its
   producer's format, since max(x, 0) is exact);
+* ``aten.conv2d`` -> node ``conv2d`` (fixed_conv2d) with the QuantConv2d's integers and formats;
+* ``aten.max_pool2d`` -> nodes ``<name>_window`` (``pool_window``, conv_window) and ``<name>``
+  (``max_pool2d``, pool_max), in their producer's format; only padding 0, dilation 1 and no
+  ceil_mode map;
+* images ``(C, H, W)`` travel as raster pixels with the channels innermost, so a flatten of an
+  image keeps the stream order (y, x, c) and the linear after it gets its weight columns permuted
+  from torch's (c, y, x) order (:func:`_image_order`);
 * view / reshape / flatten / dropout / clone and friends only rename data (streams are row-major,
   innermost dimension in lanes) and are folded away;
 * a batch-norm right after a linear is folded into it (see :func:`_fold_batchnorm`);
@@ -27,6 +34,8 @@ accelerator's input and output ports. Node attributes:
   data_out == the port's format);
 * ``weight`` ``(N, K)`` / ``bias`` ``(N,)``: raw int64 NumPy arrays in ``formats.weight`` /
   ``formats.bias``, or None;
+* ``attrs``: op attributes of image nodes: ``image`` (C, H, W) input, ``kernel`` (KH, KW),
+  ``stride``, ``padding``; empty otherwise;
 * ``component``: the registry entry name (set by :func:`assign`).
 """
 

@@ -419,7 +419,8 @@ def _image_lanes(node: Node) -> list[Fold]:
     return [Fold(c, c)]  # a beat is one pixel with all its channels
 
 
-def _pool_window(node: Node) -> int:
+def _pool_size(node: Node) -> int:
+    """Beats per pooling window: KH * KW."""
     kh, kw = node["attrs"]["kernel"]
     return int(kh) * int(kw)
 
@@ -427,7 +428,7 @@ def _pool_window(node: Node) -> int:
 def _pool_golden(node: Node, x: IntArray) -> IntArray:
     c = int(node["attrs"]["image"][0])
     xa = np.asarray(x, dtype=np.int64)
-    return max_reduce(xa.reshape(-1, c), _pool_window(node)).reshape(len(xa), -1)
+    return max_reduce(xa.reshape(-1, c), _pool_size(node)).reshape(len(xa), -1)
 
 
 def _pool_cycles(node: Node, fold: Fold) -> int:
@@ -435,7 +436,7 @@ def _pool_cycles(node: Node, fold: Fold) -> int:
 
 
 def _pool_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
-    k = _pool_window(node)
+    k = _pool_size(node)
     return [times[j + k - 1] + 1 for j in range(0, len(times), k)]
 
 
@@ -669,7 +670,7 @@ register(
         folds=_image_lanes,
         parameters=lambda node, fold: {
             "CHANNELS": fold.in_lanes, "DATA_WIDTH": in_format(node).width,
-            "SIGNED": bool(in_format(node).signed), "WINDOW": _pool_window(node),
+            "SIGNED": bool(in_format(node).signed), "WINDOW": _pool_size(node),
         },
         golden=_pool_golden,
         cycles=_pool_cycles,

@@ -18,10 +18,13 @@ import torch
 from torch import nn
 
 from golden.fixed import FixedType
+from eda.lint import lint_module
 from mapper.capture import capture, golden_network, model_integers, quantize_inputs
+from mapper.emit import emit
 from mapper.flow import run_flow
 from mapper.folding import plan
 from mapper.registry import REGISTRY, MappingError, golden_vector
+from sim.memimage import conv2d_weight_matrix, linear_weight_words
 from sw_frontend.cli import main
 from sw_frontend.quant.config import QuantConfig
 from sw_frontend.quant.transform import quantize_model
@@ -144,7 +147,7 @@ def test_image_reshape_other_than_flatten_before_a_linear_is_refused() -> None:
         capture(q, torch.zeros(2, 1, 4, 4))
 
 
-def test_cnn_folding_cycles_resources_and_lanes() -> None:
+def test_cnn_folding_cycles_resources_lanes_and_lint_clean_top(tmp_path: Path) -> None:
     q = _cnn(in_ch=1, mid=8, size=8, classes=10, second_conv=True)
     g = capture(q, _images(2, 1, 8))
     p = plan(g, 64)  # out of reach: the convolutions set the pace
@@ -164,6 +167,16 @@ def test_cnn_folding_cycles_resources_and_lanes() -> None:
             assert h.nodes[u]["fold"].out_lanes == node["fold"].in_lanes
     res = REGISTRY["fixed_conv2d"].resources(conv, conv["fold"])
     assert res.dsp == 8 and res.lut > 0 and res.ff > 0
+    design = emit(p, tmp_path / "design", top="cnn_top")
+    lint = lint_module(design.top_file, design.sources)
+    assert lint.clean, lint.messages
+    text = design.top_file.read_text()
+    assert text.count("fixed_conv2d #(") == 2 and text.count("conv_window #(") == 1  # the pool's
+    assert text.count("pool_max #(") == 1
+    fold = second["fold"]  # its weight image: (O, KH, KW, C) matrix in fixed_linear's layout
+    words = linear_weight_words(conv2d_weight_matrix(q[3].int_weight().numpy()), 8, fold.out_lanes, 8)
+    image = Path(design.memories["conv2d_1"]["WEIGHTS_FILE"]).read_text().split()
+    assert [int(w, 16) for w in image] == words
 
 
 @pytest.mark.sim
@@ -212,3 +225,36 @@ def test_ch_flow_cnn_digits_is_bit_exact_and_on_time(tmp_path: Path) -> None:
     cycles = summary["cycles_per_inference"]
     measured, predicted = cycles["measured"], cycles["predicted"]
     assert abs(measured - predicted) <= 0.1 * predicted
+
+
+#: (input channels, image size, layers before flatten + linear, target cycles per inference)
+CASES: list[tuple[int, int, list[nn.Module], int]] = [
+    (3, 7, [nn.Conv2d(3, 5, 3), nn.ReLU(), nn.MaxPool2d(2)], 64),  # no padding, odd size, floor pool
+    (1, 8, [nn.Conv2d(1, 4, 2, stride=2), nn.ReLU(), nn.MaxPool2d(3, stride=1)], 64),  # strided conv
+    (2, 6, [nn.Conv2d(2, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 4, 1), nn.ReLU()], 400),
+    # no bias, overlapping pool on a signed stream, 2x2 conv, target 1 (as fast as it goes)
+    (4, 5, [nn.Conv2d(4, 2, 3, padding=1, bias=False), nn.MaxPool2d(2, stride=1), nn.Conv2d(2, 8, 2),
+            nn.ReLU(), nn.MaxPool2d(2)], 1),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_cnn_shapes_strides_and_formats_map_and_match(case: int, tmp_path: Path) -> None:
+    channels, size, layers, target = CASES[case]
+    torch.manual_seed(case)
+    body = nn.Sequential(*layers)
+    with torch.no_grad():
+        features = body(torch.zeros(1, channels, size, size)).numel()
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, 3))
+    fmt = {"data_in": [8, 4], "weight": [6, 4], "bias": [10, 6], "data_out": [9, 4]}
+    table = {"default": fmt, "by_type": {"relu": {"data_out": [8, 4, "unsigned"]}}}
+    q = quantize_model(model, QuantConfig.from_dict(table))
+    x = torch.rand(8, channels, size, size, generator=torch.Generator().manual_seed(case)) * 3 - 1
+    result = run_flow(q, x, tmp_path / "design", cycles=target, synth=False, seed=case)
+    assert not result.errors, result.errors[0][:2000]
+    assert result.golden_model_mismatches == result.mismatches == result.accelerator_model_mismatches == 0
+    predicted = result.predicted_cycles_per_inference
+    assert abs(result.measured_cycles_per_inference - predicted) <= 0.1 * predicted
+    assert abs(result.measured_latency - result.predicted_latency) <= 0.1 * result.predicted_latency
