@@ -11,7 +11,7 @@ and ``synth/`` after synthesis.
   measure cycles per inference and latency against the mapper's predictions.
 - ``ch synth``: Yosys synthesis of the design ``ch emit`` / ``ch sim`` wrote.
 - ``ch flow``: train (unless ``--load`` is given), quantize (the ``[quantize]`` table of
-  ``--config``, or the embedded 8-bit default), then everything ``ch sim`` does, plus synthesis.
+  ``--config``, or :func:`default_quantize`), then everything ``ch sim`` does, plus synthesis.
 """
 
 from __future__ import annotations
@@ -31,9 +31,21 @@ from sw_frontend.errors import ConfigError
 from sw_frontend.options import Settings, options_for
 from sw_frontend.report import print_table, write_json
 
-#: The quantization ``ch flow`` applies when no ``[quantize]`` table is given.
-DEFAULT_QUANTIZE = Path(__file__).parent / "configs" / "transform_mlp_digits_8bit.toml"
+CONFIGS = Path(__file__).parent / "configs"
 TOP = "accel_top"
+
+
+def default_quantize(model: str, dataset: str) -> dict[str, Any]:
+    """The ``[quantize]`` table ``ch flow`` applies when none is given: the model's 8-bit example
+    config (``configs/transform_<model>_<dataset>_8bit.toml``), else 8 bits everywhere."""
+    example = CONFIGS / f"transform_{model}_{dataset}_8bit.toml"
+    if example.is_file():
+        with open(example, "rb") as fh:
+            return tomllib.load(fh)["quantize"]
+    return {
+        "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+        "by_type": {"relu": {"data_out": [8, 4, "unsigned"]}},
+    }
 
 
 def hardware_dir(settings: Settings) -> Path:
@@ -116,8 +128,7 @@ def run_flow(settings: Settings) -> dict[str, Any]:
         settings.values["load"] = str(settings.project_dir / "software" / "training_ckpts" / "best.ckpt")
         settings.values["load_type"] = "pl"
     if settings.quantize is None:
-        with open(DEFAULT_QUANTIZE, "rb") as fh:
-            settings.quantize = tomllib.load(fh)["quantize"]
+        settings.quantize = default_quantize(settings.model, settings.dataset)
     print("[2/4] quantizing, mapping and emitting", flush=True)
     return _flow(settings, synth=not settings.skip_synth, started=start)
 

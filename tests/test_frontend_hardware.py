@@ -75,3 +75,16 @@ def test_emit_of_a_float_model_says_what_to_load(tmp_path: Path, capsys: pytest.
     assert main(["emit", "mlp", "digits", "--output-root", str(tmp_path)]) == 2
     assert "maps a quantized model" in capsys.readouterr().err
     assert not (tmp_path / "mlp_digits" / "hardware").exists()
+
+
+def test_flow_quantizes_each_model_with_its_own_default_table() -> None:
+    from sw_frontend.hardware import default_quantize
+    from sw_frontend.quant.config import QuantConfig
+
+    cnn = QuantConfig.from_dict(default_quantize("cnn", "digits"))
+    assert str(cnn.formats_for("fc", "linear").data_out) == "s8.3"
+    assert str(cnn.formats_for("relu1", "relu").data_out) == "u8.4"
+    mlp = QuantConfig.from_dict(default_quantize("mlp", "digits"))
+    assert str(mlp.formats_for("fc2", "linear").data_out) == "s8.3"
+    generic = QuantConfig.from_dict(default_quantize("resnet18", "cifar10"))
+    assert str(generic.formats_for("layer1.0.conv1", "conv2d").weight) == "s8.6"
