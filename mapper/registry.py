@@ -206,9 +206,10 @@ def _linear_resources(node: Node, fold: Fold) -> Resources:
     one DSP48E1 per multiplier (Yosys packs the accumulation into it); FFs for the accumulators,
     the output register and, when the stored input vector is at most 2 beats deep, that vector
     (deeper ones go to LUTRAM, which the synthesis report lists separately); LUTs for the weight
-    ROM (its reads are combinational, so Yosys builds it from LUT6s: about 1.5 per 64 bits up to
-    64 words, 3.5 above), the live/stored operand multiplexer, the requantizers and control.
-    No BRAM: a combinational-read ROM cannot go into one."""
+    ROM (about 1.5 LUT6 per 64 bits up to 64 words, 3.5 above), the live/stored operand
+    multiplexer, the requantizers and control. The ROM is read one cycle ahead into a register, so
+    Yosys puts a deep, large one into block RAM instead (seen from 512 words and 16 kb on: one
+    RAMB36 per 36 kb, e.g. 512 x 32 bits -> 1, 2,048 x 32 -> 2; 1,024 x 8 stayed in LUTs)."""
     k, _ = _linear_kn(node)
     f = node["formats"]
     g, c = _linear_steps(node, fold)
@@ -219,13 +220,15 @@ def _linear_resources(node: Node, fold: Fold) -> Resources:
     dsp = macs * (2 if big else 1)
     words = g * c
     rom_bits = words * macs * f.weight.width
-    rom_luts = math.ceil((1.5 if words <= 64 else 3.5) * rom_bits / 64) if words > 1 else 0
+    in_bram = words >= 512 and rom_bits >= 16384
+    bram = math.ceil(rom_bits / 36864) if in_bram else 0
+    rom_luts = math.ceil((1.5 if words <= 64 else 3.5) * rom_bits / 64) if words > 1 and not in_bram else 0
     operand_mux = fold.in_lanes * f.data_in.width if g > 1 else 0
     vector_ff = k * f.data_in.width if g > 1 and c <= 2 else 0
     counters = (math.ceil(math.log2(c)) if c > 1 else 1) + (math.ceil(math.log2(g)) if g > 1 else 1)
     ff = fold.out_lanes * (acc + f.data_out.width) + vector_ff + counters + 2
     lut = rom_luts + operand_mux + fold.out_lanes * (f.data_out.width + acc // 2) + 4 * counters + 40
-    return Resources(lut=lut, ff=ff, dsp=dsp)
+    return Resources(lut=lut, ff=ff, dsp=dsp, bram=bram)
 
 
 def _linear_input_buffer(node: Node, fold: Fold) -> int:

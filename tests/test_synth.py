@@ -29,3 +29,16 @@ def test_bad_parameter_is_a_synthesis_error(tmp_path: Path) -> None:
     comp = catalogue.get("skid_buffer")
     with pytest.raises(SynthesisError, match="LANES must be >= 1"):
         synthesize(comp.toplevel, {"LANES": 0}, comp.sources, tmp_path)
+
+
+@pytest.mark.sim
+def test_a_deep_weight_memory_becomes_block_ram(tmp_path: Path) -> None:
+    """fixed_linear reads its weights a cycle ahead, so a deep ROM maps to BRAM, not LUTs (the
+    rule mapper/registry.py's estimate states: from 512 words and 16 kb on)."""
+    comp = catalogue.get("fixed_linear")
+    params, _ = comp.prepared(
+        comp.parameters({"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1}), RunOptions().seed
+    )
+    report = synthesize(comp.toplevel, params, comp.sources, tmp_path)
+    assert report.bram == 1  # 512 words x 32 bits
+    assert report.lut < 200  # the ROM is not in LUTs (a combinational ROM of this size needs ~480)
