@@ -239,7 +239,7 @@ def test_save_and_load_roundtrip(tmp_path) -> None:
             "unknown key 'wieght'.*allowed keys: bias, data_in",
         ),
         ({"defaults": {}}, "unknown key 'defaults'.*allowed keys: by_name, by_type, default"),
-        ({"by_type": {"gelu": {"data_out": [8, 4]}}}, "unknown key 'gelu'.*conv2d, linear, relu"),
+        ({"by_type": {"softmax": {"data_out": [8, 4]}}}, "unknown key 'softmax'.*conv2d, gelu, linear, relu, sigmoid"),
         ({"default": {"data_in": [8, "4"]}}, "quantize.default.data_in must be"),
         ({"default": {"data_in": [8, 4, "unsgned"]}}, "unsigned"),
         ({"default": {"data_in": [40, 4]}}, "width must be"),

@@ -4,7 +4,7 @@ Table shape (every format is ``[width, frac]`` or ``[width, frac, "signed"|"unsi
 
     [quantize]
     default = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }
-    [quantize.by_type.relu]        # layer types: linear, conv2d, relu
+    [quantize.by_type.relu]        # layer types: linear, conv2d, relu, sigmoid, tanh, gelu, silu
     data_out = [8, 4, "unsigned"]
     [quantize.by_name.fc2]         # module path, as in model.named_modules()
     weight = [4, 3]
@@ -21,8 +21,10 @@ from typing import Any
 from golden.fixed import FixedType
 from sw_frontend.errors import ConfigError, check_keys
 
+#: Element-wise activations the pass turns into table lookups (golden/activation.py).
+ACTIVATION_TYPES = ("sigmoid", "tanh", "gelu", "silu")
 #: Layer types the pass quantizes (the names used under ``by_type``).
-LAYER_TYPES = ("linear", "conv2d", "relu")
+LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES)
 #: Format fields of a layer.
 FORMAT_FIELDS = ("data_in", "weight", "bias", "data_out")
 #: Fields each layer type needs (a ReLU has no weights).
@@ -30,6 +32,7 @@ FIELDS_OF_TYPE = {
     "linear": FORMAT_FIELDS,
     "conv2d": FORMAT_FIELDS,
     "relu": ("data_in", "data_out"),
+    **{a: ("data_in", "data_out") for a in ACTIVATION_TYPES},
 }
 SECTION_KEYS = ("default", "by_type", "by_name")
 
@@ -38,7 +41,7 @@ SECTION_KEYS = ("default", "by_type", "by_name")
 class LayerFormats:
     """Number formats of one quantized layer (see golden/fixed.py for FixedType).
 
-    ``weight`` and ``bias`` are None for layers without weights (ReLU).
+    ``weight`` and ``bias`` are None for layers without weights (ReLU, activations).
     """
 
     data_in: FixedType

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from golden.activation import MAX_TABLE_BITS, activation_table
 from golden.components import linear_acc_frac
 from golden.fixed import FixedType
 from sw_frontend.quant import torch_fixed as tf
@@ -231,3 +232,69 @@ class QuantReLU(nn.Module):
 
     def extra_repr(self) -> str:
         return f"data_in={self.formats.data_in}, data_out={self.formats.data_out}"
+
+
+#: Activations :class:`QuantActivation` implements: name -> (float module factory, float function).
+ACTIVATION_FUNCTIONS: dict[str, tuple[type[nn.Module], object]] = {
+    "sigmoid": (nn.Sigmoid, torch.sigmoid),
+    "tanh": (nn.Tanh, torch.tanh),
+    "gelu": (nn.GELU, F.gelu),
+    "silu": (nn.SiLU, F.silu),
+}
+
+
+class QuantActivation(nn.Module):
+    """An element-wise activation as a table lookup: ``golden.activation.lookup`` with the table of
+    ``golden.activation.activation_table(name, data_in, data_out)`` (what rtl/act/fixed_lut.sv does).
+
+    The input is quantized to ``data_in`` (round half up, saturate); its raw two's-complement bit
+    pattern indexes a table of ``2**data_in.width`` raw ``data_out`` integers (round half up,
+    saturate of the float64 function value); the output is the entry times ``2**-data_out.frac``.
+    ``data_in.width`` must be at most 12 bits (a 4,096-entry table), like fixed_lut's ``IN_WIDTH``.
+
+    Gradient (straight-through estimator): the derivative of the float function at the quantized
+    input, i.e. ``d f(x) / dx`` evaluated at ``x_q``; the table's rounding is passed straight through.
+
+    Attributes:
+        name: ``sigmoid``, ``tanh``, ``gelu`` (exact erf form) or ``silu``.
+        formats: ``data_in`` and ``data_out`` (``weight`` and ``bias`` are None).
+        table: int64 buffer (not saved in the state dict; rebuilt from name and formats) of
+            ``2**data_in.width`` raw outputs, entry ``i`` for input bit pattern ``i``.
+    """
+
+    table: torch.Tensor
+
+    def __init__(self, name: str, formats: LayerFormats) -> None:
+        super().__init__()
+        if name not in ACTIVATION_FUNCTIONS:
+            raise ValueError(
+                f"QuantActivation: unknown activation {name!r}; allowed: {', '.join(ACTIVATION_FUNCTIONS)}"
+            )
+        if formats.data_in.width > MAX_TABLE_BITS:
+            raise ValueError(
+                f"{name}: data_in {formats.data_in} is {formats.data_in.width} bits wide; an activation "
+                f"table takes at most {MAX_TABLE_BITS} input bits (2**width entries): narrow data_in"
+            )
+        self.name = name
+        self.formats = formats
+        table = activation_table(name, formats.data_in, formats.data_out)
+        self.register_buffer("table", torch.from_numpy(table.astype("int64")), persistent=False)
+
+    def int_forward(self, q: torch.Tensor) -> torch.Tensor:
+        """Raw int64 inputs in ``data_in`` to raw int64 outputs in ``data_out`` (the table entry at
+        the input's bit pattern ``q & (2**width - 1)``)."""
+        return self.table[q & ((1 << self.formats.data_in.width) - 1)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Float in, float out; exact golden values, straight-through gradients (see class doc)."""
+        q, xq = _quant_ste(x, self.formats.data_in)
+        func = ACTIVATION_FUNCTIONS[self.name][1]
+        shadow = func(xq)  # type: ignore[operator]
+        return tf.ste(tf.fixed_to_float(self.int_forward(q), self.formats.data_out), shadow)
+
+    def to_float(self) -> nn.Module:
+        """The float module (``nn.Sigmoid``, ``nn.Tanh``, ``nn.GELU()`` (erf), ``nn.SiLU``)."""
+        return ACTIVATION_FUNCTIONS[self.name][0]()
+
+    def extra_repr(self) -> str:
+        return f"{self.name}, data_in={self.formats.data_in}, data_out={self.formats.data_out}"

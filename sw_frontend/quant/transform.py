@@ -1,6 +1,7 @@
 """The quantization pass and the safe on-disk form of a quantized model.
 
-:func:`quantize_model` swaps every ``nn.Linear``, ``nn.Conv2d`` and ``nn.ReLU`` of a model for
+:func:`quantize_model` swaps every ``nn.Linear``, ``nn.Conv2d``, ``nn.ReLU`` and element-wise
+activation (``nn.Sigmoid``, ``nn.Tanh``, ``nn.GELU``, ``nn.SiLU``: table lookups) of a model for
 its quantized twin (formats from a :class:`QuantConfig`, looked up by module path). A quantized
 model is saved as a folder holding ``weights.pt`` (a plain state dict, loaded with
 ``torch.load(weights_only=True)``, so no code is unpickled), ``quantize.toml`` (its
@@ -23,7 +24,7 @@ from torch import nn
 from sw_frontend.atomic import replace_dir, temp_dir_beside
 from sw_frontend.errors import ConfigError
 from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.modules import QuantConv2d, QuantLinear, QuantReLU
+from sw_frontend.quant.modules import ACTIVATION_FUNCTIONS, QuantActivation, QuantConv2d, QuantLinear, QuantReLU
 from sw_frontend.tomlout import dumps as toml_dumps
 
 WEIGHTS_FILE = "weights.pt"
@@ -32,13 +33,17 @@ META_FILE = "meta.json"
 
 
 def layer_type(module: nn.Module) -> str | None:
-    """The config layer type (``linear``, ``conv2d``, ``relu``) of a float module, else None."""
+    """The config layer type (``linear``, ``conv2d``, ``relu``, ``sigmoid``, ``tanh``, ``gelu``,
+    ``silu``) of a float module, else None."""
     if isinstance(module, nn.Linear):
         return "linear"
     if isinstance(module, nn.Conv2d):
         return "conv2d"
     if isinstance(module, nn.ReLU):
         return "relu"
+    for kind, (cls, _) in ACTIVATION_FUNCTIONS.items():
+        if isinstance(module, cls):
+            return kind
     return None
 
 
@@ -56,8 +61,9 @@ def _set_submodule(model: nn.Module, path: str, new: nn.Module) -> None:
 def quantize_model(model: nn.Module, config: QuantConfig) -> nn.Module:
     """Deep copy of ``model`` with every supported layer replaced by its quantized module.
 
-    Raises ConfigError when ``config.by_name`` names a layer the model does not have, or when a
-    layer's formats are incomplete or inconsistent.
+    Raises ConfigError when ``config.by_name`` names a layer the model does not have, when a
+    layer's formats are incomplete or inconsistent (an activation's data_in wider than 12 bits),
+    or for ``nn.GELU(approximate='tanh')`` (the table is the exact erf GELU).
     """
     out = copy.deepcopy(model)
     layers = quantizable_layers(out)
@@ -73,8 +79,15 @@ def quantize_model(model: nn.Module, config: QuantConfig) -> nn.Module:
             elif kind == "conv2d":
                 assert isinstance(module, nn.Conv2d)
                 new = QuantConv2d(module, formats)
-            else:
+            elif kind == "relu":
                 new = QuantReLU(formats)
+            else:
+                if isinstance(module, nn.GELU) and module.approximate != "none":
+                    raise ValueError(
+                        f"GELU(approximate={module.approximate!r}) is not supported; use "
+                        "approximate='none' (the table is the exact erf GELU)"
+                    )
+                new = QuantActivation(kind, formats)
         except ValueError as exc:
             raise ConfigError(f"layer '{name}': {exc}") from None
         _set_submodule(out, name, new)
@@ -85,7 +98,7 @@ def dequantize_model(model: nn.Module) -> nn.Module:
     """Deep copy with every quantized module replaced by its float twin (same float weights)."""
     out = copy.deepcopy(model)
     for name, module in list(out.named_modules()):
-        if isinstance(module, (QuantLinear, QuantConv2d, QuantReLU)):
+        if isinstance(module, (QuantLinear, QuantConv2d, QuantReLU, QuantActivation)):
             _set_submodule(out, name, module.to_float())
     return out
 
