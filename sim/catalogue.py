@@ -208,8 +208,11 @@ register(
             # output-folded only, wide accumulator shift with a coarse bias
             {"IN_FEATURES": 12, "OUT_FEATURES": 8, "IN_PAR": 12, "OUT_PAR": 1, "B_FRAC": 0,
              "OUT_WIDTH": 12, "OUT_FRAC": 2},
+            # a deep weight ROM (512 words x 32 bits): the synchronous, block-RAM read path
+            {"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1},
         ),
         prepare=_prepare_linear,
+        groups=100,  # up to 512 cycles per vector in the deepest set
     )
 )
 

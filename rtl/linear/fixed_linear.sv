@@ -29,8 +29,10 @@
 //   when the input keeps up and the output is never stalled (1 when fully parallel).
 // Latency: the beat of group g leaves 1 cycle after its last step; with G = 1 that is 1 cycle
 //   after the vector's last input beat.
-// Memories: weights and bias are read one cycle ahead into registers (synchronous reads), so
-//   synthesis can map them to block RAM; a rst of at least one cycle primes the first read.
+// Memories: a weight ROM of at least 512 words and 16 kb (and then the bias ROM too) is read one
+//   cycle ahead into a register (a synchronous read), so synthesis maps it to block RAM; a rst
+//   of at least one cycle primes the first read. Smaller ROMs are read combinationally (LUTs).
+//   Timing is the same either way.
 module fixed_linear #(
     parameter int    IN_FEATURES  = 4,   // K: elements per input vector
     parameter int    OUT_FEATURES = 4,   // N: elements per output vector
@@ -72,6 +74,9 @@ module fixed_linear #(
   localparam int ACC_W = (SUM_W > BIAS_W ? SUM_W : BIAS_W) + 1;  // never overflows (DESIGN.md)
   localparam int WWORD = OUT_PAR * IN_PAR * W_WIDTH;
   localparam int BWORD = OUT_PAR * B_WIDTH;
+  // Weight ROMs of at least 512 words and 16 kb are read synchronously so that synthesis maps
+  // them to block RAM (mapper/registry.py's cost model uses the same rule).
+  localparam bit ROM_IN_BRAM = G * C >= 512 && G * C * WWORD >= 16384;
 
   // Parameter checks: stop elaboration with a message naming the parameter.
   if (IN_FEATURES < 1) begin : gen_bad_k
@@ -153,9 +158,16 @@ module fixed_linear #(
   end
 
   // ---- multiply-accumulate -----------------------------------------------------------------
-  logic [WWORD-1:0] weight_word;  // weights of the current step, read a cycle ahead
-  always_ff @(posedge clk) begin
-    weight_word <= weight_mem[C*int'(group_next)+int'(step_next)];
+  // A deep, large ROM is read one cycle ahead into a register (a synchronous read: block RAM);
+  // a shallow one is read combinationally, which Yosys folds into far fewer LUTs than a
+  // registered wide word.
+  logic [WWORD-1:0] weight_word;  // weights of the current step
+  if (ROM_IN_BRAM) begin : gen_sync_weights
+    always_ff @(posedge clk) begin
+      weight_word <= weight_mem[C*int'(group_next)+int'(step_next)];
+    end
+  end else begin : gen_comb_weights
+    assign weight_word = weight_mem[C*int'(group_idx)+int'(step_idx)];
   end
 
   logic signed [OUT_PAR-1:0][ACC_W-1:0] acc, acc_next, base;
@@ -164,9 +176,13 @@ module fixed_linear #(
   if (HAS_BIAS) begin : gen_bias
     logic [BWORD-1:0] bias_mem[G];
     initial $readmemh(BIAS_FILE, bias_mem);
-    logic [BWORD-1:0] bias_word;  // bias of the current group, read a cycle ahead
-    always_ff @(posedge clk) begin
-      bias_word <= bias_mem[group_next];
+    logic [BWORD-1:0] bias_word;  // bias of the current group
+    if (ROM_IN_BRAM) begin : gen_sync_bias
+      always_ff @(posedge clk) begin
+        bias_word <= bias_mem[group_next];
+      end
+    end else begin : gen_comb_bias
+      assign bias_word = bias_mem[group_idx];
     end
     for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
       assign bias_aligned[o] =
