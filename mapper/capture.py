@@ -7,6 +7,9 @@ replaced by ``to_float()``), exported with ``torch.export.export``, and the aten
   quantized module at the same module path (``node.meta["nn_module_stack"]``);
 * ``aten.relu`` -> node ``relu`` (formats of the QuantReLU there; a float ReLU keeps its
   producer's format, since max(x, 0) is exact);
+* ``aten.sigmoid`` / ``aten.tanh`` / ``aten.gelu`` / ``aten.silu`` -> node ``activation``
+  (fixed_lut) with ``attrs = {"function": name}`` and the formats of the QuantActivation there (a
+  float activation is refused: its output is not in any fixed-point format);
 * ``aten.conv2d`` -> node ``conv2d`` (fixed_conv2d) with the QuantConv2d's integers and formats;
 * ``aten.max_pool2d`` -> nodes ``<name>_window`` (``pool_window``, conv_window) and ``<name>``
   (``max_pool2d``, pool_max), in their producer's format; only padding 0, dilation 1 and no
@@ -35,7 +38,8 @@ accelerator's input and output ports. Node attributes:
 * ``weight`` ``(N, K)`` / ``bias`` ``(N,)``: raw int64 NumPy arrays in ``formats.weight`` /
   ``formats.bias``, or None;
 * ``attrs``: op attributes of image nodes: ``image`` (C, H, W) input, ``kernel`` (KH, KW),
-  ``stride``, ``padding``; empty otherwise;
+  ``stride``, ``padding``; of activation nodes: ``function`` (``golden.activation`` name); empty
+  otherwise;
 * ``component``: the registry entry name (set by :func:`assign`).
 """
 
@@ -52,7 +56,7 @@ from torch import nn
 from golden.fixed import FixedType, accumulator_width, float_to_fixed
 from mapper.registry import MappingError, entry_for
 from sw_frontend.quant.config import LayerFormats
-from sw_frontend.quant.modules import QuantConv2d, QuantLinear, QuantReLU
+from sw_frontend.quant.modules import QuantActivation, QuantConv2d, QuantLinear, QuantReLU
 from sw_frontend.quant.transform import dequantize_model
 
 INPUT = "data_in"
@@ -68,6 +72,7 @@ VIEW_OPS = frozenset(
 BATCHNORM_OPS = frozenset({"batch_norm", "_native_batch_norm_legit_no_training"})
 OP_NAMES = {
     "linear": "linear", "relu": "relu", "relu_": "relu", "conv2d": "conv2d", "max_pool2d": "max_pool2d",
+    "sigmoid": "activation", "tanh": "activation", "gelu": "activation", "silu": "activation",
 }
 
 
@@ -227,7 +232,7 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
         UnsupportedOperationError: an operation has no library component.
         MappingError: the graph has a shape the mapper cannot build (fan-out, unquantized linear).
     """
-    quant = {path: m for path, m in model.named_modules() if isinstance(m, (QuantLinear, QuantReLU, QuantConv2d))}
+    quant = {path: m for path, m in model.named_modules() if isinstance(m, (QuantLinear, QuantReLU, QuantConv2d, QuantActivation))}
     twin = float_twin(model)
     if example.shape[0] < 2:  # a batch of one makes export specialise the batch dimension to 1
         example = torch.cat([example, example])
@@ -362,6 +367,16 @@ def capture(model: nn.Module, example: torch.Tensor) -> nx.DiGraph:
             g.add_edge(window["name"], fx.name)
             alias[fx.name] = fx.name
             continue
+        elif attrs["op"] == "activation":
+            if not isinstance(qmod, QuantActivation) or qmod.name != op:
+                kind = type(twin.get_submodule(module)).__name__ if module else "function"
+                raise MappingError(
+                    f"node {fx.name!r}: {op} in module {module!r} ({kind}) is not quantized; quantize "
+                    "the model with sw_frontend.quant.transform.quantize_model first (nn.Sigmoid, nn.Tanh, "
+                    "nn.GELU, nn.SiLU become fixed_lut tables)"
+                )
+            attrs["attrs"] = {"function": op}
+            attrs["formats"] = qmod.formats
         elif attrs["op"] == "relu" and isinstance(qmod, QuantReLU):
             attrs["formats"] = qmod.formats
         g.add_node(fx.name, **attrs)

@@ -112,9 +112,9 @@ def test_batchnorm_after_linear_is_folded_into_its_weights() -> None:
 
 
 def test_unsupported_operation_names_node_op_and_supported_set() -> None:
-    model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 2))
+    model = nn.Sequential(nn.Linear(4, 4), nn.ELU(), nn.Linear(4, 2))
     q = _quantized(model)
-    with pytest.raises(UnsupportedOperationError, match=r"node 'sigmoid': operation 'sigmoid' .*supported: cast, conv2d, linear, max_pool2d, relu"):
+    with pytest.raises(UnsupportedOperationError, match=r"node 'elu': operation 'elu' .*supported: activation, cast, conv2d, linear, max_pool2d, relu"):
         capture(q, torch.randn(2, 4))
 
 

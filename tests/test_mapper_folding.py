@@ -116,7 +116,7 @@ def test_target_arguments_are_checked() -> None:
 
 
 def test_registry_lists_ops_and_costs() -> None:
-    assert supported_ops() == ["cast", "conv2d", "linear", "max_pool2d", "relu"]
+    assert supported_ops() == ["activation", "cast", "conv2d", "linear", "max_pool2d", "relu"]
     assert entry_for("linear", "x") is REGISTRY["fixed_linear"]
     node = {"name": "l", "op": "linear", "weight": np.zeros((6, 4), dtype=np.int64), "bias": None}
     entry = REGISTRY["fixed_linear"]
