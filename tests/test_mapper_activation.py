@@ -156,3 +156,15 @@ def test_a_corrupted_table_is_caught_by_the_bench(tmp_path: Path) -> None:
     run = simulate(design, inputs, RunOptions(1, len(inputs), 0.2, 0.2, 2000), "corrupt")
     assert run.error is not None and "scoreboard" in run.error
     assert count_mismatches(golden_network(g, inputs), run.outputs) > 0
+
+
+@pytest.mark.sim
+def test_silu_between_convolution_and_pooling_bit_exact_on_image_streams() -> None:
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.SiLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 3))
+    q = quantize_model(model, QuantConfig.from_dict({"default": F8})).eval()
+    x = torch.randn(8, 1, 6, 6)
+    result = run_flow(q, x, BUILD_ROOT / "test_mapper" / "silu_cnn", cycles=64, synth=False, top="silu_cnn_top", seed=9)
+    _check(result, 8)
+    silu = result.plan.graph.nodes["silu"]
+    assert silu["component"] == "fixed_lut" and silu["params"]["LANES"] == 2  # a pixel's 2 channels
