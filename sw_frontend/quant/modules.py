@@ -54,7 +54,47 @@ def _accumulate_out(acc: torch.Tensor, int_bias: torch.Tensor | None, formats: L
     return tf.requantize(acc, acc_frac, formats.data_out)
 
 
-class QuantLinear(nn.Module):
+class _WeightedLayer(nn.Module):
+    """What QuantLinear and QuantConv2d share: float weight and bias parameters (trainable), their
+    raw integers (round half up, saturate) and their straight-through quantized copies."""
+
+    def _take_parameters(self, layer: nn.Linear | nn.Conv2d, formats: LayerFormats, kind: str) -> None:
+        _check_weight_formats(formats, layer.bias is not None, kind)
+        self.formats = formats
+        self.weight = nn.Parameter(layer.weight.detach().clone())
+        self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().clone())
+
+    def int_weight(self) -> torch.Tensor:
+        """Raw int64 weights in the layer's weight shape, format ``formats.weight``."""
+        assert self.formats.weight is not None
+        return tf.float_to_fixed(self.weight, self.formats.weight)
+
+    def int_bias(self) -> torch.Tensor | None:
+        """Raw int64 bias, shape (outputs,), format ``formats.bias``; None without bias."""
+        if self.bias is None:
+            return None
+        assert self.formats.bias is not None
+        return tf.float_to_fixed(self.bias, self.formats.bias)
+
+    def _ste_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Weight and bias as their quantized values, gradients passed straight through."""
+        f = self.formats
+        assert f.weight is not None
+        wq = _quant_ste(self.weight, f.weight)[1]
+        if self.bias is None:
+            return wq, None
+        assert f.bias is not None
+        return wq, _quant_ste(self.bias, f.bias)[1].to(wq.dtype)
+
+    def _float_copy(self, layer: nn.Linear | nn.Conv2d) -> nn.Module:
+        with torch.no_grad():
+            layer.weight.copy_(self.weight)
+            if self.bias is not None:
+                layer.bias.copy_(self.bias)
+        return layer
+
+
+class QuantLinear(_WeightedLayer):
     """``golden.components.linear`` as a trainable module (float weights, quantized on use).
 
     Attributes:
@@ -67,22 +107,7 @@ class QuantLinear(nn.Module):
         super().__init__()
         self.in_features = layer.in_features
         self.out_features = layer.out_features
-        _check_weight_formats(formats, layer.bias is not None, "QuantLinear")
-        self.formats = formats
-        self.weight = nn.Parameter(layer.weight.detach().clone())
-        self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().clone())
-
-    def int_weight(self) -> torch.Tensor:
-        """Raw int64 weights, shape (N, K), format ``formats.weight``."""
-        assert self.formats.weight is not None
-        return tf.float_to_fixed(self.weight, self.formats.weight)
-
-    def int_bias(self) -> torch.Tensor | None:
-        """Raw int64 bias, shape (N,), format ``formats.bias``; None without bias."""
-        if self.bias is None:
-            return None
-        assert self.formats.bias is not None
-        return tf.float_to_fixed(self.bias, self.formats.bias)
+        self._take_parameters(layer, formats, "QuantLinear")
 
     def int_forward(self, q: torch.Tensor) -> torch.Tensor:
         """Raw int64 inputs (..., K) in ``data_in`` to raw int64 outputs (..., N) in ``data_out``."""
@@ -90,25 +115,14 @@ class QuantLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Float in, float out; exact golden values, straight-through gradients."""
-        f = self.formats
-        assert f.weight is not None
-        q, xq = _quant_ste(x, f.data_in)
-        _, wq = _quant_ste(self.weight, f.weight)
-        bq = None
-        if self.bias is not None:
-            assert f.bias is not None
-            bq = _quant_ste(self.bias, f.bias)[1]
-        shadow = F.linear(xq.to(wq.dtype), wq, None if bq is None else bq.to(wq.dtype))
-        return tf.ste(tf.fixed_to_float(self.int_forward(q), f.data_out), shadow)
+        q, xq = _quant_ste(x, self.formats.data_in)
+        wq, bq = self._ste_parameters()
+        shadow = F.linear(xq.to(wq.dtype), wq, bq)
+        return tf.ste(tf.fixed_to_float(self.int_forward(q), self.formats.data_out), shadow)
 
-    def to_float(self) -> nn.Linear:
+    def to_float(self) -> nn.Module:
         """A float ``nn.Linear`` with the same float weights."""
-        layer = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None)
-        with torch.no_grad():
-            layer.weight.copy_(self.weight)
-            if self.bias is not None:
-                layer.bias.copy_(self.bias)
-        return layer
+        return self._float_copy(nn.Linear(self.in_features, self.out_features, bias=self.bias is not None))
 
     def extra_repr(self) -> str:
         f = self.formats
@@ -119,7 +133,7 @@ class QuantLinear(nn.Module):
         )
 
 
-class QuantConv2d(nn.Module):
+class QuantConv2d(_WeightedLayer):
     """``golden.conv.conv2d`` as a trainable module (groups=1, dilation=1, zero padding).
 
     Attributes:
@@ -137,27 +151,12 @@ class QuantConv2d(nn.Module):
             )
         if isinstance(layer.padding, str):
             raise ValueError(f"QuantConv2d needs numeric padding, got {layer.padding!r}")
-        _check_weight_formats(formats, layer.bias is not None, "QuantConv2d")
         self.in_channels = layer.in_channels
         self.out_channels = layer.out_channels
         self.kernel_size: tuple[int, int] = (int(layer.kernel_size[0]), int(layer.kernel_size[1]))
         self.stride: tuple[int, int] = (int(layer.stride[0]), int(layer.stride[1]))
         self.padding: tuple[int, int] = (int(layer.padding[0]), int(layer.padding[1]))
-        self.formats = formats
-        self.weight = nn.Parameter(layer.weight.detach().clone())
-        self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().clone())
-
-    def int_weight(self) -> torch.Tensor:
-        """Raw int64 weights, shape (O, C, KH, KW), format ``formats.weight``."""
-        assert self.formats.weight is not None
-        return tf.float_to_fixed(self.weight, self.formats.weight)
-
-    def int_bias(self) -> torch.Tensor | None:
-        """Raw int64 bias, shape (O,), format ``formats.bias``; None without bias."""
-        if self.bias is None:
-            return None
-        assert self.formats.bias is not None
-        return tf.float_to_fixed(self.bias, self.formats.bias)
+        self._take_parameters(layer, formats, "QuantConv2d")
 
     def int_forward(self, q: torch.Tensor) -> torch.Tensor:
         """Raw int64 inputs (N, C, H, W) in ``data_in`` to raw int64 (N, O, OH, OW) in ``data_out``."""
@@ -171,32 +170,16 @@ class QuantConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Float in, float out; exact golden values, straight-through gradients."""
-        f = self.formats
-        assert f.weight is not None
-        q, xq = _quant_ste(x, f.data_in)
-        _, wq = _quant_ste(self.weight, f.weight)
-        bq = None
-        if self.bias is not None:
-            assert f.bias is not None
-            bq = _quant_ste(self.bias, f.bias)[1].to(wq.dtype)
+        q, xq = _quant_ste(x, self.formats.data_in)
+        wq, bq = self._ste_parameters()
         shadow = F.conv2d(xq.to(wq.dtype), wq, bq, self.stride, self.padding)
-        return tf.ste(tf.fixed_to_float(self.int_forward(q), f.data_out), shadow)
+        return tf.ste(tf.fixed_to_float(self.int_forward(q), self.formats.data_out), shadow)
 
-    def to_float(self) -> nn.Conv2d:
+    def to_float(self) -> nn.Module:
         """A float ``nn.Conv2d`` with the same float weights."""
-        layer = nn.Conv2d(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            bias=self.bias is not None,
-        )
-        with torch.no_grad():
-            layer.weight.copy_(self.weight)
-            if self.bias is not None:
-                layer.bias.copy_(self.bias)
-        return layer
+        layer = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding,
+                          bias=self.bias is not None)
+        return self._float_copy(layer)
 
     def extra_repr(self) -> str:
         f = self.formats
