@@ -127,3 +127,15 @@ def test_unknown_activation_and_unknown_type_key_are_errors() -> None:
         QuantActivation("exp", LayerFormats(FixedType(8, 4), None, None, FixedType(8, 4)))
     with pytest.raises(ConfigError, match=r"unknown key 'softmax'.*conv2d, gelu, linear, relu, sigmoid, silu, tanh"):
         QuantConfig.from_dict({"by_type": {"softmax": {"data_out": [8, 4]}}})
+
+
+def test_search_space_refuses_an_over_wide_activation_input_before_the_study() -> None:
+    from sw_frontend.search.space import SearchSpace
+
+    space = SearchSpace.from_dict({
+        "default": {"data_in": {"width": [8, 16], "frac": 4}, "weight": {"width": 8, "frac": 6},
+                    "bias": {"width": 8, "frac": 6}, "data_out": {"width": 8, "frac": 4}},
+    })
+    model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid())
+    with pytest.raises(ConfigError, match=r"layer '1' \(sigmoid\) is a table of its input, so data_in widths must be <= 12; got choices \[8, 16\]"):
+        space.first(model)

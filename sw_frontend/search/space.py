@@ -25,9 +25,10 @@ from typing import Any
 import optuna
 from torch import nn
 
+from golden.activation import MAX_TABLE_BITS
 from golden.fixed import FixedType
 from sw_frontend.errors import ConfigError, check_keys
-from sw_frontend.quant.config import FIELDS_OF_TYPE, FORMAT_FIELDS, LAYER_TYPES, QuantConfig
+from sw_frontend.quant.config import ACTIVATION_TYPES, FIELDS_OF_TYPE, FORMAT_FIELDS, LAYER_TYPES, QuantConfig
 from sw_frontend.quant.transform import quantizable_layers
 
 
@@ -136,6 +137,11 @@ class SearchSpace:
                 if field == "bias" and not has_bias:
                     continue
                 c = self.choices(name, kind, field)
+                if kind in ACTIVATION_TYPES and field == "data_in" and max(c.widths) > MAX_TABLE_BITS:
+                    raise ConfigError(
+                        f"search space: layer '{name}' ({kind}) is a table of its input, so data_in "
+                        f"widths must be <= {MAX_TABLE_BITS}; got choices {list(c.widths)}"
+                    )
                 width = choose(f"{name}.{field}.width", list(c.widths))
                 frac = choose(f"{name}.{field}.frac", list(c.fracs))
                 if field == "bias":
