@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 import cocotb
-from cocotb.triggers import Event, FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import Event, FallingEdge, ReadOnly
 from pyuvm import (
     ConfigDB,
     uvm_agent,
@@ -192,8 +192,3 @@ class OutputAgent(uvm_agent):
         self.monitor = StreamMonitor("monitor", self)
         ConfigDB().set(self, "monitor", "check_stability", True)
 
-
-async def wait_cycles(clk: object, n: int) -> None:
-    """Wait ``n`` rising edges."""
-    for _ in range(n):
-        await RisingEdge(clk)

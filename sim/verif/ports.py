@@ -120,35 +120,12 @@ def read_int(signal: Any) -> int:
     return int(to_unsigned()) if to_unsigned is not None else int(value)
 
 
-class SharedVector:
-    """Write access to one bit of a vector signal that several agents drive (a fork's readies).
+class SignalSlice:
+    """Read and write access to a slice of a signal that several agents may drive: one bit of a
+    fork's ready vector, one input's beat inside a join's packed data, or a whole signal.
 
-    Each writer updates the shared word and writes all of it, so the last write of a time step
-    carries every agent's bit.
-    """
-
-    _words: dict[int, int] = {}
-
-    def __init__(self, signal: Any, bit: int) -> None:
-        self.signal = signal
-        self.bit = bit
-
-    def write(self, value: int) -> None:
-        key = id(self.signal)
-        word = SharedVector._words.get(key, 0)
-        word = (word | (1 << self.bit)) if value else (word & ~(1 << self.bit))
-        SharedVector._words[key] = word
-        self.signal.value = word
-
-    def read(self) -> int:
-        return (read_int(self.signal) >> self.bit) & 1
-
-
-class SharedData:
-    """Write access to one slice of a data signal that several agents drive (a join's inputs).
-
-    Like :class:`SharedVector` for bits: each writer updates its slice of the shared word and
-    writes all of it, so the last write of a time step carries every agent's slice.
+    Each writer updates its slice of the shared word and writes all of it, so the last write of
+    a time step carries every agent's slice.
     """
 
     _words: dict[int, int] = {}
@@ -160,9 +137,9 @@ class SharedData:
 
     def write(self, value: int) -> None:
         key = id(self.signal)
-        word = SharedData._words.get(key, 0)
-        word = (word & ~self.mask) | ((value << self.offset) & self.mask)
-        SharedData._words[key] = word
+        word = SignalSlice._words.get(key, 0)
+        word = (word & ~self.mask) | ((int(value) << self.offset) & self.mask)
+        SignalSlice._words[key] = word
         self.signal.value = word
 
     def read(self) -> int:
@@ -170,7 +147,7 @@ class SharedData:
 
 
 class PortSignals:
-    """The three signals of a port on a DUT handle, hiding shared vectors and data slices.
+    """The three signals of a port on a DUT handle, each as a :class:`SignalSlice`.
 
     ``data`` is the raw data signal; read and write beats with :meth:`read_data` and
     :meth:`write_data`, which handle a port's slice of a shared signal.
@@ -184,9 +161,9 @@ class PortSignals:
             ready = getattr(dut, spec.ready_name)
         except AttributeError as err:
             raise AttributeError(f"port {spec.name}: the DUT has no signal {err}") from err
-        self._valid = valid if spec.bit is None else SharedVector(valid, spec.bit)
-        self._ready = ready if spec.bit is None else SharedVector(ready, spec.bit)
-        self._data = SharedData(self.data, spec.data_offset, spec.beat_bits)
+        self._valid = SignalSlice(valid, spec.bit or 0, 1)
+        self._ready = SignalSlice(ready, spec.bit or 0, 1)
+        self._data = SignalSlice(self.data, spec.data_offset, spec.beat_bits)
 
     def read_data(self) -> int:
         """This port's packed beat (its slice of the data signal)."""
@@ -196,27 +173,18 @@ class PortSignals:
         """Drive this port's packed beat, keeping the other slices of a shared signal."""
         self._data.write(word)
 
-    def _get(self, sig: Any) -> int:
-        return sig.read() if isinstance(sig, SharedVector) else read_int(sig)
-
-    def _set(self, sig: Any, value: int) -> None:
-        if isinstance(sig, SharedVector):
-            sig.write(value)
-        else:
-            sig.value = value
-
     @property
     def valid(self) -> int:
-        return self._get(self._valid)
+        return self._valid.read()
 
     @valid.setter
     def valid(self, value: int) -> None:
-        self._set(self._valid, value)
+        self._valid.write(value)
 
     @property
     def ready(self) -> int:
-        return self._get(self._ready)
+        return self._ready.read()
 
     @ready.setter
     def ready(self, value: int) -> None:
-        self._set(self._ready, value)
+        self._ready.write(value)
