@@ -33,6 +33,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from eda.fusesoc_core import capi2_core
 from golden.fixed import FixedType
 from mapper.capture import INPUT, OUTPUT, chain
 from mapper.folding import Plan
@@ -212,55 +213,15 @@ def _memory_parameter_lines(memories: dict[str, dict[str, str]]) -> list[str]:
 
 def render_core(top: str, files: list[str], out_dir: Path) -> str:
     """FuseSoC CAPI2 core of the design; ``files`` are relative to the core's folder."""
-    file_lines = "\n".join(f"      - {f}" for f in files)
-    return f"""CAPI=2:
-# {GENERATED}
-name: chop:generated:{top}:0.1.0
-description: Dataflow accelerator {top} emitted by the chop-hw mapper
-
-filesets:
-  rtl:
-    file_type: systemVerilogSource
-    files:
-{file_lines}
-
-scripts:
-  pyuvm_bench:
-    cmd: [python3, -m, mapper.flow, sim, {out_dir}]
-  yosys_synth:
-    cmd: [python3, -m, mapper.flow, synth, {out_dir}]
-
-targets:
-  default: &default
-    filesets: [rtl]
-    toplevel: {top}
-
-  lint:
-    <<: *default
-    default_tool: verilator
-    tools:
-      verilator:
-        mode: lint-only
-        verilator_options: [-Wall]
-
-  sim:
-    <<: *default
-    default_tool: verilator
-    hooks:
-      post_build: [pyuvm_bench]
-    tools:
-      verilator:
-        mode: lint-only
-
-  synth:
-    <<: *default
-    default_tool: verilator
-    hooks:
-      post_build: [yosys_synth]
-    tools:
-      verilator:
-        mode: lint-only
-"""
+    return capi2_core(
+        name=f"chop:generated:{top}:0.1.0",
+        description=f"Dataflow accelerator {top} emitted by the chop-hw mapper",
+        comment=GENERATED,
+        files=files,
+        top=top,
+        sim_cmd=["python3", "-m", "mapper.flow", "sim", str(out_dir)],
+        synth_cmd=["python3", "-m", "mapper.flow", "synth", str(out_dir)],
+    )
 
 
 def _fmt_json(t: FixedType) -> list[Any]:
