@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -20,23 +19,31 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from common.atomic import write_text  # noqa: E402
 from eda.synth import synthesize  # noqa: E402
-from sim import catalogue  # noqa: E402
+from mapper.components import get  # noqa: E402
 from sim.runner import RunOptions  # noqa: E402
 
 
 def measure(k: int, n: int, in_par: int, out_par: int) -> dict[str, float]:
-    comp = catalogue.get("fixed_linear")
-    params = comp.parameters({"IN_FEATURES": k, "OUT_FEATURES": n, "IN_PAR": in_par, "OUT_PAR": out_par})
+    comp = get("fixed_linear")
+    params = comp.parameters_with({"IN_FEATURES": k, "OUT_FEATURES": n, "IN_PAR": in_par, "OUT_PAR": out_par})
     vectors = 8
     result = comp.run(params, RunOptions(seed=5, groups=vectors, gap_prob=0.0, stall_prob=0.0), tag="bench")
     beats = n // out_par
     starts = result["output_cycles"]["data_out"][::beats]
     cycles = (starts[-1] - starts[1]) / (len(starts) - 2)
     full, _ = comp.prepared(params, 5)
-    synth = synthesize(comp.toplevel, full, comp.sources)
-    return {"in_par": in_par, "out_par": out_par, "cycles": cycles, "lut": synth.lut, "ff": synth.ff,
-            "dsp": synth.dsp, "lutram": synth.lutram}
+    synth = synthesize(comp.name, full, comp.sources)
+    return {
+        "in_par": in_par,
+        "out_par": out_par,
+        "cycles": cycles,
+        "lut": synth.lut,
+        "ff": synth.ff,
+        "dsp": synth.dsp,
+        "lutram": synth.lutram,
+    }
 
 
 def main() -> int:
@@ -54,14 +61,15 @@ def main() -> int:
         rows.append(measure(args.k, args.n, in_par, out_par))
     base = rows[0]
     print(f"\nfixed_linear {args.k}->{args.n}, 8-bit: measured in this run")
-    print(f"{'IN_PAR':>6} {'OUT_PAR':>7} {'cycles/vec':>10} {'speed-up':>8} {'LUT':>6} {'x LUT':>6} {'DSP':>4} {'FF':>5}")
+    print(
+        f"{'IN_PAR':>6} {'OUT_PAR':>7} {'cycles/vec':>10} {'speed-up':>8} {'LUT':>6} {'x LUT':>6} {'DSP':>4} {'FF':>5}"
+    )
     for r in rows:
-        print(f"{r['in_par']:>6} {r['out_par']:>7} {r['cycles']:>10.1f} {base['cycles'] / r['cycles']:>8.1f} "
-              f"{r['lut']:>6} {r['lut'] / base['lut']:>6.1f} {r['dsp']:>4} {r['ff']:>5}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / ".linear_folding.json.tmp"
-    tmp.write_text(json.dumps(rows, indent=1))
-    os.replace(tmp, args.out / "linear_folding.json")
+        print(
+            f"{r['in_par']:>6} {r['out_par']:>7} {r['cycles']:>10.1f} {base['cycles'] / r['cycles']:>8.1f} "
+            f"{r['lut']:>6} {r['lut'] / base['lut']:>6.1f} {r['dsp']:>4} {r['ff']:>5}"
+        )
+    write_text(args.out / "linear_folding.json", json.dumps(rows, indent=1))
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot([r["cycles"] for r in rows], [r["lut"] for r in rows], "o-", label="LUT")
     ax.plot([r["cycles"] for r in rows], [r["dsp"] * 100 for r in rows], "s--", label="DSP48E1 x 100")

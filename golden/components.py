@@ -33,9 +33,7 @@ def add_frac(a_t: FixedType, b_t: FixedType) -> int:
     return max(a_t.frac, b_t.frac)
 
 
-def add(
-    a: npt.ArrayLike, a_t: FixedType, b: npt.ArrayLike, b_t: FixedType, out_t: FixedType
-) -> IntArray:
+def add(a: npt.ArrayLike, a_t: FixedType, b: npt.ArrayLike, b_t: FixedType, out_t: FixedType) -> IntArray:
     """Element-wise ``a + b``: both aligned exactly to the finer format, summed, then cast."""
     frac = add_frac(a_t, b_t)
     total = shift_round(a, a_t.frac - frac) + shift_round(b, b_t.frac - frac)

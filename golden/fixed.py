@@ -91,7 +91,7 @@ def float_to_fixed(x: npt.ArrayLike, t: FixedType) -> IntArray:
     xf = np.asarray(x, dtype=np.float64)
     if np.isnan(xf).any():
         raise ValueError("float_to_fixed: input contains NaN")
-    scaled = np.floor(xf * (2.0 ** t.frac) + 0.5)
+    scaled = np.floor(xf * (2.0**t.frac) + 0.5)
     return np.clip(scaled, t.min_int, t.max_int).astype(np.int64)
 
 
@@ -132,7 +132,7 @@ def accumulator_width(
 ) -> int:
     """Bits of an accumulator that never overflows for a dot product of ``length`` terms.
 
-    ``in_width + weight_width + ceil(log2(length))`` (DESIGN.md), plus one bit when a bias is
+    ``in_width + weight_width + ceil(log2(length))`` (docs/contracts.md), plus one bit when a bias is
     added. A bias whose format, once aligned to the accumulator's ``in_frac + weight_frac``
     fraction bits, is wider than the products widens the accumulator to it first: pass its
     format as ``bias_t``.

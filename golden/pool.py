@@ -3,7 +3,6 @@ an average (exact sum times a rounded reciprocal constant, one requantization)."
 
 from __future__ import annotations
 
-import numpy as np
 import numpy.typing as npt
 
 from golden.fixed import MAX_INTERMEDIATE_BITS, FixedType, IntArray, as_int_array, in_range, requantize
@@ -43,9 +42,7 @@ def avg_recip(window: int, recip_frac: int) -> int:
     return ((1 << (recip_frac + 1)) + window) // (2 * window)
 
 
-def avg_reduce(
-    beats: npt.ArrayLike, window: int, in_t: FixedType, out_t: FixedType, recip_frac: int
-) -> IntArray:
+def avg_reduce(beats: npt.ArrayLike, window: int, in_t: FixedType, out_t: FixedType, recip_frac: int) -> IntArray:
     """Per-lane average of every ``window`` consecutive beats: ``(G*window, C) -> (G, C)``.
 
     The exact sum of each window is multiplied by ``RECIP = avg_recip(window, recip_frac)`` and

@@ -17,15 +17,11 @@ def window_output_size(size: int, kernel: int, stride: int, padding: int) -> int
     """Windows along one dimension: ``(size + 2*padding - kernel) // stride + 1``."""
     out = (size + 2 * padding - kernel) // stride + 1
     if kernel < 1 or stride < 1 or padding < 0 or out < 1:
-        raise ValueError(
-            f"window: kernel {kernel}, stride {stride}, padding {padding} do not fit size {size}"
-        )
+        raise ValueError(f"window: kernel {kernel}, stride {stride}, padding {padding} do not fit size {size}")
     return out
 
 
-def sliding_windows(
-    image_hwc: npt.ArrayLike, kernel: tuple[int, int], stride: int, padding: int
-) -> IntArray:
+def sliding_windows(image_hwc: npt.ArrayLike, kernel: tuple[int, int], stride: int, padding: int) -> IntArray:
     """Window pixels of one image: shape ``(OH, OW, KH, KW, C)``, zeros where padded."""
     img = as_int_array(image_hwc)
     if img.ndim != 3:
@@ -38,5 +34,7 @@ def sliding_windows(
     out = np.empty((oh, ow, kh, kw, c), dtype=np.int64)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i, j, :] = padded[i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride, :]
+            out[:, :, i, j, :] = padded[
+                i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride, :
+            ]
     return out

@@ -6,11 +6,12 @@ lanes, lane 0 in the low bits, two's complement, one hexadecimal word per line.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from common.atomic import write_text
 
 
 def pack_lanes(values: npt.ArrayLike, width: int) -> int:
@@ -61,12 +62,7 @@ def linear_bias_words(b: npt.ArrayLike, out_par: int, b_width: int) -> list[int]
 def write_memh(path: Path, words: list[int], word_bits: int) -> Path:
     """Write ``words`` as a $readmemh file (atomically), zero-padded to ``word_bits``."""
     digits = max(1, (word_bits + 3) // 4)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("".join(f"{w:0{digits}x}\n" for w in words))
-    os.replace(tmp, path)
-    return path
+    return write_text(path, "".join(f"{w:0{digits}x}\n" for w in words))
 
 
 def conv2d_weight_matrix(w_ochw: npt.ArrayLike) -> npt.NDArray[np.int64]:

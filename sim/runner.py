@@ -185,7 +185,12 @@ def run(
 
 
 def _run_bench(
-    runner: Any, tb_module: str, toplevel: str, build_dir: Path, test_dir: Path, config_path: Path,
+    runner: Any,
+    tb_module: str,
+    toplevel: str,
+    build_dir: Path,
+    test_dir: Path,
+    config_path: Path,
     options: RunOptions,
 ) -> str | None:
     """One cocotb run; the results.xml path, or None when the simulator exited without one."""

@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from sw_frontend.atomic import replace_dir, temp_dir_beside
+from common.atomic import replace_dir, temp_dir_beside
+from common.errors import ConfigError
+from quant.config import QuantConfig
+from quant.transform import dequantize_model, quantizable_layers, quantize_model, save_quantized
 from sw_frontend.checkpoints import Loaded, load_model
 from sw_frontend.data import DataBundle, load_dataset
-from sw_frontend.errors import ConfigError
 from sw_frontend.options import Settings
-from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.transform import dequantize_model, quantizable_layers, quantize_model, save_quantized
 from sw_frontend.report import print_table, write_json
 from sw_frontend.training import evaluate, loader
 
@@ -55,7 +55,14 @@ def prepare(settings: Settings) -> tuple[DataBundle, Loaded]:
     torch.set_num_threads(settings.threads)
     seed_everything(settings.seed)
     data = load_dataset(settings.dataset, settings.data_dir, settings.max_seq_len)
-    loaded = load_model(settings, data)
+    loaded = load_model(
+        settings.model,
+        data,
+        settings.load,
+        settings.load_type,
+        allow_pickle=settings.allow_pickle,
+        pretrained=settings.pretrained,
+    )
     if settings.quantize is not None:
         config = QuantConfig.from_dict(settings.quantize)
         base = dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
@@ -193,11 +200,7 @@ def run_test(settings: Settings) -> dict[str, Any]:
     data, loaded = prepare(settings)
     fmodel, qmodel = float_and_quantized(loaded)
     fm = evaluate(fmodel, data.test, data.task, settings.batch_size, "test float")
-    qm = (
-        None
-        if qmodel is None
-        else evaluate(qmodel, data.test, data.task, settings.batch_size, "test quantized")
-    )
+    qm = None if qmodel is None else evaluate(qmodel, data.test, data.task, settings.batch_size, "test quantized")
     results = {
         "model": settings.model,
         "dataset": settings.dataset,

@@ -20,12 +20,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from common.errors import ConfigError
+from quant.config import QuantConfig
+from quant.transform import CONFIG_FILE, load_quantized, quantize_model, read_quantized_meta
 from sw_frontend.data import DataBundle
-from sw_frontend.errors import ConfigError
 from sw_frontend.models import HF_MODELS, build_model, load_hf_pretrained
-from sw_frontend.options import LOAD_TYPES, Settings
-from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.transform import CONFIG_FILE, load_quantized, quantize_model, read_quantized_meta
+from sw_frontend.options import LOAD_TYPES
 
 #: Key under which ``ch train`` stores its facts in a Lightning checkpoint.
 CH_KEY = "ch"
@@ -65,26 +65,30 @@ def _load_state(model: nn.Module, state: Any, path: Path, model_name: str) -> No
     except RuntimeError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         detail = lines[1] if len(lines) > 1 else lines[0]
+        raise ConfigError(f"--load {path} is not a checkpoint of model '{model_name}' here: {detail[:200]}") from None
+
+
+def _check_meta(meta: dict[str, Any], wanted: dict[str, str], path: Path) -> None:
+    for key, value in wanted.items():
+        if key in meta and meta[key] != value:
+            raise ConfigError(f"--load {path} was made for {key} '{meta[key]}', not '{value}'")
+
+
+def load_model(
+    name: str,
+    data: DataBundle,
+    path_s: str | None = None,
+    kind: str | None = None,
+    *,
+    allow_pickle: bool = False,
+    pretrained: bool = False,
+) -> Loaded:
+    """Model ``name`` for ``data`` (whose name is the dataset's): fresh, or read from ``path_s``
+    as ``kind`` (``--load`` / ``--load-type``; see the module docstring)."""
+    wanted = {"model": name, "dataset": data.name}
+    if pretrained and (path_s is None or kind != "hf"):
         raise ConfigError(
-            f"--load {path} is not a checkpoint of model '{model_name}' here: {detail[:200]}"
-        ) from None
-
-
-def _check_meta(meta: dict[str, Any], settings: Settings, path: Path) -> None:
-    for key in ("model", "dataset"):
-        if key in meta and meta[key] != getattr(settings, key):
-            raise ConfigError(
-                f"--load {path} was made for {key} '{meta[key]}', not '{getattr(settings, key)}'"
-            )
-
-
-def load_model(settings: Settings, data: DataBundle) -> Loaded:
-    """The model of ``settings`` for ``data``: fresh, or from ``--load`` (see module docstring)."""
-    name, path_s, kind = settings.model, settings.load, settings.load_type
-    if settings.pretrained and (path_s is None or kind != "hf"):
-        raise ConfigError(
-            "--pretrained needs --load FOLDER --load-type hf (a local save_pretrained folder; "
-            "nothing is downloaded)"
+            "--pretrained needs --load FOLDER --load-type hf (a local save_pretrained folder; nothing is downloaded)"
         )
     if path_s is None:
         if kind is not None:
@@ -97,9 +101,7 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
         raise ConfigError(f"--load {path} does not exist")
     if kind == "hf":
         if name not in HF_MODELS:
-            raise ConfigError(
-                f"--load-type hf is for transformers models ({', '.join(HF_MODELS)}), not '{name}'"
-            )
+            raise ConfigError(f"--load-type hf is for transformers models ({', '.join(HF_MODELS)}), not '{name}'")
         if not path.is_dir():
             raise ConfigError(f"--load {path} is a file; --load-type hf needs a save_pretrained folder")
         return Loaded(load_hf_pretrained(name, data, str(path)), None, f"hf:{path}")
@@ -110,10 +112,10 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
                 "--load-type pt (a `ch transform` output with quantize.toml)"
             )
         config, meta = read_quantized_meta(path)
-        _check_meta(meta, settings, path)
+        _check_meta(meta, wanted, path)
         return Loaded(load_quantized(path, build_model(name, data)), config, f"transformed:{path}")
     if kind == "pkl":
-        return _load_pickle(settings, data, path)
+        return _load_pickle(name, data, path, allow_pickle)
     obj = _torch_load_safe(path, kind)
     if kind == "pl" and not (isinstance(obj, dict) and "pytorch-lightning_version" in obj):
         raise ConfigError(
@@ -121,7 +123,7 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
             "use --load-type pt for a plain state dict"
         )
     meta = obj.get(CH_KEY, {}) if isinstance(obj, dict) else {}
-    _check_meta(meta, settings, path)
+    _check_meta(meta, wanted, path)
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
     model = build_model(name, data)
     config = None
@@ -132,8 +134,8 @@ def load_model(settings: Settings, data: DataBundle) -> Loaded:
     return Loaded(model, config, f"{kind}:{path}")
 
 
-def _load_pickle(settings: Settings, data: DataBundle, path: Path) -> Loaded:
-    if not settings.allow_pickle:
+def _load_pickle(name: str, data: DataBundle, path: Path, allow_pickle: bool) -> Loaded:
+    if not allow_pickle:
         raise ConfigError(
             f"--load-type pkl unpickles {path}, which can run arbitrary code stored in the file; "
             "pass --allow-pickle only for a file you trust (or use --load-type pt/pl)"
@@ -141,6 +143,6 @@ def _load_pickle(settings: Settings, data: DataBundle, path: Path) -> Loaded:
     obj = torch.load(path, map_location="cpu", weights_only=False)
     if isinstance(obj, nn.Module):
         return Loaded(obj, None, f"pkl:{path}")
-    model = build_model(settings.model, data)
-    _load_state(model, obj.get("state_dict", obj) if isinstance(obj, dict) else obj, path, settings.model)
+    model = build_model(name, data)
+    _load_state(model, obj.get("state_dict", obj) if isinstance(obj, dict) else obj, path, name)
     return Loaded(model, None, f"pkl:{path}")

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from common.errors import ConfigError
 from sw_frontend import __version__
-from sw_frontend.errors import ConfigError
 from sw_frontend.options import add_arguments, merge
 
 DESCRIPTIONS = {
@@ -37,8 +37,12 @@ def _runner(action: str) -> Callable[[Any], dict[str, Any]]:
     if action in ("emit", "sim", "synth", "flow"):
         from sw_frontend import hardware
 
-        return {"emit": hardware.run_emit, "sim": hardware.run_sim, "synth": hardware.run_synth,
-                "flow": hardware.run_flow}[action]
+        return {
+            "emit": hardware.run_emit,
+            "sim": hardware.run_sim,
+            "synth": hardware.run_synth,
+            "flow": hardware.run_flow,
+        }[action]
     from sw_frontend import actions
 
     return {"train": actions.run_train, "test": actions.run_test, "transform": actions.run_transform}[action]

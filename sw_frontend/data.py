@@ -3,7 +3,8 @@
 | name | task | files (under ``--data-dir``, default ``data/NAME``) |
 | --- | --- | --- |
 | digits | image classification, 10 classes, 1x8x8 | none: scikit-learn's embedded copy |
-| cifar10 | image classification, 10 classes, 3x32x32 | ``cifar-10-batches-py/`` (``data_batch_1..5``, ``test_batch``, ``batches.meta``) |
+| cifar10 | image classification, 10 classes, 3x32x32 | ``cifar-10-batches-py/`` (``data_batch_1..5``, |
+| | | ``test_batch``, ``batches.meta``) |
 | cifar100 | image classification, 100 classes | ``cifar-100-python/`` (``train``, ``test``, ``meta``) |
 | text | text classification | ``train.tsv``, ``test.tsv``: one sample a line, ``label<TAB>text`` |
 | lm | language modelling (next word) | ``train.txt``, ``test.txt``: plain UTF-8 text |
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from sw_frontend.errors import ConfigError
+from common.errors import ConfigError
 
 SPLIT_SEED = 1234  # fixed train/validation split, independent of --seed
 VAL_FRACTION = 0.1
@@ -72,9 +73,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(
-                f"CIFAR file refers to {module}.{name}, which a data file never needs"
-            )
+            raise pickle.UnpicklingError(f"CIFAR file refers to {module}.{name}, which a data file never needs")
         return super().find_class(module, name)
 
 

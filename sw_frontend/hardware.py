@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from common.errors import ConfigError
 from sw_frontend.actions import prepare, run_train
 from sw_frontend.data import DataBundle
-from sw_frontend.errors import ConfigError
 from sw_frontend.options import Settings, options_for
 from sw_frontend.report import print_table, write_json
 
@@ -75,17 +75,35 @@ def _quantized_model(settings: Settings) -> tuple[nn.Module, DataBundle]:
 
 def run_emit(settings: Settings) -> dict[str, Any]:
     """Map and emit the quantized model; print the mapper's per-node report."""
-    from mapper.emit import emit, write_report  # noqa: PLC0415 - torch.export only when needed
-    from mapper.flow import map_model  # noqa: PLC0415
+    from mapper.flow import EMIT, FlowContext, run_passes  # noqa: PLC0415 - torch.export only when needed
 
+    dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
     samples, _ = _test_tensors(data, settings.samples)
-    graph, plan = map_model(model, samples[:2], cycles=settings.target_cycles)
-    design = emit(plan, hardware_dir(settings), TOP)
-    write_report(design)
-    _print_nodes(design.out_dir)
-    print(f"design: {design.out_dir} (top {TOP}; FuseSoC core {design.out_dir / (TOP + '.core')})")
-    return {"design": str(design.out_dir), "nodes": graph.number_of_nodes()}
+    ctx = FlowContext(
+        model=model,
+        example=samples[:2],
+        target_cycles=settings.target_cycles,
+        out_dir=hardware_dir(settings),
+        top=TOP,
+        dump_graph=dumps,
+    )
+    graph = run_passes(EMIT, ctx)
+    assert ctx.design is not None
+    _print_nodes(ctx.design.out_dir)
+    print(f"design: {ctx.design.out_dir} (top {TOP}; FuseSoC core {ctx.design.out_dir / (TOP + '.core')})")
+    return {"design": str(ctx.design.out_dir), "nodes": len(graph)}
+
+
+def dump_passes(text: str) -> frozenset[str]:
+    """``--dump-graph`` as pass names; an unknown name is a ConfigError listing the passes."""
+    from mapper.flow import FLOW  # noqa: PLC0415 - the mapper only when a hardware action runs
+
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(names - set(FLOW) - {"all"})
+    if unknown:
+        raise ConfigError(f"--dump-graph {', '.join(unknown)}: no such pass; passes: {', '.join(FLOW)} (or all)")
+    return names
 
 
 def run_sim(settings: Settings) -> dict[str, Any]:
@@ -104,8 +122,9 @@ def run_synth(settings: Settings) -> dict[str, Any]:
     report = json.loads(report_file.read_text())
     print(f"synthesizing {report['top']} with Yosys (synth_xilinx -family xc7) ...", flush=True)
     try:
-        rep = synthesize(report["top"], report["memory_parameters"], [Path(s) for s in report["sources"]],
-                         folder / "synth")
+        rep = synthesize(
+            report["top"], report["memory_parameters"], [Path(s) for s in report["sources"]], folder / "synth"
+        )
     except SynthesisError as err:
         raise ConfigError(str(err).splitlines()[0]) from None
     estimate = report["estimate"]
@@ -121,6 +140,7 @@ def run_synth(settings: Settings) -> dict[str, Any]:
 def run_flow(settings: Settings) -> dict[str, Any]:
     """The main job: train, quantize, map, emit, simulate bit-exactly, synthesize, summarize."""
     start = time.monotonic()
+    dump_passes(settings.dump_graph)  # refuse a bad option before training
     if settings.load is None:
         print(f"[1/4] training {settings.model} on {settings.dataset} ({settings.max_epochs} epochs)", flush=True)
         train_values = {o.name: settings.values.get(o.name, o.default) for o in options_for("train")}
@@ -137,13 +157,26 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
     from mapper.flow import run_flow as mapper_flow  # noqa: PLC0415
 
     started = time.monotonic() if started is None else started
+    dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
     samples, labels = _test_tensors(data, settings.samples)
-    print(f"[3/4] simulating {len(samples)} test samples on Verilator (random stalls p={settings.stall_prob})"
-          + (" and synthesizing with Yosys" if synth else ""), flush=True)
+    print(
+        f"[3/4] simulating {len(samples)} test samples on Verilator (random stalls p={settings.stall_prob})"
+        + (" and synthesizing with Yosys" if synth else ""),
+        flush=True,
+    )
     result = mapper_flow(
-        model, samples, hardware_dir(settings), cycles=settings.target_cycles, synth=synth, top=TOP,
-        seed=settings.seed, gap_prob=settings.stall_prob, stall_prob=settings.stall_prob, labels=labels,
+        model,
+        samples,
+        hardware_dir(settings),
+        cycles=settings.target_cycles,
+        synth=synth,
+        top=TOP,
+        seed=settings.seed,
+        gap_prob=settings.stall_prob,
+        stall_prob=settings.stall_prob,
+        labels=labels,
+        dump_graph=dumps,
     )
     summary = _summary(result, time.monotonic() - started)
     write_json(hardware_dir(settings) / "flow_summary.json", summary)
@@ -159,7 +192,7 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
 
 
 def _summary(result: Any, seconds: float) -> dict[str, Any]:
-    plan_resources = result.plan.resources
+    plan_resources = result.graph.info.resources
     return {
         "design": str(result.design.out_dir),
         "samples": int(len(result.inputs)),
@@ -168,12 +201,15 @@ def _summary(result: Any, seconds: float) -> dict[str, Any]:
         "mismatches_accelerator_vs_golden": int(result.mismatches),
         "mismatches_golden_vs_quantized_model": int(result.golden_model_mismatches),
         "mismatches_accelerator_vs_quantized_model": int(result.accelerator_model_mismatches),
-        "cycles_per_inference": {"measured": result.measured_cycles_per_inference,
-                                 "predicted": result.predicted_cycles_per_inference},
+        "cycles_per_inference": {
+            "measured": result.measured_cycles_per_inference,
+            "predicted": result.predicted_cycles_per_inference,
+        },
         "latency_cycles": {"measured": result.measured_latency, "predicted": result.predicted_latency},
         "resources": {
             "estimate": {k: getattr(plan_resources, k) for k in ("lut", "ff", "dsp", "bram")},
-            "yosys": None if result.synthesis is None
+            "yosys": None
+            if result.synthesis is None
             else {k: result.synthesis[k] for k in ("lut", "ff", "dsp", "bram")},
         },
         "seconds": round(seconds, 1),
@@ -189,12 +225,17 @@ def _print_summary(s: dict[str, Any]) -> None:
         ["output integers compared", s["compared_integers"], ""],
         ["mismatches accelerator vs golden", s["mismatches_accelerator_vs_golden"], "must be 0"],
         ["mismatches golden vs quantized PyTorch", s["mismatches_golden_vs_quantized_model"], "must be 0"],
-        ["mismatches accelerator vs quantized PyTorch", s["mismatches_accelerator_vs_quantized_model"],
-         "must be 0"],
-        ["cycles per inference (measured)", s["cycles_per_inference"]["measured"],
-         f"predicted {s['cycles_per_inference']['predicted']}"],
-        ["latency, cycles (measured)", s["latency_cycles"]["measured"],
-         f"predicted {s['latency_cycles']['predicted']}"],
+        ["mismatches accelerator vs quantized PyTorch", s["mismatches_accelerator_vs_quantized_model"], "must be 0"],
+        [
+            "cycles per inference (measured)",
+            s["cycles_per_inference"]["measured"],
+            f"predicted {s['cycles_per_inference']['predicted']}",
+        ],
+        [
+            "latency, cycles (measured)",
+            s["latency_cycles"]["measured"],
+            f"predicted {s['latency_cycles']['predicted']}",
+        ],
     ]
     est, yos = s["resources"]["estimate"], s["resources"]["yosys"]
     for k in ("lut", "ff", "dsp", "bram"):
@@ -205,7 +246,6 @@ def _print_summary(s: dict[str, Any]) -> None:
 def _print_nodes(folder: Path) -> None:
     report = json.loads((folder / "report.json").read_text())
     rows = [
-        [n["node"], n["component"], n["in_lanes"], n["out_lanes"], n["cycles_per_inference"]]
-        for n in report["nodes"]
+        [n["node"], n["component"], n["in_lanes"], n["out_lanes"], n["cycles_per_inference"]] for n in report["nodes"]
     ]
     print_table("mapped nodes", ["node", "component", "in lanes", "out lanes", "cycles/inference"], rows)

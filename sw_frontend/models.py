@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common.errors import ConfigError
 from sw_frontend.data import DataBundle
-from sw_frontend.errors import ConfigError
 
 IMAGE_MODELS = ("mlp", "cnn", "resnet18")
 HF_MODELS = ("bert", "roberta", "gpt2", "opt")
@@ -175,9 +175,7 @@ def load_hf_pretrained(name: str, data: DataBundle, folder: str) -> nn.Module:
 
     path = Path(folder)
     if not (path / "config.json").is_file():
-        raise ConfigError(
-            f"--load {folder} with --load-type hf must be a save_pretrained folder holding config.json"
-        )
+        raise ConfigError(f"--load {folder} with --load-type hf must be a save_pretrained folder holding config.json")
     config = tr.AutoConfig.from_pretrained(path, local_files_only=True)
     if config.model_type != name:
         raise ConfigError(f"--load {folder} holds a '{config.model_type}' model, not '{name}'")
@@ -195,9 +193,7 @@ def build_model(name: str, data: DataBundle) -> nn.Module:
     if name not in MODELS:
         raise ConfigError(f"unknown model '{name}'; allowed: {', '.join(MODELS)}")
     if name in IMAGE_MODELS and data.task != "image":
-        raise ConfigError(
-            f"model '{name}' needs an image dataset (digits, cifar10, cifar100), not '{data.name}'"
-        )
+        raise ConfigError(f"model '{name}' needs an image dataset (digits, cifar10, cifar100), not '{data.name}'")
     if name in HF_MODELS and data.task == "image":
         raise ConfigError(f"model '{name}' needs a text dataset (text, lm), not '{data.name}'")
     if name == "mlp":

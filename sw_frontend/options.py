@@ -3,7 +3,7 @@
 Every option may be given on the command line or as a top-level key of the ``--config`` toml
 (dashes become underscores: ``--max-epochs 3`` or ``max_epochs = 3``); the command line wins,
 then the toml, then the default. Besides option keys a toml may hold a ``[quantize]`` table
-(see sw_frontend/quant/config.py) and, for ``ch search``, a ``[search]`` table.
+(see quant/config.py) and, for ``ch search``, a ``[search]`` table.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sw_frontend.errors import ConfigError
+from common.errors import ConfigError
 
 ACTIONS = ("train", "test", "transform", "search", "emit", "sim", "synth", "flow")
 ALL = frozenset(ACTIONS)
@@ -70,9 +70,7 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("max_seq_len", int, 32, "text datasets: tokens per sample"),
     Opt("max_epochs", int, 10, "training epochs", actions=TRAINING),
     Opt("learning_rate", float, 1e-2, "optimizer learning rate", actions=TRAINING),
-    Opt(
-        "optimizer", str, "adam", "optimizer", actions=TRAINING, choices=("adam", "adamw", "sgd")
-    ),
+    Opt("optimizer", str, "adam", "optimizer", actions=TRAINING, choices=("adam", "adamw", "sgd")),
     Opt("weight_decay", float, 0.0, "optimizer weight decay", actions=TRAINING),
     Opt("trials", int, 20, "trials this worker runs", actions=frozenset({"search"})),
     Opt(
@@ -114,9 +112,22 @@ OPTIONS: tuple[Opt, ...] = (
         actions=HARDWARE | {"search"},
     ),
     Opt("samples", int, 0, "test samples to simulate (0: the whole test split)", actions=HARDWARE),
-    Opt("stall_prob", float, 0.3, "probability of an input gap and of an output stall per cycle "
-        "in the checking simulation", actions=frozenset({"sim", "flow"})),
+    Opt(
+        "stall_prob",
+        float,
+        0.3,
+        "probability of an input gap and of an output stall per cycle in the checking simulation",
+        actions=frozenset({"sim", "flow"}),
+    ),
     Opt("skip_synth", bool, False, "do not run Yosys", actions=frozenset({"flow"}), flag=True),
+    Opt(
+        "dump_graph",
+        str,
+        "",
+        "write the mapper's graph (JSON and PNG, into hardware/graphs/) after these passes: comma-separated "
+        "pass names (capture, assign, fold, insert_plumbing, annotate, ...) or all",
+        actions=HARDWARE,
+    ),
     Opt(
         "max_accuracy_drop",
         float,
@@ -189,9 +200,7 @@ def _check_type(o: Opt, value: Any, where: str) -> Any:
     if o.type is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
     if not ok:
-        raise ConfigError(
-            f"{where}: '{o.name}' must be {o.type.__name__}, got {type(value).__name__} {value!r}"
-        )
+        raise ConfigError(f"{where}: '{o.name}' must be {o.type.__name__}, got {type(value).__name__} {value!r}")
     if o.choices and value not in o.choices:
         raise ConfigError(f"{where}: '{o.name}' = {value!r} is not allowed; allowed: {', '.join(o.choices)}")
     return value
@@ -230,9 +239,7 @@ def merge(action: str, ns: argparse.Namespace) -> Settings:
                     raise ConfigError(f"{where}: '{key}' must be a table [{key}]")
                 setattr(settings, key, value)
             elif key not in opts or key == "config":
-                raise ConfigError(
-                    f"{where}: unknown key '{key}' for `ch {action}`; allowed keys: {', '.join(allowed)}"
-                )
+                raise ConfigError(f"{where}: unknown key '{key}' for `ch {action}`; allowed keys: {', '.join(allowed)}")
             else:
                 toml[key] = _check_type(opts[key], value, where)
     for name, o in opts.items():

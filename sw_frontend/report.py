@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sw_frontend.atomic import write_text
+from common.atomic import write_text
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

@@ -13,9 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 
-def logits_and_targets(
-    model: nn.Module, batch: list[torch.Tensor], task: str
-) -> tuple[torch.Tensor, torch.Tensor]:
+def logits_and_targets(model: nn.Module, batch: list[torch.Tensor], task: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Flat ``(M, classes)`` logits and ``(M,)`` targets (-100 = ignore) of one batch."""
     if task == "image":
         x, y = batch

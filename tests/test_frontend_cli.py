@@ -54,9 +54,7 @@ def digits_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_action_has_an_example_config() -> None:
     for action in ACTIONS:
-        assert any(
-            n.startswith(action) or (action == "train" and n.startswith("qat")) for n in ALL_CONFIGS
-        ), action
+        assert any(n.startswith(action) or (action == "train" and n.startswith("qat")) for n in ALL_CONFIGS), action
 
 
 def test_help_lists_every_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,9 +123,7 @@ def test_qat_at_4_bits_recovers_accuracy(digits_root: Path, capsys, monkeypatch)
 
 def test_search_then_transform_with_best_toml(digits_root: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(digits_root)
-    code, out, _ = ch(
-        capsys, "search", "--config", cfg("search_mlp_digits.toml"), "--trials", "6", "--project", "s1"
-    )
+    code, out, _ = ch(capsys, "search", "--config", cfg("search_mlp_digits.toml"), "--trials", "6", "--project", "s1")
     assert code == 0 and "Pareto front of 6 trials" in out
     out_dir = digits_root / "mase_output" / "s1" / "software" / "search"
     assert (out_dir / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -148,9 +144,9 @@ def test_search_then_transform_with_best_toml(digits_root: Path, capsys, monkeyp
 def test_bitops_cost_counts_macs_times_widths() -> None:
     import torch
 
+    from quant.config import QuantConfig
+    from quant.transform import quantize_model
     from sw_frontend.models import MLP
-    from sw_frontend.quant.config import QuantConfig
-    from sw_frontend.quant.transform import quantize_model
     from sw_frontend.search.cost import bitops
 
     cfg8 = {
@@ -165,10 +161,10 @@ def test_search_with_the_mappers_cost_model(digits_root: Path, capsys, monkeypat
     import torch
 
     from mapper.flow import map_model
+    from quant.config import QuantConfig
+    from quant.transform import quantize_model
     from sw_frontend.checkpoints import _strip_prefix
     from sw_frontend.models import MLP
-    from sw_frontend.quant.config import QuantConfig
-    from sw_frontend.quant.transform import quantize_model
 
     monkeypatch.chdir(digits_root)
     args = ["search", "--config", cfg("search_mlp_digits.toml"), "--trials", "3", "--project", "sm"]
@@ -180,17 +176,14 @@ def test_search_with_the_mappers_cost_model(digits_root: Path, capsys, monkeypat
     state = torch.load("mase_output/mlp_digits/software/training_ckpts/best.ckpt", weights_only=True)
     model.load_state_dict(_strip_prefix(state["state_dict"]))
     q = quantize_model(model, QuantConfig.from_dict(best["quantize"]))
-    _, plan = map_model(q, torch.zeros(1, 1, 8, 8), cycles=128)
-    assert summary["cost"] == "mapper" and summary["best"]["cost"] == plan.resources.cost()
+    graph = map_model(q, torch.zeros(1, 1, 8, 8), cycles=128)
+    assert summary["cost"] == "mapper" and summary["best"]["cost"] == graph.info.resources.cost()
 
 
 def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     for project, seed in (("a", "3"), ("b", "3"), ("c", "4")):
-        assert (
-            ch(capsys, "train", "mlp", "digits", "--max-epochs", "1", "--seed", seed, "--project", project)[0]
-            == 0
-        )
+        assert ch(capsys, "train", "mlp", "digits", "--max-epochs", "1", "--seed", seed, "--project", project)[0] == 0
     m = {
         p: json.loads((tmp_path / "mase_output" / p / "software/training_ckpts/metrics.json").read_text())
         for p in "abc"
@@ -264,9 +257,7 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
         (
             ["search", "mlp", "digits", "--storage", "foo://x"],
             "[search.default]\n"
-            + "".join(
-                f"{f} = {{ width = 8, frac = 3 }}\n" for f in ("data_in", "weight", "bias", "data_out")
-            ),
+            + "".join(f"{f} = {{ width = 8, frac = 3 }}\n" for f in ("data_in", "weight", "bias", "data_out")),
             "--storage foo://x: Can't load plugin",
         ),
         (
@@ -298,9 +289,7 @@ def test_bad_configs_fail_in_one_line_and_write_nothing(
     assert not (tmp_path / "mase_output").exists()
 
 
-def test_failed_training_leaves_previous_outputs_and_no_temporaries(
-    tmp_path: Path, capsys, monkeypatch
-) -> None:
+def test_failed_training_leaves_previous_outputs_and_no_temporaries(tmp_path: Path, capsys, monkeypatch) -> None:
     from sw_frontend.lightning_module import ChModule
 
     monkeypatch.chdir(tmp_path)
@@ -376,7 +365,7 @@ def test_two_workers_share_one_study(digits_root: Path) -> None:
         for s in (1, 2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (o, e) in zip(procs, outs):
+    for p, (_, e) in zip(procs, outs):
         assert p.returncode == 0, e.decode()[-2000:]
     study = optuna.load_study(study_name="shared", storage=url)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -403,12 +392,7 @@ def test_acceptance_flow_as_documented(tmp_path: Path, capsys, monkeypatch) -> N
     float_acc = results("mlp_digits", tmp_path)["float"]["acc"]
     assert abs(results("mlp_digits_q8", tmp_path)["quantized"]["acc"] - float_acc) <= 0.02
     q4 = "mase_output/mlp_digits_q4/software/transform/transformed_model"
-    assert (
-        ch(capsys, "test", "mlp", "digits", "--project", "mlp_digits_q4", "--load", q4, "--load-type", "pt")[
-            0
-        ]
-        == 0
-    )
+    assert ch(capsys, "test", "mlp", "digits", "--project", "mlp_digits_q4", "--load", q4, "--load-type", "pt")[0] == 0
     ptq = results("mlp_digits_q4", tmp_path)["quantized"]["acc"]
     assert ptq < float_acc - 0.02  # 4-bit post-training quantization loses accuracy ...
     assert results("mlp_digits_qat4", tmp_path)["quantized"]["acc"] >= float_acc - 0.02  # ... QAT recovers it

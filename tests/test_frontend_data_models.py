@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
+from common.errors import ConfigError
+from quant.config import QuantConfig
+from quant.modules import QuantLinear
+from quant.transform import quantize_model
 from sw_frontend.cli import main
 from sw_frontend.data import WordTokenizer, load_dataset
-from sw_frontend.errors import ConfigError
 from sw_frontend.models import HF_MODELS, build_model
-from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.modules import QuantLinear
-from sw_frontend.quant.transform import quantize_model
 
 WORDS = ["good", "bad", "great", "awful", "fine", "terrible", "nice", "poor"]
 
@@ -98,9 +98,7 @@ def test_cifar_loader_refuses_foreign_pickles_and_missing_folders(tmp_path: Path
     (folder / "test_batch").write_bytes(pickle.dumps({b"data": Evil(), b"labels": []}))
     with pytest.raises(ConfigError, match="builtins.print"):
         load_dataset("cifar10", str(folder), 32)
-    with pytest.raises(
-        ConfigError, match=r"no test_batch under .*nowhere; put the files of 'cifar-10-batches-py'"
-    ):
+    with pytest.raises(ConfigError, match=r"no test_batch under .*nowhere; put the files of 'cifar-10-batches-py'"):
         load_dataset("cifar10", str(tmp_path / "nowhere"), 32)
     with pytest.raises(ConfigError, match="data/cifar100"):
         load_dataset("cifar100", None, 32)
@@ -128,19 +126,13 @@ def test_text_and_lm_loaders(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", HF_MODELS)
 @pytest.mark.parametrize("task", ["text", "lm"])
 def test_transformers_models_build_offline_and_quantize(tmp_path: Path, name: str, task: str) -> None:
-    data = load_dataset(
-        task, str(write_text(tmp_path / "t") if task == "text" else write_lm(tmp_path / "l")), 8
-    )
+    data = load_dataset(task, str(write_text(tmp_path / "t") if task == "text" else write_lm(tmp_path / "l")), 8)
     torch.manual_seed(0)
     model = build_model(name, data).eval()
     ids, mask, _ = data.test.tensors if hasattr(data.test, "tensors") else data.test[:]
     out = model(input_ids=ids[:2], attention_mask=mask[:2]).logits
-    assert out.shape[0] == 2 and out.shape[-1] == (
-        data.num_classes if task == "text" else model.config.vocab_size
-    )
-    cfg = QuantConfig.from_dict(
-        {"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}}
-    )
+    assert out.shape[0] == 2 and out.shape[-1] == (data.num_classes if task == "text" else model.config.vocab_size)
+    cfg = QuantConfig.from_dict({"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}})
     q = quantize_model(model, cfg)
     n_linear = sum(isinstance(m, torch.nn.Linear) for m in model.modules())
     assert sum(isinstance(m, QuantLinear) for m in q.modules()) == n_linear
@@ -150,10 +142,7 @@ def test_transformers_models_build_offline_and_quantize(tmp_path: Path, name: st
 def test_resnet18_cifar10_one_short_epoch(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     write_cifar(tmp_path / "data" / "cifar10", "cifar10", per_batch=2)
-    assert (
-        main(["train", "resnet18", "cifar10", "--max-epochs", "1", "--batch-size", "8", "--threads", "2"])
-        == 0
-    )
+    assert main(["train", "resnet18", "cifar10", "--max-epochs", "1", "--batch-size", "8", "--threads", "2"]) == 0
     sw = tmp_path / "mase_output" / "resnet18_cifar10" / "software"
     metrics = json.loads((sw / "training_ckpts" / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and (sw / "training_ckpts" / "best.ckpt").is_file()

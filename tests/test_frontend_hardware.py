@@ -18,8 +18,20 @@ CONFIGS = Path(__file__).resolve().parents[1] / "sw_frontend" / "configs"
 def flow_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`ch flow` with its example config, shortened on the command line."""
     root = tmp_path_factory.mktemp("out")
-    args = ["flow", "--config", str(CONFIGS / "flow_mlp_digits.toml"), "--output-root", str(root),
-            "--max-epochs", "3", "--samples", "60", "--skip-synth", "--target-cycles", "32"]
+    args = [
+        "flow",
+        "--config",
+        str(CONFIGS / "flow_mlp_digits.toml"),
+        "--output-root",
+        str(root),
+        "--max-epochs",
+        "3",
+        "--samples",
+        "60",
+        "--skip-synth",
+        "--target-cycles",
+        "32",
+    ]
     assert main(args) == 0
     return root / "mlp_digits_flow"
 
@@ -35,7 +47,7 @@ def test_flow_is_bit_exact_and_the_accelerator_classifies_like_the_quantized_mod
     assert summary["accuracy"]["accelerator"] == summary["accuracy"]["quantized"]
     assert summary["accuracy"]["quantized"] > 0.8
     measured, predicted = summary["cycles_per_inference"]["measured"], summary["cycles_per_inference"]["predicted"]
-    assert abs(measured - predicted) <= 0.1 * predicted
+    assert measured == predicted
     assert (flow_project / "software" / "training_ckpts" / "best.ckpt").is_file()
     assert (flow_project / "hardware" / "accel_top.core").is_file()
 
@@ -78,8 +90,8 @@ def test_emit_of_a_float_model_says_what_to_load(tmp_path: Path, capsys: pytest.
 
 
 def test_flow_quantizes_each_model_with_its_own_default_table() -> None:
+    from quant.config import QuantConfig
     from sw_frontend.hardware import default_quantize
-    from sw_frontend.quant.config import QuantConfig
 
     cnn = QuantConfig.from_dict(default_quantize("cnn", "digits"))
     assert str(cnn.formats_for("fc", "linear").data_out) == "s8.3"
@@ -88,3 +100,35 @@ def test_flow_quantizes_each_model_with_its_own_default_table() -> None:
     assert str(mlp.formats_for("fc2", "linear").data_out) == "s8.3"
     generic = QuantConfig.from_dict(default_quantize("resnet18", "cifar10"))
     assert str(generic.formats_for("layer1.0.conv1", "conv2d").weight) == "s8.6"
+
+
+def test_emit_dumps_the_graph_after_the_passes_asked_for(tmp_path: Path) -> None:
+    """`ch emit --dump-graph fold,annotate`: the graph after those passes as JSON (typed records)
+    and a picture; the dump after fold has lanes but no cycles yet, the one after annotate both."""
+    config = tmp_path / "q.toml"
+    config.write_text(
+        "[quantize]\ndefault = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }\n"
+        '[quantize.by_type.relu]\ndata_out = [8, 4, "unsigned"]\n'
+    )
+    args = ["emit", "mlp", "digits", "--config", str(config), "--output-root", str(tmp_path), "--samples", "4"]
+    assert main([*args, "--dump-graph", "fold,annotate"]) == 0
+    graphs = tmp_path / "mlp_digits" / "hardware" / "graphs"
+    assert sorted(p.name for p in graphs.iterdir()) == [
+        "05_fold.json",
+        "05_fold.png",
+        "07_annotate.json",
+        "07_annotate.png",
+    ]
+    folded = json.loads((graphs / "05_fold.json").read_text())
+    annotated = json.loads((graphs / "07_annotate.json").read_text())
+    linear = next(n for n in folded["nodes"] if n["op"] == "linear")
+    assert linear["component"] == "fixed_linear" and linear["fold"]["in_lanes"] >= 1 and linear["cycles"] is None
+    assert any(n["op"] == "fifo" for n in annotated["nodes"]) and annotated["info"]["predicted_cycles"] == 64
+    assert (graphs / "05_fold.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_dump_graph_of_an_unknown_pass_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["emit", "mlp", "digits", "--output-root", str(tmp_path), "--dump-graph", "fold,nope"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ch: error: --dump-graph nope: no such pass; passes: capture, ") and "\n" not in err

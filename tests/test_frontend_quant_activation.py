@@ -11,12 +11,12 @@ import pytest
 import torch
 from torch import nn
 
+from common.errors import ConfigError
 from golden.activation import activation_table, lookup, table_inputs
 from golden.fixed import FixedType, float_to_fixed
-from sw_frontend.errors import ConfigError
-from sw_frontend.quant.config import LayerFormats, QuantConfig
-from sw_frontend.quant.modules import QuantActivation
-from sw_frontend.quant.transform import dequantize_model, load_quantized, quantize_model, save_quantized
+from quant.config import LayerFormats, QuantConfig
+from quant.modules import QuantActivation
+from quant.transform import dequantize_model, load_quantized, quantize_model, save_quantized
 
 NAMES = ("sigmoid", "tanh", "gelu", "silu")
 FORMATS = [
@@ -83,8 +83,12 @@ def test_quantize_model_replaces_activations_with_formats_by_type_and_name() -> 
     q = quantize_model(model, QuantConfig.from_dict(table))
     kinds = [(type(q[i]).__name__, getattr(q[i], "name", None)) for i in range(7)]
     assert kinds == [
-        ("QuantLinear", None), ("QuantActivation", "sigmoid"), ("QuantLinear", None),
-        ("QuantActivation", "tanh"), ("QuantActivation", "gelu"), ("QuantActivation", "silu"),
+        ("QuantLinear", None),
+        ("QuantActivation", "sigmoid"),
+        ("QuantLinear", None),
+        ("QuantActivation", "tanh"),
+        ("QuantActivation", "gelu"),
+        ("QuantActivation", "silu"),
         ("QuantReLU", None),
     ]
     assert q[1].formats == LayerFormats(FixedType(8, 4), None, None, FixedType(8, 8, False))
@@ -111,7 +115,9 @@ def test_quantized_model_exports_and_round_trips(tmp_path) -> None:
 
 def test_gelu_tanh_approximation_is_refused() -> None:
     model = nn.Sequential(nn.Linear(4, 4), nn.GELU(approximate="tanh"))
-    with pytest.raises(ConfigError, match=r"^layer '1': GELU\(approximate='tanh'\) is not supported; use approximate='none'"):
+    with pytest.raises(
+        ConfigError, match=r"^layer '1': GELU\(approximate='tanh'\) is not supported; use approximate='none'"
+    ):
         quantize_model(model, QuantConfig.from_dict({"default": BASE}))
 
 
@@ -132,10 +138,19 @@ def test_unknown_activation_and_unknown_type_key_are_errors() -> None:
 def test_search_space_refuses_an_over_wide_activation_input_before_the_study() -> None:
     from sw_frontend.search.space import SearchSpace
 
-    space = SearchSpace.from_dict({
-        "default": {"data_in": {"width": [8, 16], "frac": 4}, "weight": {"width": 8, "frac": 6},
-                    "bias": {"width": 8, "frac": 6}, "data_out": {"width": 8, "frac": 4}},
-    })
+    space = SearchSpace.from_dict(
+        {
+            "default": {
+                "data_in": {"width": [8, 16], "frac": 4},
+                "weight": {"width": 8, "frac": 6},
+                "bias": {"width": 8, "frac": 6},
+                "data_out": {"width": 8, "frac": 4},
+            },
+        }
+    )
     model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid())
-    with pytest.raises(ConfigError, match=r"layer '1' \(sigmoid\) is a table of its input, so data_in widths must be <= 12; got choices \[8, 16\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"layer '1' \(sigmoid\) is a table of its input, so data_in widths must be <= 12; got choices \[8, 16\]",
+    ):
         space.first(model)

@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch import nn
 
+from common.errors import ConfigError
 from golden import components
 from golden.conv import conv2d as golden_conv2d
 from golden.fixed import FixedType, float_to_fixed
-from sw_frontend.errors import ConfigError
-from sw_frontend.quant import torch_fixed as tf
-from sw_frontend.quant.config import LayerFormats, QuantConfig
-from sw_frontend.quant.modules import QuantConv2d, QuantLinear, QuantReLU
-from sw_frontend.quant.transform import load_quantized, quantize_model, save_quantized
+from quant import torch_fixed as tf
+from quant.config import LayerFormats, QuantConfig
+from quant.modules import QuantConv2d, QuantLinear, QuantReLU
+from quant.transform import load_quantized, quantize_model, save_quantized
 
 # (data_in, weight, bias, data_out): 4, 8 and 16 bits, shifts both ways (out frac above and below
 # the accumulator's), negative and beyond-width fractions.
@@ -154,9 +154,7 @@ def test_quant_relu_equals_golden(data_in: FixedType, data_out: FixedType) -> No
 )
 def test_torch_float_to_fixed_equals_golden(t: FixedType) -> None:
     gen = torch.Generator().manual_seed(1)
-    x = torch.cat(
-        [_rand((400,), gen, 2.0 ** (t.width - t.frac - 1)), torch.tensor([float("inf"), -float("inf")])]
-    )
+    x = torch.cat([_rand((400,), gen, 2.0 ** (t.width - t.frac - 1)), torch.tensor([float("inf"), -float("inf")])])
     assert np.array_equal(tf.float_to_fixed(x, t).numpy(), float_to_fixed(x.numpy(), t))
 
 
@@ -265,18 +263,14 @@ def test_config_precedence_and_missing_field() -> None:
     assert relu.weight is None and relu.data_out == FixedType(8, 4, False)
     assert QuantConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="no 'weight' format for layer 'fc1'"):
-        QuantConfig.from_dict({"default": {"data_in": [8, 4], "data_out": [8, 4]}}).formats_for(
-            "fc1", "linear"
-        )
+        QuantConfig.from_dict({"default": {"data_in": [8, 4], "data_out": [8, 4]}}).formats_for("fc1", "linear")
 
 
 def test_quantized_models_export_and_match_eager_exactly() -> None:
     """torch.export captures quantized models (the mapper's entry point) with identical outputs."""
     from sw_frontend.models import MLP, SmallCNN
 
-    cfg = QuantConfig.from_dict(
-        {"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}}
-    )
+    cfg = QuantConfig.from_dict({"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}})
     torch.manual_seed(0)
     x = torch.rand(3, 1, 8, 8)
     for model in (MLP(64, 32, 10), SmallCNN((1, 8, 8), 10)):

@@ -20,7 +20,7 @@ types = st.builds(
 
 
 def reference_requantize(q: int, in_frac: int, out: FixedType) -> int:
-    """Straight from DESIGN.md with Python's unbounded integers: round half up, then clamp."""
+    """Straight from docs/contracts.md with Python's unbounded integers: round half up, then clamp."""
     s = in_frac - out.frac
     value = (q + (1 << (s - 1))) >> s if s > 0 else q << -s
     return max(out.min_int, min(out.max_int, value))
@@ -89,7 +89,9 @@ def test_bad_types_are_rejected_with_the_field_named() -> None:
     b_t=st.builds(FixedType, width=st.integers(2, 16), frac=st.integers(0, 10)),
     out_t=st.builds(FixedType, width=st.integers(2, 16), frac=st.integers(0, 10)),
 )
-def test_add_aligns_exactly_then_rounds_once(data: st.DataObject, a_t: FixedType, b_t: FixedType, out_t: FixedType) -> None:
+def test_add_aligns_exactly_then_rounds_once(
+    data: st.DataObject, a_t: FixedType, b_t: FixedType, out_t: FixedType
+) -> None:
     a = data.draw(st.integers(a_t.min_int, a_t.max_int))
     b = data.draw(st.integers(b_t.min_int, b_t.max_int))
     f = max(a_t.frac, b_t.frac)
@@ -106,9 +108,13 @@ def test_relu_clears_negatives_before_casting() -> None:
 def test_linear_is_an_exact_dot_product_rounded_once(data: st.DataObject, k: int, n: int, with_bias: bool) -> None:
     in_t, w_t, b_t, out_t = FixedType(8, 4), FixedType(6, 5), FixedType(10, 3), FixedType(8, 2)
     x = data.draw(st.lists(st.integers(in_t.min_int, in_t.max_int), min_size=k, max_size=k))
-    w = data.draw(st.lists(st.lists(st.integers(w_t.min_int, w_t.max_int), min_size=k, max_size=k), min_size=n, max_size=n))
+    w = data.draw(
+        st.lists(st.lists(st.integers(w_t.min_int, w_t.max_int), min_size=k, max_size=k), min_size=n, max_size=n)
+    )
     b = data.draw(st.lists(st.integers(b_t.min_int, b_t.max_int), min_size=n, max_size=n)) if with_bias else None
-    got = linear(np.array(x), np.array(w), None if b is None else np.array(b), in_t, w_t, b_t if with_bias else None, out_t)
+    got = linear(
+        np.array(x), np.array(w), None if b is None else np.array(b), in_t, w_t, b_t if with_bias else None, out_t
+    )
     acc_frac = in_t.frac + w_t.frac
     for j in range(n):
         acc = sum(xi * wi for xi, wi in zip(x, w[j])) + ((b[j] << (acc_frac - b_t.frac)) if b else 0)
@@ -127,5 +133,12 @@ def test_accumulator_widens_for_a_coarse_wide_bias() -> None:
 
 def test_linear_rejects_a_bias_finer_than_the_accumulator() -> None:
     with pytest.raises(ValueError, match="bias frac 12 exceeds accumulator frac 10"):
-        linear(np.zeros(2, dtype=np.int64), np.zeros((1, 2), dtype=np.int64), np.zeros(1, dtype=np.int64),
-               FixedType(8, 4), FixedType(8, 6), FixedType(16, 12), FixedType(8, 4))
+        linear(
+            np.zeros(2, dtype=np.int64),
+            np.zeros((1, 2), dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+            FixedType(8, 4),
+            FixedType(8, 6),
+            FixedType(16, 12),
+            FixedType(8, 4),
+        )

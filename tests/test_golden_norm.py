@@ -15,7 +15,7 @@ from golden.norm import affine
 
 
 def exact_requant(value: Fraction, out_t: FixedType) -> int:
-    """``clamp(floor(value * 2**frac + 1/2))``: DESIGN.md's rounding on an exact rational."""
+    """``clamp(floor(value * 2**frac + 1/2))``: the contracts' rounding (docs/contracts.md) on an exact rational."""
     q = math.floor(value * Fraction(2) ** out_t.frac + Fraction(1, 2))
     return min(max(q, out_t.min_int), out_t.max_int)
 
@@ -49,9 +49,7 @@ def test_refusals_name_the_problem() -> None:
         affine([1], [1], [1], FixedType(32, 0), FixedType(32, 0), FixedType(8, 0), t)
 
 
-formats = st.builds(
-    FixedType, width=st.integers(2, 16), frac=st.integers(-4, 12), signed=st.booleans()
-)
+formats = st.builds(FixedType, width=st.integers(2, 16), frac=st.integers(-4, 12), signed=st.booleans())
 signed_formats = st.builds(FixedType, width=st.integers(2, 16), frac=st.integers(-4, 12))
 
 

@@ -16,7 +16,7 @@ from golden.pool import avg_recip, avg_reduce
 
 
 def exact_requant(value: Fraction, out_t: FixedType) -> int:
-    """``clamp(floor(value * 2**frac + 1/2))``: DESIGN.md's rounding on an exact rational."""
+    """``clamp(floor(value * 2**frac + 1/2))``: the contracts' rounding (docs/contracts.md) on an exact rational."""
     q = math.floor(value * Fraction(2) ** out_t.frac + Fraction(1, 2))
     return min(max(q, out_t.min_int), out_t.max_int)
 

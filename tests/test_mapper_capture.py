@@ -1,4 +1,4 @@
-"""Graph capture: torch.export of quantized models into the mapper's networkx graph.
+"""Graph capture: torch.export of quantized models into the mapper's dataflow graph (the passes up to folding).
 
 No simulation here: shapes, formats, weights, folding of view / batch-norm, cast insertion, the
 golden network against the quantized PyTorch model (integers, exact), and the errors.
@@ -12,11 +12,12 @@ import torch
 from torch import nn
 
 from golden.fixed import FixedType, float_to_fixed
-from mapper.capture import capture, golden_network, model_integers, quantize_inputs
-from mapper.registry import MappingError, UnsupportedOperationError
-from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.modules import QuantLinear
-from sw_frontend.quant.transform import quantize_model
+from mapper.errors import MappingError, UnsupportedOperationError
+from mapper.flow import capture_graph as capture
+from mapper.network import golden_network, model_integers, quantize_inputs
+from quant.config import QuantConfig
+from quant.modules import QuantLinear
+from quant.transform import quantize_model
 
 BASE = {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}
 
@@ -33,42 +34,49 @@ def _quantized(model: nn.Module, by_name: dict | None = None, by_type: dict | No
 def test_mlp_nodes_shapes_formats_and_weights() -> None:
     torch.manual_seed(1)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4, bias=False))
-    q = _quantized(model, by_type={"relu": {"data_out": [8, 4, "unsigned"]}}, by_name={"3": {"data_in": [8, 4, "unsigned"]}})
+    q = _quantized(
+        model, by_type={"relu": {"data_out": [8, 4, "unsigned"]}}, by_name={"3": {"data_in": [8, 4, "unsigned"]}}
+    )
     g = capture(q, torch.randn(3, 4, 4))
-    order = [g.nodes[n]["op"] for n in ["data_in", "linear", "relu", "linear_1", "data_out"]]
+    order = [g[n].op for n in ["data_in", "linear", "relu", "linear_1", "data_out"]]
     assert order == ["input", "linear", "relu", "linear", "output"]
-    assert g.number_of_nodes() == 5  # flatten folded, no cast: relu's u8.4 output is linear_1's input
-    assert "flatten" in g.nodes["data_in"]["folded"]
-    assert g.nodes["data_in"]["in_shape"] == (4, 4) and g.nodes["data_in"]["out_shape"] == (16,)
-    lin = g.nodes["linear"]
-    assert lin["formats"] == q[1].formats and lin["module"] == "1"
-    assert np.array_equal(lin["weight"], q[1].int_weight().numpy())
-    assert np.array_equal(lin["bias"], q[1].int_bias().numpy())
-    assert g.nodes["linear_1"]["bias"] is None
-    assert g.nodes["data_in"]["formats"].data_out == FixedType(8, 4)
-    assert g.nodes["data_out"]["formats"].data_in == FixedType(8, 4)
-    assert {g.nodes[n]["component"] for n in ("linear", "relu", "linear_1")} == {"fixed_linear", "fixed_relu"}
+    assert len(g) == 5  # flatten folded, no cast: relu's u8.4 output is linear_1's input
+    assert "flatten" in g["data_in"].folded
+    assert g["data_in"].in_shape == (4, 4) and g["data_in"].out_shape == (16,)
+    lin = g["linear"]
+    assert lin.formats == q[1].formats and lin.module == "1"
+    assert np.array_equal(lin.weight, q[1].int_weight().numpy())
+    assert np.array_equal(lin.bias, q[1].int_bias().numpy())
+    assert g["linear_1"].bias is None
+    assert g["data_in"].formats.data_out == FixedType(8, 4)
+    assert g["data_out"].formats.data_in == FixedType(8, 4)
+    assert {g[n].component for n in ("linear", "relu", "linear_1")} == {"fixed_linear", "fixed_relu"}
 
 
 def test_cast_inserted_where_formats_differ() -> None:
     model = nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 3))
     q = _quantized(model, by_name={"1": {"data_in": [6, 2]}})
     g = capture(q, torch.randn(2, 6))
-    cast = g.nodes["cast_linear_1"]
-    assert cast["op"] == "cast" and cast["component"] == "fixed_cast"
-    assert (cast["formats"].data_in, cast["formats"].data_out) == (FixedType(8, 4), FixedType(6, 2))
-    assert list(g.successors("linear")) == ["cast_linear_1"]
-    assert list(g.successors("cast_linear_1")) == ["linear_1"]
+    cast = g["cast_linear_1"]
+    assert cast.op == "cast" and cast.component == "fixed_cast"
+    assert (cast.formats.data_in, cast.formats.data_out) == (FixedType(8, 4), FixedType(6, 2))
+    assert g.consumers("linear") == ["cast_linear_1"]
+    assert g.consumers("cast_linear_1") == ["linear_1"]
 
 
 @pytest.mark.parametrize(
     "by_name",
     [
         {},
-        {"1": {"weight": [4, 3], "data_out": [12, 6]}, "2": {"data_in": [12, 6], "data_out": [5, 2, "unsigned"]},
-         "3": {"data_in": [5, 2, "unsigned"], "weight": [16, 12], "bias": [16, 10], "data_out": [16, 8]}},
-        {"1": {"data_in": [4, 1], "weight": [4, 2], "bias": [4, 2], "data_out": [4, 1]},
-         "3": {"data_in": [10, 3], "weight": [6, 5], "bias": [12, 8], "data_out": [6, 2]}},
+        {
+            "1": {"weight": [4, 3], "data_out": [12, 6]},
+            "2": {"data_in": [12, 6], "data_out": [5, 2, "unsigned"]},
+            "3": {"data_in": [5, 2, "unsigned"], "weight": [16, 12], "bias": [16, 10], "data_out": [16, 8]},
+        },
+        {
+            "1": {"data_in": [4, 1], "weight": [4, 2], "bias": [4, 2], "data_out": [4, 1]},
+            "3": {"data_in": [10, 3], "weight": [6, 5], "bias": [12, 8], "data_out": [6, 2]},
+        },
     ],
     ids=["8bit", "mixed-4-to-16", "narrow"],
 )
@@ -97,24 +105,29 @@ def test_batchnorm_after_linear_is_folded_into_its_weights() -> None:
     model.eval()
     q = _quantized(model)
     g = capture(q, torch.randn(2, 8))
-    assert [g.nodes[n]["op"] for n in ("linear", "relu", "linear_1")] == ["linear", "relu", "linear"]
-    assert not any(g.nodes[n]["op"] == "batch_norm" for n in g.nodes)
-    lin = g.nodes["linear"]
-    assert any("batch_norm" in f for f in lin["folded"])
+    assert [g[n].op for n in ("linear", "relu", "linear_1")] == ["linear", "relu", "linear"]
+    assert not any(n.op == "batch_norm" for n in g)
+    lin = g["linear"]
+    assert any("batch_norm" in f for f in lin.folded)
     ql: QuantLinear = q[0]
     w_t, b_t = ql.formats.weight, ql.formats.bias
-    gamma, beta, mean, var = (t.detach().double().numpy() for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var))
+    gamma, beta, mean, var = (
+        t.detach().double().numpy() for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)
+    )
     scale = gamma / np.sqrt(var + bn.eps)
     w_real = ql.int_weight().double().numpy() * w_t.scale * scale[:, None]
     b_real = (ql.int_bias().double().numpy() * b_t.scale - mean) * scale + beta
-    assert np.array_equal(lin["weight"], float_to_fixed(w_real, w_t))
-    assert np.array_equal(lin["bias"], float_to_fixed(b_real, b_t))
+    assert np.array_equal(lin.weight, float_to_fixed(w_real, w_t))
+    assert np.array_equal(lin.bias, float_to_fixed(b_real, b_t))
 
 
 def test_unsupported_operation_names_node_op_and_supported_set() -> None:
     model = nn.Sequential(nn.Linear(4, 4), nn.ELU(), nn.Linear(4, 2))
     q = _quantized(model)
-    with pytest.raises(UnsupportedOperationError, match=r"node 'elu': operation 'elu' .*supported: activation, cast, conv2d, linear, max_pool2d, relu"):
+    with pytest.raises(
+        UnsupportedOperationError,
+        match=r"node 'elu': operation 'elu' .*supported: activation, cast, conv2d, linear, max_pool2d, relu",
+    ):
         capture(q, torch.randn(2, 4))
 
 

@@ -1,7 +1,7 @@
-"""Folding (parallelism per node, FIFOs, lane adapters), the registry and emission, without simulation.
+"""Folding (parallelism per node, FIFOs, lane adapters), the component models and emission, without simulation.
 
 The emitted top is linted with Verilator -Wall (a second or two), the memory images are checked
-against the quantized weights, and the report against the plan.
+against the quantized weights, and the report against the graph's predictions.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from torch import nn
 
 from eda.lint import lint_module
 from eda.toolchain import tool_env
-from mapper.capture import capture, chain
-from mapper.emit import emit
-from mapper.folding import plan, target_cycles
-from mapper.registry import REGISTRY, Fold, entry_for, supported_ops
+from mapper.components import LIBRARY, for_op, supported_ops
+from mapper.flow import EMIT, FLOW, MAP, PASSES, SIM, capture_graph, emit_design, fold_graph
+from mapper.graph import Fold, Node
+from mapper.passes.folding import target_cycles
+from quant.config import QuantConfig
+from quant.transform import quantize_model
 from sim.memimage import linear_weight_words
-from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.transform import quantize_model
 
 CONFIG = {
     "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
@@ -39,38 +39,37 @@ def graph():  # a 64-32-10 MLP with a ReLU (unsigned output, so a cast follows)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     q = quantize_model(model, QuantConfig.from_dict(CONFIG))
-    return capture(q, torch.randn(2, 8, 8))
+    return capture_graph(q, torch.randn(2, 8, 8))
 
 
 def _linears(h):
-    return [n for n in h.nodes if h.nodes[n]["op"] == "linear"]
+    return [n for n in h.names() if h[n].op == "linear"]
 
 
 @pytest.mark.parametrize("target", [4096, 640, 100, 64, 20, 5, 2, 1])
 def test_every_node_meets_the_target_with_legal_lanes(graph, target: int) -> None:
-    p = plan(graph, target)
-    h = p.graph
-    assert p.predicted_cycles == max(h.nodes[n]["cycles"] for n in h.nodes)
-    assert p.predicted_cycles <= target  # every target >= 1 is reachable for an MLP
+    h = fold_graph(graph, target)
+    assert h.info.predicted_cycles == max(h[n].cycles for n in h.names())
+    assert h.info.predicted_cycles <= target  # every target >= 1 is reachable for an MLP
     for n in _linears(h):
-        node, fold = h.nodes[n], h.nodes[n]["fold"]
-        n_out, k = node["weight"].shape
+        node, fold = h[n], h[n].fold
+        n_out, k = node.weight.shape
         assert k % fold.in_lanes == 0 and n_out % fold.out_lanes == 0
-        assert node["cycles"] == (n_out // fold.out_lanes) * (k // fold.in_lanes)
-        assert node["params"]["IN_PAR"] == fold.in_lanes and node["params"]["OUT_PAR"] == fold.out_lanes
-    for u, v in h.edges:  # the streams agree on lanes; a resize joins different ones
-        a, b = h.nodes[u]["fold"].out_lanes, h.nodes[v]["fold"].in_lanes
+        assert node.cycles == (n_out // fold.out_lanes) * (k // fold.in_lanes)
+        assert node.params["IN_PAR"] == fold.in_lanes and node.params["OUT_PAR"] == fold.out_lanes
+    for u, v, _ in h.edges():  # the streams agree on lanes; a resize joins different ones
+        a, b = h[u].fold.out_lanes, h[v].fold.in_lanes
         assert a == b, f"{u} -> {v}: {a} lanes into {b}"
-        if h.nodes[v]["op"] == "resize":
-            r = h.nodes[v]["fold"]
+        if h[v].op == "resize":
+            r = h[v].fold
             assert r.in_lanes != r.out_lanes and max(r.in_lanes, r.out_lanes) % min(r.in_lanes, r.out_lanes) == 0
 
 
 def test_higher_throughput_means_fewer_cycles_and_more_multipliers(graph) -> None:
     targets = [4096, 256, 64, 16, 4, 1]
-    plans = [plan(graph, t) for t in targets]
-    cycles = [p.predicted_cycles for p in plans]
-    dsps = [p.resources.dsp for p in plans]
+    plans = [fold_graph(graph, t) for t in targets]
+    cycles = [p.info.predicted_cycles for p in plans]
+    dsps = [p.info.resources.dsp for p in plans]
     assert cycles == sorted(cycles, reverse=True) and len(set(cycles)) == len(cycles)
     assert dsps == sorted(dsps) and dsps[-1] == 64 * 32 + 32 * 10  # one vector per cycle: every MAC in parallel
     assert cycles[-1] == 1
@@ -78,31 +77,35 @@ def test_higher_throughput_means_fewer_cycles_and_more_multipliers(graph) -> Non
 
 def test_pipeline_is_balanced(graph) -> None:
     for target in (256, 64, 16):
-        p = plan(graph, target)
-        lin = [p.graph.nodes[n]["cycles"] for n in _linears(p.graph)]
-        assert min(lin) * 2 >= p.predicted_cycles, f"target {target}: layer cycles {lin}"
+        p = fold_graph(graph, target)
+        lin = [p[n].cycles for n in _linears(p)]
+        assert min(lin) * 2 >= p.info.predicted_cycles, f"target {target}: layer cycles {lin}"
 
 
 def test_fifo_holds_one_input_vector_in_front_of_folded_layers(graph) -> None:
-    p = plan(graph, 64)
-    h = p.graph
+    h = fold_graph(graph, 64)
     for n in _linears(h):
-        src = next(h.predecessors(n))
-        fold = h.nodes[n]["fold"]
-        k = h.nodes[n]["weight"].shape[1]
-        groups = h.nodes[n]["weight"].shape[0] // fold.out_lanes
+        src = h.producer(n)
+        fold = h[n].fold
+        k = h[n].weight.shape[1]
+        groups = h[n].weight.shape[0] // fold.out_lanes
         if src == "data_in" or groups == 1:
-            assert h.nodes[src]["op"] != "fifo"
+            assert h[src].op != "fifo"
         else:
-            assert h.nodes[src]["op"] == "fifo"
-            assert h.nodes[src]["params"]["DEPTH"] == max(2, k // fold.in_lanes)
+            assert h[src].op == "fifo"
+            assert h[src].params["DEPTH"] == max(2, k // fold.in_lanes)
 
 
 def test_latency_prediction_follows_beat_times(graph) -> None:
-    p = plan(graph, 1)
+    p = fold_graph(graph, 1)
     # fully parallel: linear (1 cycle after its beat), relu, cast (registered), linear again
-    assert p.predicted_latency == 4
-    assert [p.graph.nodes[n]["op"] for n in chain(p.graph)] == ["input", "linear", "relu", "cast", "linear", "output"]
+    assert p.info.predicted_latency == 4
+    assert [n.op for n in p] == ["input", "linear", "relu", "cast", "linear", "output"]
+
+
+def test_the_flow_runs_every_registered_pass_once() -> None:
+    assert sorted(FLOW) == sorted(PASSES) and len(set(FLOW)) == len(FLOW)
+    assert FLOW[: len(MAP)] == MAP and set(EMIT) <= set(FLOW) and set(SIM) <= set(FLOW)
 
 
 def test_target_arguments_are_checked() -> None:
@@ -115,21 +118,21 @@ def test_target_arguments_are_checked() -> None:
         target_cycles(throughput=2.0)
 
 
-def test_registry_lists_ops_and_costs() -> None:
+def test_components_list_ops_and_costs() -> None:
     assert supported_ops() == ["activation", "cast", "conv2d", "linear", "max_pool2d", "relu"]
-    assert entry_for("linear", "x") is REGISTRY["fixed_linear"]
-    node = {"name": "l", "op": "linear", "weight": np.zeros((6, 4), dtype=np.int64), "bias": None}
-    entry = REGISTRY["fixed_linear"]
+    assert for_op("linear", "x") is LIBRARY["fixed_linear"]
+    node = Node("l", "linear", weight=np.zeros((6, 4), dtype=np.int64))
+    entry = LIBRARY["fixed_linear"]
     assert entry.cycles(node, Fold(2, 3)) == 2 * 2
     assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [2, 4]
     assert entry.input_buffer(node, Fold(4, 6)) == 0 and entry.input_buffer(node, Fold(1, 1)) == 4
 
 
 def test_emitted_top_lints_clean_and_memories_match(graph, tmp_path: Path) -> None:
-    p = plan(graph, 20)
-    ops = {p.graph.nodes[n]["op"] for n in p.graph.nodes}
+    h = fold_graph(graph, 20)
+    ops = {n.op for n in h}
     assert ops == {"input", "linear", "relu", "cast", "fifo", "resize", "output"}  # every component
-    design = emit(p, tmp_path / "design", top="mlp_top")
+    design = emit_design(h, tmp_path / "design", top="mlp_top")
     result = lint_module(design.top_file, design.sources)
     assert result.clean, result.messages
     text = design.top_file.read_text()
@@ -139,26 +142,25 @@ def test_emitted_top_lints_clean_and_memories_match(graph, tmp_path: Path) -> No
     }
     for param, path in design.memory_parameters().items():  # each image is a top-level parameter
         assert f'parameter string {param} = "{path}"' in text and f"({param})" in text
-    h = p.graph
     for n in _linears(h):
-        fold = h.nodes[n]["fold"]
-        words = linear_weight_words(h.nodes[n]["weight"], fold.in_lanes, fold.out_lanes, 8)
+        fold = h[n].fold
+        words = linear_weight_words(h[n].weight, fold.in_lanes, fold.out_lanes, 8)
         image = Path(design.memories[n]["WEIGHTS_FILE"]).read_text().split()
         assert [int(w, 16) for w in image] == words
     report = json.loads((design.out_dir / "report.json").read_text())
-    assert report["predicted"]["cycles_per_inference"] == p.predicted_cycles
-    assert [r["node"] for r in report["nodes"]] == chain(h)
+    assert report["predicted"]["cycles_per_inference"] == h.info.predicted_cycles
+    assert [r["node"] for r in report["nodes"]] == h.names()
     est = report["estimate"]
-    assert est["dsp"] == sum(h.nodes[n]["resources"].dsp for n in h.nodes) > 0
+    assert est["dsp"] == sum(n.resources.dsp for n in h) > 0
     core = design.core_file.read_text()
     assert "toplevel: mlp_top" in core and "verilator_options: [-Wall]" in core
     assert all(f"- {s.relative_to(design.out_dir).as_posix()}" in core for s in design.sources)
     assert (design.out_dir / "report.md").read_text().startswith("# Accelerator `mlp_top`")
-    assert math.isclose(report["estimate"]["lut"], p.resources.lut)
+    assert math.isclose(report["estimate"]["lut"], h.info.resources.lut)
 
 
 def test_emitted_top_with_a_lint_problem_is_caught(graph, tmp_path: Path) -> None:
-    design = emit(plan(graph, 64), tmp_path / "design")
+    design = emit_design(fold_graph(graph, 64), tmp_path / "design")
     design.top_file.write_text(design.top_file.read_text().replace("endmodule", "  logic bait;\nendmodule"))
     result = lint_module(design.top_file, design.sources)
     assert not result.clean and any("UNUSEDSIGNAL" in m for m in result.messages)
@@ -166,7 +168,7 @@ def test_emitted_top_with_a_lint_problem_is_caught(graph, tmp_path: Path) -> Non
 
 @pytest.mark.sim
 def test_emitted_fusesoc_core_lint_target_passes(graph, tmp_path: Path) -> None:
-    design = emit(plan(graph, 64), tmp_path / "design", top="core_top")
+    design = emit_design(fold_graph(graph, 64), tmp_path / "design", top="core_top")
     work = tmp_path / "work"
     work.mkdir()
     exe = str(Path(sys.executable).parent / "fusesoc")

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from eda.synth import SynthesisError, synthesize
-from sim import catalogue
+from mapper.components import get
 from sim.runner import RunOptions
 
 
 @pytest.mark.sim
 def test_linear_layer_synthesizes_to_luts_and_dsps(tmp_path: Path) -> None:
-    comp = catalogue.get("fixed_linear")
-    params, _ = comp.prepared(comp.parameters({"IN_PAR": 4, "OUT_PAR": 2}), RunOptions().seed)
-    report = synthesize(comp.toplevel, params, comp.sources, tmp_path)
+    comp = get("fixed_linear")
+    params, _ = comp.prepared(comp.parameters_with({"IN_PAR": 4, "OUT_PAR": 2}), RunOptions().seed)
+    report = synthesize(comp.name, params, comp.sources, tmp_path)
     assert report.lut > 0
     assert report.dsp == 4 * 2  # one DSP48E1 per multiplier: IN_PAR x OUT_PAR
     written = json.loads((tmp_path / "report.json").read_text())
@@ -26,19 +26,19 @@ def test_linear_layer_synthesizes_to_luts_and_dsps(tmp_path: Path) -> None:
 
 @pytest.mark.sim
 def test_bad_parameter_is_a_synthesis_error(tmp_path: Path) -> None:
-    comp = catalogue.get("skid_buffer")
+    comp = get("skid_buffer")
     with pytest.raises(SynthesisError, match="LANES must be >= 1"):
-        synthesize(comp.toplevel, {"LANES": 0}, comp.sources, tmp_path)
+        synthesize(comp.name, {"LANES": 0}, comp.sources, tmp_path)
 
 
 @pytest.mark.sim
 def test_a_deep_weight_memory_becomes_block_ram(tmp_path: Path) -> None:
     """fixed_linear reads its weights a cycle ahead, so a deep ROM maps to BRAM, not LUTs (the
-    rule mapper/registry.py's estimate states: from 512 words and 16 kb on)."""
-    comp = catalogue.get("fixed_linear")
+    rule mapper/components/linear.py's estimate states: from 512 words and 16 kb on)."""
+    comp = get("fixed_linear")
     params, _ = comp.prepared(
-        comp.parameters({"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1}), RunOptions().seed
+        comp.parameters_with({"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1}), RunOptions().seed
     )
-    report = synthesize(comp.toplevel, params, comp.sources, tmp_path)
+    report = synthesize(comp.name, params, comp.sources, tmp_path)
     assert report.bram == 1  # 512 words x 32 bits
     assert report.lut < 200  # the ROM is not in LUTs (a combinational ROM of this size needs ~480)

@@ -71,7 +71,7 @@ module fixed_linear #(
   localparam int BSHIFT = ACC_FRAC - B_FRAC;                     // bias alignment (left shift)
   localparam int SUM_W = PROD_W + (IN_FEATURES > 1 ? $clog2(IN_FEATURES) : 0);
   localparam int BIAS_W = HAS_BIAS ? B_WIDTH + (BSHIFT > 0 ? BSHIFT : 0) : 1;
-  localparam int ACC_W = (SUM_W > BIAS_W ? SUM_W : BIAS_W) + 1;  // never overflows (DESIGN.md)
+  localparam int ACC_W = (SUM_W > BIAS_W ? SUM_W : BIAS_W) + 1;  // never overflows (docs/contracts.md)
   localparam int WWORD = OUT_PAR * IN_PAR * W_WIDTH;
   localparam int BWORD = OUT_PAR * B_WIDTH;
   // Weight ROMs of at least 512 words and 16 kb are read synchronously so that synthesis maps

@@ -1,7 +1,7 @@
 """Bench of rtl/norm/fixed_affine.sv against golden.norm.affine.
 
-The scales and shifts behind the memory images arrive in the run's context (sim.catalogue's
-_prepare_affine writes both from one random draw). One group is one position: CHANNELS elements
+The scales and shifts behind the memory images arrive in the run's context (the descriptor's
+``prepare`` writes both from one random draw). One group is one position: CHANNELS elements
 as CHANNELS / LANES beats, so every channel of the table is checked in every group.
 """
 

@@ -1,7 +1,7 @@
 """Bench of rtl/conv/fixed_conv2d.sv against golden.conv.conv2d: one image per group.
 
-The torch-layout (O, C, KH, KW) weights arrive in the run's context; sim.catalogue wrote them to
-the memory image in the module's window-major layout, so this bench also checks that layout.
+The torch-layout (O, C, KH, KW) weights arrive in the run's context; the descriptor's ``prepare`` wrote
+them to the memory image in the module's window-major layout, so this bench also checks that layout.
 """
 
 from __future__ import annotations

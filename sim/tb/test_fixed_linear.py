@@ -1,7 +1,7 @@
 """Bench of rtl/linear/fixed_linear.sv against golden.components.linear.
 
-The weights and bias behind the memory images arrive in the run's context (sim.catalogue writes
-both from one random draw), so the golden model uses the true values, not a re-read of the files.
+The weights and bias behind the memory images arrive in the run's context (the descriptor's
+``prepare`` writes both from one random draw), so the golden model uses the true values, not a re-read of the files.
 """
 
 from __future__ import annotations

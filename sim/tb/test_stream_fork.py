@@ -20,8 +20,7 @@ def bench(params: dict[str, Any]) -> BenchSpec:
     lanes, width, n = int(params["LANES"]), int(params["WIDTH"]), int(params["N"])
     port = PortSpec("data_in", lanes, width)
     outputs = [
-        PortSpec(f"data_out_{i}", lanes, width, data="data_out", valid="data_out_valid",
-                 ready="data_out_ready", bit=i)
+        PortSpec(f"data_out_{i}", lanes, width, data="data_out", valid="data_out_valid", ready="data_out_ready", bit=i)
         for i in range(n)
     ]
     return BenchSpec(

@@ -20,8 +20,16 @@ def bench(params: dict[str, Any]) -> BenchSpec:
     """N input ports, slices of the shared data_in; one output beat per group of N beats."""
     lanes, width, n = int(params["LANES"]), int(params["WIDTH"]), int(params["N"])
     inputs = [
-        PortSpec(f"data_in_{i}", lanes, width, data="data_in", valid="data_in_valid",
-                 ready="data_in_ready", bit=i, data_offset=i * lanes * width)
+        PortSpec(
+            f"data_in_{i}",
+            lanes,
+            width,
+            data="data_in",
+            valid="data_in_valid",
+            ready="data_in_ready",
+            bit=i,
+            data_offset=i * lanes * width,
+        )
         for i in range(n)
     ]
 

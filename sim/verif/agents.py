@@ -191,4 +191,3 @@ class OutputAgent(uvm_agent):
         self.backpressure = BackPressure("backpressure", self)
         self.monitor = StreamMonitor("monitor", self)
         ConfigDB().set(self, "monitor", "check_stability", True)
-

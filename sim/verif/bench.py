@@ -22,8 +22,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import Event, FallingEdge, First, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
+from common.atomic import write_text
 from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent
-from sim.verif.ports import Beat, BenchSpec, PortSignals, PortSpec
+from sim.verif.ports import Beat, BenchSpec, PortSpec
 from sim.verif.scoreboard import Predictor, Scoreboard
 
 CONFIG_ENV = "CH_TB_CONFIG"
@@ -163,9 +164,7 @@ class StreamTest(uvm_test):
         rng = random.Random(int(self.run_cfg["seed"]))
         groups = int(self.run_cfg["groups"])
         return {
-            p.name: random_beats(
-                p, groups * self.spec.beats_per_group(p.name), rng, self.spec.extremes.get(p.name, [])
-            )
+            p.name: random_beats(p, groups * self.spec.beats_per_group(p.name), rng, self.spec.extremes.get(p.name, []))
             for p in self.spec.inputs
         }
 
@@ -212,7 +211,4 @@ class StreamTest(uvm_test):
             "output_cycles": {n: a.monitor.cycles for n, a in self.env.out_agents.items()},
             "input_cycles": {n: a.monitor.cycles for n, a in self.env.in_agents.items()},
         }
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(result, f)
-        os.replace(tmp, path)
+        write_text(path, json.dumps(result))

@@ -1,7 +1,7 @@
 """Stream port descriptions, beat packing, and signal access.
 
 A beat of ``lanes`` lanes of ``width`` bits travels as one packed integer with lane 0 in the low
-bits (DESIGN.md). Lanes are signed two's complement unless the port says otherwise.
+bits (docs/contracts.md). Lanes are signed two's complement unless the port says otherwise.
 """
 
 from __future__ import annotations

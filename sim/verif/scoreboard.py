@@ -87,9 +87,7 @@ class Scoreboard(uvm_component):
         missing = {p: n for p, n in self.outstanding().items() if n}
         problems = list(self.errors)
         problems += [
-            f"{p}: extra beat {tt.beat} at cycle {tt.cycle} (none expected)"
-            for p, q in self.early.items()
-            for tt in q
+            f"{p}: extra beat {tt.beat} at cycle {tt.cycle} (none expected)" for p, q in self.early.items() for tt in q
         ]
         problems += [f"{p}: {n} expected beats never arrived" for p, n in missing.items()]
         if problems:

@@ -23,8 +23,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from sw_frontend.errors import ConfigError
-from sw_frontend.quant.modules import QuantConv2d, QuantLinear
+from common.errors import ConfigError
+from quant.modules import QuantConv2d, QuantLinear
 
 CostFunction = Callable[[nn.Module, tuple[torch.Tensor, ...]], float]
 
@@ -64,14 +64,13 @@ def mapper_resources(model: nn.Module, example: tuple[torch.Tensor, ...], target
     from mapper.flow import map_model  # imported on use: the other costs do not need the mapper
 
     try:
-        _, plan = map_model(model, example[0], cycles=target_cycles)
+        graph = map_model(model, example[0], cycles=target_cycles)
     except Exception as exc:  # noqa: BLE001 - capture fails in many ways on graphs it does not support
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ConfigError(
-            f"--cost mapper: the mapper cannot build this model ({type(exc).__name__}: {text[:160]}); "
-            "use --cost bitops"
+            f"--cost mapper: the mapper cannot build this model ({type(exc).__name__}: {text[:160]}); use --cost bitops"
         ) from None
-    return float(plan.resources.cost())
+    return float(graph.info.resources.cost())
 
 
 COSTS = ("bitops", "mapper")

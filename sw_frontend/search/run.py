@@ -26,16 +26,16 @@ import sqlalchemy.exc
 import torch
 from torch import nn
 
+from common.atomic import write_bytes, write_text
+from common.errors import ConfigError
+from common.tomlout import dumps as toml_dumps
+from quant.config import QuantConfig
+from quant.transform import dequantize_model, quantize_model
 from sw_frontend.actions import prepare, software_dir
-from sw_frontend.atomic import write_bytes, write_text
-from sw_frontend.errors import ConfigError
 from sw_frontend.options import Settings, options_for
-from sw_frontend.quant.config import QuantConfig
-from sw_frontend.quant.transform import dequantize_model, quantize_model
 from sw_frontend.report import print_table, write_json
 from sw_frontend.search.cost import cost_function
 from sw_frontend.search.space import SearchSpace
-from sw_frontend.tomlout import dumps as toml_dumps
 from sw_frontend.training import evaluate
 
 
@@ -91,9 +91,7 @@ def example_inputs(ds: torch.utils.data.Dataset) -> tuple[torch.Tensor, ...]:
     return (first[0].unsqueeze(0),)
 
 
-def pick_best(
-    trials: list[optuna.trial.FrozenTrial], float_acc: float, drop: float
-) -> optuna.trial.FrozenTrial:
+def pick_best(trials: list[optuna.trial.FrozenTrial], float_acc: float, drop: float) -> optuna.trial.FrozenTrial:
     """Cheapest Pareto trial within ``drop`` of the float accuracy, else the most accurate one."""
     good = [t for t in trials if t.values[0] >= float_acc - drop]
     if good:
@@ -182,9 +180,7 @@ def run_search(settings: Settings) -> dict[str, Any]:
     if settings.trials < 1:
         raise ConfigError(f"--trials must be >= 1, got {settings.trials}")
     data, loaded = prepare(settings)
-    float_model: nn.Module = (
-        dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
-    )
+    float_model: nn.Module = dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
     float_model.eval()
     cost_fn = cost_function(settings.cost, settings.target_cycles)
     example = example_inputs(data.val)

@@ -25,11 +25,11 @@ from typing import Any
 import optuna
 from torch import nn
 
+from common.errors import ConfigError, check_keys
 from golden.activation import MAX_TABLE_BITS
 from golden.fixed import FixedType
-from sw_frontend.errors import ConfigError, check_keys
-from sw_frontend.quant.config import ACTIVATION_TYPES, FIELDS_OF_TYPE, FORMAT_FIELDS, LAYER_TYPES, QuantConfig
-from sw_frontend.quant.transform import quantizable_layers
+from quant.config import ACTIVATION_TYPES, FIELDS_OF_TYPE, FORMAT_FIELDS, LAYER_TYPES, QuantConfig
+from quant.transform import quantizable_layers
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,7 @@ class SearchSpace:
         layers = quantizable_layers(model)
         for n in self.by_name:
             if n not in layers:
-                raise ConfigError(
-                    f"search.by_name.{n}: no quantizable layer of that name; layers: {', '.join(layers)}"
-                )
+                raise ConfigError(f"search.by_name.{n}: no quantizable layer of that name; layers: {', '.join(layers)}")
         by_name: dict[str, dict[str, FixedType]] = {}
         for name, kind in layers.items():
             has_bias = getattr(model.get_submodule(name), "bias", None) is not None

@@ -1,0 +1,380 @@
+"""Images: the sliding-window generator and the 2-D convolution (rtl/conv/).
+
+Beats of image streams are whole pixels (all channels in lanes); a convolution's ``IN_PAR`` is its
+input channels and only its ``OUT_PAR`` is folded. Golden: ``golden.window.sliding_windows`` and
+``golden.conv.conv2d``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from golden.conv import conv2d as golden_conv2d
+from golden.fixed import IntArray
+from golden.window import sliding_windows
+from mapper.components.base import (
+    BenchTiming,
+    Component,
+    Fold,
+    Resources,
+    divisors,
+    in_format,
+    random_constants,
+    register,
+)
+from mapper.components.linear import (
+    LINEAR_FORMAT,
+    layer_memories,
+    layer_parameters,
+    layer_resources,
+    write_linear_images,
+)
+from mapper.graph import Node
+from sim.memimage import conv2d_weight_matrix
+
+
+def image(node: Node) -> tuple[int, int, int]:
+    """(C, H, W) of the image a window / convolution / pooling node reads."""
+    c, h, w = (int(d) for d in node.attrs["image"])
+    return c, h, w
+
+
+def window_geometry(node: Node) -> tuple[int, int, int, int, int, int, int, int]:
+    """(H, W, KH, KW, stride, padding, OH, OW) of a conv2d / pool_window node."""
+    _, h, w = image(node)
+    kh, kw = (int(k) for k in node.attrs["kernel"])
+    s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
+    return h, w, kh, kw, s, p, (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+
+
+def window_depth(node: Node) -> int:
+    """conv_window's line store: the power of two >= (KH + 1) * W pixels."""
+    _, w, kh, *_ = window_geometry(node)
+    return 1 << max(1, math.ceil(math.log2((kh + 1) * w)))
+
+
+def window_schedule(node: Node, times: list[int], replay: int) -> tuple[list[int], list[int]]:
+    """(cycle of every window beat, cycle every pixel is taken) of one image in conv_window, from
+    its pixels' offered cycles.
+
+    A pixel is taken one cycle after the previous one at the earliest, and only once the line
+    store has room (from the cycle the window row that frees it is emitted); a window beat is
+    emitted the cycle after the last pixel it reads has arrived (the store's fill count is a
+    register) and offered the cycle after that, one cycle after the previous beat; after the
+    last beat of a window position, ``replay`` more cycles pass before the next position's first
+    beat (fixed_conv2d's later output groups re-read the stored window). Pixels no window reads
+    (the last rows or columns of an image the stride does not reach) are still taken, one per cycle.
+    """
+    h, w, kh, kw, s, p, oh, ow = window_geometry(node)
+    depth = window_depth(node)
+    taken: list[int] = []
+    row_start: dict[int, int] = {}
+    out: list[int] = []
+
+    def take_until(need: int) -> None:
+        while len(taken) <= need:
+            i = len(taken)
+            t = times[i] if not taken else max(times[i], taken[-1] + 1)
+            room = next((r for r in range(oh) if max(0, r * s - p) * w + depth > i), oh - 1)
+            taken.append(max(t, row_start.get(room, 0)))
+
+    for oy in range(oh):
+        for ox in range(ow):
+            for ky in range(kh):
+                for kx in range(kw):
+                    y, x = oy * s + ky - p, ox * s + kx - p
+                    need = y * w + x if 0 <= y < h and 0 <= x < w else 0
+                    take_until(need)
+                    t = taken[need] + 2
+                    if out:
+                        t = max(t, out[-1] + 1 + (replay if ky == 0 and kx == 0 else 0))
+                    if ox == 0 and ky == 0 and kx == 0:
+                        row_start[oy] = t - 1
+                    out.append(t)
+    take_until(h * w - 1)
+    return out, taken
+
+
+def window_beat_times(node: Node, times: list[int], replay: int) -> list[int]:
+    """Cycle of every window beat of one image (see :func:`window_schedule`)."""
+    return window_schedule(node, times, replay)[0]
+
+
+def window_period(node: Node, replay: int) -> int:
+    """Cycles per image of conv_window when pixels arrive whenever asked for: the image is done
+    in the cycle its last window beat is offered and its last pixel has been counted (the RTL's
+    ``frame_done``); the next image's first pixel is taken the cycle after, and its first beat
+    is offered two cycles later, as the first image's was two cycles after pixel 0."""
+    h, w = window_geometry(node)[:2]
+    beats, taken = window_schedule(node, list(range(h * w)), replay)
+    done = max(beats[-1], taken[-1] + 1)
+    return done + 1 + 2 - beats[0]
+
+
+def window_resources(node: Node, channels: int, width: int) -> Resources:
+    """conv_window: the position counters and pixel-index arithmetic (32-bit integers in the RTL;
+    about 290 LUTs, 80 more with padding's bounds checks), the line store (LUTRAM, about one LUT
+    per 32 bits), the output register and counters' FFs. Calibrated on Yosys runs of eight
+    windows (1 to 16 channels, 2x2 / 3x3, padding 0 / 1, widths 3 to 8, strides 1 to 3): LUT and
+    FF within about 12 %, DSP exact."""
+    _, w, _, _, s, p, _, _ = window_geometry(node)
+    bits = window_depth(node) * channels * width
+    # its products by IMG_W and by STRIDE are shifts for powers of two, else 4 DSP48E1 each
+    dsp = sum(4 for v in (w, s) if v & (v - 1))
+    return Resources(lut=290 + (80 if p else 0) + math.ceil(bits / 32), ff=channels * width + 137, dsp=dsp)
+
+
+def bench_node(params: dict[str, Any], channels: str, weight: tuple[int, ...] | None = None) -> Node:
+    """The graph node a bench parameter set stands for (geometry and, for a convolution, the
+    weight shape), so that a bench's timing is checked against the mapper's own model."""
+    return Node(
+        name="bench",
+        op="bench",
+        attrs={
+            "image": (params[channels], params["IMG_H"], params["IMG_W"]),
+            "kernel": (params["KERNEL_H"], params["KERNEL_W"]),
+            "stride": params["STRIDE"],
+            "padding": params["PADDING"],
+        },
+        weight=None if weight is None else np.zeros(weight, dtype=np.int64),
+    )
+
+
+def image_lanes(node: Node) -> list[Fold]:
+    """A beat is one pixel with all its channels."""
+    c = image(node)[0]
+    return [Fold(c, c)]
+
+
+@register
+class ConvWindow(Component):
+    name = "conv_window"
+    kind = "conv"
+    summary = "sliding windows (im2col) with stride and zero padding"
+    ops = ("pool_window",)
+    bench = "sim.tb.test_conv_window"
+    defaults = {
+        "CHANNELS": 1,
+        "DATA_WIDTH": 8,
+        "IMG_H": 8,
+        "IMG_W": 8,
+        "KERNEL_H": 3,
+        "KERNEL_W": 3,
+        "STRIDE": 1,
+        "PADDING": 0,
+    }
+    groups = 30  # one group is a whole image: 30 images are 120 to 8,100 window beats
+    sweeps = (
+        # 1x1 kernel on a 1-pixel-wide image: the degenerate corner
+        {"IMG_H": 3, "IMG_W": 1, "KERNEL_H": 1, "KERNEL_W": 1, "DATA_WIDTH": 2},
+        # 3x3, padding 1, 3 channels (a CIFAR-like first layer on a small image)
+        {"CHANNELS": 3, "IMG_H": 5, "IMG_W": 6, "PADDING": 1},
+        # 2x2 stride 2 (pooling windows), odd size leaves the last row and column unread
+        {"CHANNELS": 4, "DATA_WIDTH": 16, "IMG_H": 5, "IMG_W": 5, "KERNEL_H": 2, "KERNEL_W": 2, "STRIDE": 2},
+        # non-square kernel, stride 2 with padding, wide lanes
+        {
+            "CHANNELS": 2,
+            "DATA_WIDTH": 32,
+            "IMG_H": 6,
+            "IMG_W": 7,
+            "KERNEL_H": 3,
+            "KERNEL_W": 2,
+            "STRIDE": 2,
+            "PADDING": 1,
+        },
+    )
+    timed_sweeps = (0, 1, 2, 3)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        """One image every ``cycles`` (the mapper's model); windows leave before the image ends."""
+        node = bench_node(params, "CHANNELS")
+        return BenchTiming(interval=self.cycles(node, Fold(params["CHANNELS"], params["CHANNELS"])), latency=None)
+
+    def folds(self, node: Node) -> list[Fold]:
+        return image_lanes(node)
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        h, w, kh, kw, s, p, _, _ = window_geometry(node)
+        return {
+            "CHANNELS": fold.in_lanes,
+            "DATA_WIDTH": in_format(node).width,
+            "IMG_H": h,
+            "IMG_W": w,
+            "KERNEL_H": kh,
+            "KERNEL_W": kw,
+            "STRIDE": s,
+            "PADDING": p,
+        }
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        c, h, w = image(node)
+        kh, kw = node.attrs["kernel"]
+        s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
+        imgs = np.asarray(x, dtype=np.int64).reshape(-1, h, w, c)
+        return np.stack([sliding_windows(img, (kh, kw), s, p).reshape(-1) for img in imgs])
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return window_period(node, 0)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return window_beat_times(node, times, 0)
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        return window_resources(node, fold.in_lanes, in_format(node).width)
+
+
+@register
+class FixedConv2d(Component):
+    name = "fixed_conv2d"
+    kind = "conv"
+    summary = "2-D convolution: conv_window + fixed_linear"
+    depends = ("fixed_linear", "conv_window")
+    ops = ("conv2d",)
+    bench = "sim.tb.test_fixed_conv2d"
+    defaults = {
+        "IN_CHANNELS": 1,
+        "OUT_CHANNELS": 2,
+        "IMG_H": 8,
+        "IMG_W": 8,
+        "KERNEL_H": 3,
+        "KERNEL_W": 3,
+        "STRIDE": 1,
+        "PADDING": 0,
+        "OUT_PAR": 1,
+        **LINEAR_FORMAT,
+        "WEIGHTS_FILE": "",
+        "BIAS_FILE": "",
+    }
+    sweeps = (
+        # 3x3, one input channel, padding 1, output channels folded one per beat
+        {"IN_CHANNELS": 1, "OUT_CHANNELS": 3, "IMG_H": 5, "IMG_W": 5, "PADDING": 1},
+        # 3 channels in, 4 out two per beat, stride 2, unsigned input, no bias
+        {
+            "IN_CHANNELS": 3,
+            "OUT_CHANNELS": 4,
+            "IMG_H": 6,
+            "IMG_W": 6,
+            "STRIDE": 2,
+            "OUT_PAR": 2,
+            "IN_SIGNED": 0,
+            "HAS_BIAS": 0,
+        },
+        # 1x1 convolution (a per-pixel linear layer), all outputs in one beat, 4-bit
+        {
+            "IN_CHANNELS": 2,
+            "OUT_CHANNELS": 2,
+            "IMG_H": 3,
+            "IMG_W": 4,
+            "KERNEL_H": 1,
+            "KERNEL_W": 1,
+            "OUT_PAR": 2,
+            "IN_WIDTH": 4,
+            "IN_FRAC": 2,
+            "W_WIDTH": 4,
+            "W_FRAC": 3,
+            "B_WIDTH": 4,
+            "B_FRAC": 2,
+            "OUT_WIDTH": 4,
+            "OUT_FRAC": 1,
+        },
+    )
+    groups = 20  # one group is a whole image
+    timed_sweeps = (0, 1, 2)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        """One image every ``cycles`` (the mapper's model)."""
+        c, o = params["IN_CHANNELS"], params["OUT_CHANNELS"]
+        node = bench_node(params, "IN_CHANNELS", (o, c, params["KERNEL_H"], params["KERNEL_W"]))
+        return BenchTiming(interval=self.cycles(node, Fold(c, params["OUT_PAR"])), latency=None)
+
+    def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Random (O, C, KH, KW) weights and bias, written in fixed_conv2d's (window-major) layout."""
+        rng = np.random.default_rng(seed)
+        o, c = int(params["OUT_CHANNELS"]), int(params["IN_CHANNELS"])
+        w = random_constants(rng, (o, c, int(params["KERNEL_H"]), int(params["KERNEL_W"])), int(params["W_WIDTH"]))
+        b = random_constants(rng, (o,), int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
+        images = write_linear_images({**params, "IN_PAR": c}, conv2d_weight_matrix(w), b, folder)
+        out = {**params, "WEIGHTS_FILE": images["WEIGHTS_FILE"], "BIAS_FILE": images.get("BIAS_FILE", "")}
+        return out, {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
+
+    @staticmethod
+    def _channels(node: Node) -> tuple[int, int]:
+        assert node.weight is not None
+        o, c = node.weight.shape[:2]
+        return int(c), int(o)
+
+    @staticmethod
+    def _matrix(node: Node) -> IntArray:
+        """The (O, KH*KW*C) matrix of the fixed_linear it runs on every window."""
+        return conv2d_weight_matrix(node.weight)
+
+    def folds(self, node: Node) -> list[Fold]:
+        c, o = self._channels(node)
+        return [Fold(c, d) for d in divisors(o)]  # IN_PAR is the whole pixel: all input channels
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        c, o = self._channels(node)
+        h, w, kh, kw, s, p, _, _ = window_geometry(node)
+        lin = layer_parameters(node, kh * kw * c, o, Fold(c, fold.out_lanes))
+        fmt = {k: v for k, v in lin.items() if k not in ("IN_FEATURES", "OUT_FEATURES", "IN_PAR", "OUT_PAR")}
+        return {
+            "IN_CHANNELS": c,
+            "OUT_CHANNELS": o,
+            "IMG_H": h,
+            "IMG_W": w,
+            "KERNEL_H": kh,
+            "KERNEL_W": kw,
+            "STRIDE": s,
+            "PADDING": p,
+            "OUT_PAR": fold.out_lanes,
+            **fmt,
+        }
+
+    def memories(self, node: Node, fold: Fold, folder: Path) -> dict[str, str]:
+        c, _ = self._channels(node)
+        return layer_memories(node, self._matrix(node), Fold(c, fold.out_lanes), folder)
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        c, h, w = image(node)
+        f = node.formats
+        assert f is not None and f.weight is not None
+        s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
+        nchw = np.asarray(x, dtype=np.int64).reshape(-1, h, w, c).transpose(0, 3, 1, 2)
+        y = golden_conv2d(nchw, node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out, (s, s), (p, p))
+        return y.transpose(0, 2, 3, 1).reshape(len(nchw), -1)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        """The window generator's period (its later output groups replaying each window) or the
+        layer's steps, whichever is longer: the next image's windows may start while the last
+        position's later groups are still computed."""
+        _, o = self._channels(node)
+        _, _, kh, kw, _, _, oh, ow = window_geometry(node)
+        groups = o // fold.out_lanes
+        return max(window_period(node, (groups - 1) * kh * kw), oh * ow * groups * kh * kw)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        _, o = self._channels(node)
+        _, _, kh, kw, *_ = window_geometry(node)
+        k, groups = kh * kw, o // fold.out_lanes
+        beats = window_beat_times(node, times, (groups - 1) * k)
+        return [beats[j + k - 1] + 1 + g * k for j in range(0, len(beats), k) for g in range(groups)]
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Its fixed_linear (the (O, KH*KW*C) matrix at IN_PAR = C) plus, per output lane, the adder
+        tree over the IN_PAR products (in LUTs and pipeline FFs) and the bias / rounding path, plus
+        its conv_window. Calibrated on the two convolutions of the digits SmallCNN (Yosys: LUT
+        within 10 %, FF within 5 %)."""
+        c, o = self._channels(node)
+        _, _, kh, kw, *_ = window_geometry(node)
+        lin = layer_resources(node, kh * kw * c, o, Fold(c, fold.out_lanes))
+        f = node.formats
+        assert f is not None and f.weight is not None
+        tree = Resources(
+            lut=fold.out_lanes * ((c - 1) * (f.data_in.width + f.weight.width) + 20),
+            ff=fold.out_lanes * (6 * (c - 1) + 5),
+        )
+        return lin + tree + window_resources(node, c, in_format(node).width)

@@ -1,0 +1,237 @@
+"""``fixed_linear``: the folded fully connected layer (rtl/linear/), golden ``golden.components.linear``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from golden import components as gc
+from golden.fixed import FixedType, IntArray, accumulator_width
+from mapper.components.base import BenchTiming, Component, Fold, Resources, divisors, random_constants, register
+from mapper.errors import MappingError
+from mapper.graph import Node
+from sim.memimage import linear_bias_words, linear_weight_words, write_memh
+
+#: Formats of the linear benches unless a sweep entry says otherwise.
+LINEAR_FORMAT = {
+    "IN_WIDTH": 8,
+    "IN_FRAC": 4,
+    "IN_SIGNED": 1,
+    "W_WIDTH": 8,
+    "W_FRAC": 6,
+    "HAS_BIAS": 1,
+    "B_WIDTH": 8,
+    "B_FRAC": 6,
+    "OUT_WIDTH": 8,
+    "OUT_FRAC": 4,
+    "OUT_SIGNED": 1,
+}
+
+
+def write_linear_images(params: dict[str, Any], w: IntArray, b: IntArray | None, folder: Path) -> dict[str, Any]:
+    """fixed_linear-layout images of weight matrix ``w`` (N, K) and bias ``b`` into ``params``'s
+    ``WEIGHTS_FILE`` / ``BIAS_FILE`` (folding from ``IN_PAR`` / ``OUT_PAR``)."""
+    in_par, out_par, w_width = int(params["IN_PAR"]), int(params["OUT_PAR"]), int(params["W_WIDTH"])
+    out = dict(params)
+    words = linear_weight_words(w, in_par, out_par, w_width)
+    out["WEIGHTS_FILE"] = str(write_memh(folder / "weights.memh", words, out_par * in_par * w_width))
+    if b is not None:
+        b_width = int(params["B_WIDTH"])
+        words = linear_bias_words(b, out_par, b_width)
+        out["BIAS_FILE"] = str(write_memh(folder / "bias.memh", words, out_par * b_width))
+    return out
+
+
+def layer_parameters(node: Node, k: int, n: int, fold: Fold) -> dict[str, Any]:
+    """fixed_linear's parameters for ``node``'s formats with a K x N matrix folded ``fold``."""
+    f = node.formats
+    assert f is not None and f.weight is not None
+    if not f.weight.signed:
+        raise MappingError(f"node {node.name}: fixed_linear needs a signed weight format, got {f.weight}")
+    has_bias = node.bias is not None
+    bias_t = f.bias if has_bias and f.bias is not None else FixedType(2, 0)
+    if has_bias and not bias_t.signed:
+        raise MappingError(f"node {node.name}: fixed_linear needs a signed bias format, got {bias_t}")
+    return {
+        "IN_FEATURES": k,
+        "OUT_FEATURES": n,
+        "IN_PAR": fold.in_lanes,
+        "OUT_PAR": fold.out_lanes,
+        "IN_WIDTH": f.data_in.width,
+        "IN_FRAC": f.data_in.frac,
+        "IN_SIGNED": bool(f.data_in.signed),
+        "W_WIDTH": f.weight.width,
+        "W_FRAC": f.weight.frac,
+        "HAS_BIAS": bool(has_bias),
+        "B_WIDTH": bias_t.width,
+        "B_FRAC": bias_t.frac,
+        "OUT_WIDTH": f.data_out.width,
+        "OUT_FRAC": f.data_out.frac,
+        "OUT_SIGNED": bool(f.data_out.signed),
+    }
+
+
+def layer_memories(node: Node, weight: IntArray, fold: Fold, folder: Path) -> dict[str, str]:
+    """Write ``node``'s weight matrix ``weight`` (N, K) and bias as fixed_linear images."""
+    f = node.formats
+    assert f is not None and f.weight is not None
+    w_bits = fold.in_lanes * fold.out_lanes * f.weight.width
+    words = linear_weight_words(weight, fold.in_lanes, fold.out_lanes, f.weight.width)
+    files = {"WEIGHTS_FILE": str(write_memh(folder / f"{node.name}_weights.memh", words, w_bits))}
+    if node.bias is not None:
+        assert f.bias is not None
+        b_words = linear_bias_words(node.bias, fold.out_lanes, f.bias.width)
+        path = write_memh(folder / f"{node.name}_bias.memh", b_words, fold.out_lanes * f.bias.width)
+        files["BIAS_FILE"] = str(path)
+    return files
+
+
+def layer_resources(node: Node, k: int, n: int, fold: Fold) -> Resources:
+    """Calibrated on Yosys synth_xilinx runs of fixed_linear and whole MLPs (8-bit, 1..296 MACs):
+    one DSP48E1 per multiplier (Yosys packs the accumulation into it); FFs for the accumulators,
+    the output register and, when the stored input vector is at most 2 beats deep, that vector
+    (deeper ones go to LUTRAM, which the synthesis report lists separately); LUTs for the weight
+    ROM (about 1.5 LUT6 per 64 bits up to 64 words, 3.5 above), the live/stored operand
+    multiplexer, the requantizers and control. The ROM is read one cycle ahead into a register, so
+    Yosys puts a deep, large one into block RAM instead (seen from 512 words and 16 kb on: one
+    RAMB36 per 36 kb, e.g. 512 x 32 bits -> 1, 2,048 x 32 -> 2; 1,024 x 8 stayed in LUTs)."""
+    f = node.formats
+    assert f is not None and f.weight is not None
+    g, c = n // fold.out_lanes, k // fold.in_lanes
+    macs = fold.in_lanes * fold.out_lanes
+    in_w = f.data_in.width + (0 if f.data_in.signed else 1)
+    acc = accumulator_width(FixedType(max(2, in_w), 0), f.weight, k, node.bias is not None) + 1
+    big = in_w > 25 or f.weight.width > 25 or min(in_w, f.weight.width) > 18
+    dsp = macs * (2 if big else 1)
+    words = g * c
+    rom_bits = words * macs * f.weight.width
+    in_bram = words >= 512 and rom_bits >= 16384
+    bram = math.ceil(rom_bits / 36864) if in_bram else 0
+    rom_luts = math.ceil((1.5 if words <= 64 else 3.5) * rom_bits / 64) if words > 1 and not in_bram else 0
+    operand_mux = fold.in_lanes * f.data_in.width if g > 1 else 0
+    vector_ff = k * f.data_in.width if g > 1 and c <= 2 else 0
+    counters = (math.ceil(math.log2(c)) if c > 1 else 1) + (math.ceil(math.log2(g)) if g > 1 else 1)
+    ff = fold.out_lanes * (acc + f.data_out.width) + vector_ff + counters + 2
+    lut = rom_luts + operand_mux + fold.out_lanes * (f.data_out.width + acc // 2) + 4 * counters + 40
+    return Resources(lut=lut, ff=ff, dsp=dsp, bram=bram)
+
+
+@register
+class FixedLinear(Component):
+    name = "fixed_linear"
+    kind = "linear"
+    summary = "folded y = W x + b"
+    depends = ("fixed_requant",)
+    ops = ("linear",)
+    bench = "sim.tb.test_fixed_linear"
+    defaults = {
+        "IN_FEATURES": 8,
+        "OUT_FEATURES": 4,
+        "IN_PAR": 2,
+        "OUT_PAR": 2,
+        **LINEAR_FORMAT,
+        "WEIGHTS_FILE": "",
+        "BIAS_FILE": "",
+    }
+    sweeps = (
+        # one MAC per cycle, narrow 4-bit data, unsigned input (after a ReLU), no bias
+        {
+            "IN_FEATURES": 6,
+            "OUT_FEATURES": 3,
+            "IN_PAR": 1,
+            "OUT_PAR": 1,
+            "IN_WIDTH": 4,
+            "IN_FRAC": 2,
+            "IN_SIGNED": 0,
+            "W_WIDTH": 4,
+            "W_FRAC": 3,
+            "HAS_BIAS": 0,
+            "OUT_WIDTH": 4,
+            "OUT_FRAC": 1,
+        },
+        # folded on both sides, 8-bit, output finer than the accumulator drops (saturates often)
+        {"IN_FEATURES": 16, "OUT_FEATURES": 6, "IN_PAR": 4, "OUT_PAR": 2, "OUT_FRAC": 6},
+        # fully parallel (one vector per cycle), wide 16-bit data, unsigned output
+        {
+            "IN_FEATURES": 8,
+            "OUT_FEATURES": 4,
+            "IN_PAR": 8,
+            "OUT_PAR": 4,
+            "IN_WIDTH": 16,
+            "IN_FRAC": 8,
+            "W_WIDTH": 16,
+            "W_FRAC": 12,
+            "B_WIDTH": 16,
+            "B_FRAC": 10,
+            "OUT_WIDTH": 16,
+            "OUT_FRAC": 8,
+            "OUT_SIGNED": 0,
+        },
+        # output-folded only, wide accumulator shift with a coarse bias
+        {"IN_FEATURES": 12, "OUT_FEATURES": 8, "IN_PAR": 12, "OUT_PAR": 1, "B_FRAC": 0, "OUT_WIDTH": 12, "OUT_FRAC": 2},
+        # a deep weight ROM (512 words x 32 bits): the synchronous, block-RAM read path
+        {"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1},
+    )
+    groups = 100  # up to 512 cycles per vector in the deepest set
+    timed_sweeps = (0, 1, 2, 3, 4)
+
+    def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Random weights and bias written as fixed_linear memory images."""
+        rng = np.random.default_rng(seed)
+        w = random_constants(rng, (int(params["OUT_FEATURES"]), int(params["IN_FEATURES"])), int(params["W_WIDTH"]))
+        has_bias = int(params["HAS_BIAS"])
+        b = random_constants(rng, (int(params["OUT_FEATURES"]),), int(params["B_WIDTH"])) if has_bias else None
+        context = {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
+        return write_linear_images(params, w, b, folder), context
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        """G * C cycles per vector; the first output beat 1 cycle after the vector's last input
+        beat when G = 1 (later groups replay the stored vector, so only G = 1 has a simple
+        latency): every sweep set's vector interval is checked, and its latency to group 0."""
+        g = params["OUT_FEATURES"] // params["OUT_PAR"]
+        c = params["IN_FEATURES"] // params["IN_PAR"]
+        return BenchTiming(interval=g * c, latency=1)
+
+    @staticmethod
+    def _kn(node: Node) -> tuple[int, int]:
+        assert node.weight is not None
+        n, k = node.weight.shape
+        return int(k), int(n)
+
+    def folds(self, node: Node) -> list[Fold]:
+        k, n = self._kn(node)
+        return [Fold(i, o) for i in divisors(k) for o in divisors(n)]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        return layer_parameters(node, *self._kn(node), fold)
+
+    def memories(self, node: Node, fold: Fold, folder: Path) -> dict[str, str]:
+        assert node.weight is not None
+        return layer_memories(node, node.weight, fold, folder)
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        f = node.formats
+        assert f is not None and f.weight is not None
+        return gc.linear(x, node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        k, n = self._kn(node)
+        return (n // fold.out_lanes) * (k // fold.in_lanes)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        # Group 0 steps with the input beats; group g's beat leaves 1 cycle after its last step.
+        k, n = self._kn(node)
+        g, c = n // fold.out_lanes, k // fold.in_lanes
+        return [times[-1] + 1 + j * c for j in range(g)]
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        return layer_resources(node, *self._kn(node), fold)
+
+    def input_buffer(self, node: Node, fold: Fold) -> int:
+        # Only group 0 takes input; while groups 1..G-1 replay the stored vector the producer would
+        # stall, so a FIFO holding one whole input vector lets it go on at the pipeline rate.
+        k, n = self._kn(node)
+        return k // fold.in_lanes if n // fold.out_lanes > 1 else 0

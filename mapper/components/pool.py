@@ -1,0 +1,120 @@
+"""Pooling: per-lane maximum and average over windows of consecutive beats (rtl/pool/).
+
+The mapper places ``conv_window`` in front of ``pool_max`` (capture makes both nodes from one
+``max_pool2d``). Golden: ``golden.pool.max_reduce`` and ``golden.pool.avg_reduce``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from golden.fixed import IntArray
+from golden.pool import max_reduce
+from mapper.components.base import BenchTiming, Component, Fold, Mutant, Resources, elements, in_format, register
+from mapper.components.conv import image, image_lanes
+from mapper.graph import Node
+
+
+def window_size(node: Node) -> int:
+    """Beats per pooling window: KH * KW."""
+    kh, kw = node.attrs["kernel"]
+    return int(kh) * int(kw)
+
+
+@register
+class PoolMax(Component):
+    name = "pool_max"
+    kind = "pool"
+    summary = "per-lane max over each window (max pooling)"
+    ops = ("max_pool2d",)
+    bench = "sim.tb.test_pool_max"
+    defaults = {"CHANNELS": 1, "DATA_WIDTH": 8, "SIGNED": 1, "WINDOW": 4}
+    sweeps = (
+        {"WINDOW": 1, "DATA_WIDTH": 2},  # degenerate: every beat is its own window
+        {"CHANNELS": 8, "WINDOW": 4},  # 2x2 pooling of 8 channels
+        {"CHANNELS": 3, "DATA_WIDTH": 16, "SIGNED": 0, "WINDOW": 9},  # 3x3, unsigned after ReLU
+    )
+    timed_sweeps = (1, 2)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        return BenchTiming(interval=params["WINDOW"], latency=1, in_spacing=1, out_spacing=params["WINDOW"])
+
+    def folds(self, node: Node) -> list[Fold]:
+        return image_lanes(node)
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        t = in_format(node)
+        return {"CHANNELS": fold.in_lanes, "DATA_WIDTH": t.width, "SIGNED": bool(t.signed), "WINDOW": window_size(node)}
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        c = image(node)[0]
+        xa = np.asarray(x, dtype=np.int64)
+        return max_reduce(xa.reshape(-1, c), window_size(node)).reshape(len(xa), -1)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.in_shape) // fold.in_lanes  # one window beat per cycle
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        k = window_size(node)
+        return [times[j + k - 1] + 1 for j in range(0, len(times), k)]
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Running maximum and output register per lane (FFs), a comparator and multiplexer per
+        lane (LUTs). Calibrated on Yosys runs with 8 and 16 lanes of 8 bits (exact)."""
+        bits = fold.in_lanes * in_format(node).width
+        return Resources(lut=math.ceil(1.75 * bits) + 6, ff=2 * bits + 3)
+
+
+@register
+class PoolAvg(Component):
+    name = "pool_avg"
+    kind = "pool"
+    summary = (
+        "per-lane average over each window (average pooling): exact sum times round(2**RECIP_FRAC / WINDOW), "
+        "one requantization; exact mean for power-of-two windows"
+    )
+    depends = ("fixed_requant",)
+    bench = "sim.tb.test_pool_avg"
+    defaults = {
+        "CHANNELS": 1,
+        "IN_WIDTH": 8,
+        "IN_FRAC": 4,
+        "IN_SIGNED": 1,
+        "OUT_WIDTH": 8,
+        "OUT_FRAC": 4,
+        "OUT_SIGNED": 1,
+        "WINDOW": 4,
+        "RECIP_FRAC": 16,
+    }
+    sweeps = (
+        # one lane, narrow, window 2 with the shortest reciprocal (1/2 as 1 * 2**-1): exact mean,
+        # ties on every odd sum, saturates to a 2-bit output
+        {"CHANNELS": 1, "IN_WIDTH": 3, "IN_FRAC": 1, "OUT_WIDTH": 2, "OUT_FRAC": 0, "WINDOW": 2, "RECIP_FRAC": 1},
+        # 2x2 pooling of 8 channels: exact mean, ties on sums = 2 mod 4
+        {"CHANNELS": 8, "WINDOW": 4},
+        # 3x3 pooling, wide unsigned 32-bit input (after ReLU), 1/9 approximated with 20 bits,
+        # output finer than the input and saturating
+        {
+            "CHANNELS": 3,
+            "IN_WIDTH": 32,
+            "IN_FRAC": 8,
+            "IN_SIGNED": 0,
+            "OUT_WIDTH": 16,
+            "OUT_FRAC": 10,
+            "OUT_SIGNED": 0,
+            "WINDOW": 9,
+            "RECIP_FRAC": 20,
+        },
+    )
+    groups = 200
+    timed_sweeps = (2,)
+    mutants = (
+        # every lane accumulates onto lane 0's running sum
+        Mutant("avg_lane0_sum", "$signed(sum[c]) + x", "$signed(sum[0]) + x", caught_by=(("pool_avg", 1),)),
+    )
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        return BenchTiming(interval=params["WINDOW"], latency=1, in_spacing=1, out_spacing=params["WINDOW"])

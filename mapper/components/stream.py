@@ -1,0 +1,166 @@
+"""Stream plumbing: register slice, FIFO, fork, join and lane-count adapter (rtl/stream/).
+
+The mapper inserts ``stream_fifo`` (op ``fifo``) and ``stream_resize`` (op ``resize``) itself;
+their nodes carry the stream of the node in front of them. The data pass through unchanged
+(golden: ``golden.components.passthrough``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from golden import components as gc
+from golden.fixed import IntArray
+from mapper.components.base import (
+    BenchTiming,
+    Component,
+    Fold,
+    Resources,
+    divisors,
+    elements,
+    out_format,
+    register,
+)
+from mapper.graph import Node
+
+
+def _passthrough_times(times: list[int], repeat: int = 1) -> list[int]:
+    """Each input beat leaves ``repeat`` times, one cycle after it arrives at the earliest and
+    one cycle after the previous output beat."""
+    out: list[int] = []
+    for t in times:
+        for _ in range(repeat):
+            out.append(max(t + 1, out[-1] + 1) if out else t + 1)
+    return out
+
+
+@register
+class SkidBuffer(Component):
+    name = "skid_buffer"
+    kind = "stream"
+    summary = "registered slice, full throughput"
+    bench = "sim.tb.test_skid_buffer"
+    defaults = {"LANES": 1, "WIDTH": 8}
+    sweeps = ({"LANES": 1, "WIDTH": 1}, {"LANES": 4, "WIDTH": 8}, {"LANES": 16, "WIDTH": 32})
+    timed_sweeps = (2,)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        return BenchTiming(interval=1, latency=1, in_spacing=1, out_spacing=1)
+
+
+@register
+class StreamFifo(Component):
+    name = "stream_fifo"
+    kind = "stream"
+    summary = "FIFO of DEPTH beats"
+    ops = ("fifo",)
+    bench = "sim.tb.test_stream_fifo"
+    defaults = {"LANES": 1, "WIDTH": 8, "DEPTH": 2}
+    sweeps = (
+        {"LANES": 1, "WIDTH": 1, "DEPTH": 1},
+        {"LANES": 16, "WIDTH": 32, "DEPTH": 2},
+        {"LANES": 2, "WIDTH": 3, "DEPTH": 16},
+    )
+    timed_sweeps = (0, 1)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        ii = 2 if params["DEPTH"] == 1 else 1  # a lone register empties before it refills
+        return BenchTiming(interval=ii, latency=1, in_spacing=ii, out_spacing=ii)
+
+    def folds(self, node: Node) -> list[Fold]:
+        return [Fold(d, d) for d in divisors(elements(node.out_shape))]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        return {"LANES": fold.in_lanes, "WIDTH": out_format(node).width, "DEPTH": int(node.attrs["depth"])}
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        return gc.passthrough(x)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // fold.out_lanes
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return _passthrough_times(times)
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        bits = fold.in_lanes * out_format(node).width
+        depth = int(node.attrs["depth"])
+        # every slot is a register (packed array); reading picks one of depth-1 buffered beats
+        pointers = 3 * math.ceil(math.log2(depth + 1))
+        read_mux = bits * math.ceil((depth - 1) / 4) if depth > 1 else 0
+        return Resources(lut=read_mux + pointers + 4, ff=depth * bits + pointers + 1)
+
+
+@register
+class StreamFork(Component):
+    name = "stream_fork"
+    kind = "stream"
+    summary = "one stream to N consumers"
+    bench = "sim.tb.test_stream_fork"
+    defaults = {"LANES": 1, "WIDTH": 8, "N": 2}
+    sweeps = ({"LANES": 1, "WIDTH": 1, "N": 1}, {"LANES": 3, "WIDTH": 8, "N": 2}, {"LANES": 16, "WIDTH": 32, "N": 4})
+    timed_sweeps = (2,)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        return BenchTiming(interval=1, latency=0, in_spacing=1, out_spacing=1)
+
+
+@register
+class StreamJoin(Component):
+    name = "stream_join"
+    kind = "stream"
+    summary = "N streams to one"
+    bench = "sim.tb.test_stream_join"
+    defaults = {"LANES": 1, "WIDTH": 8, "N": 2}
+    sweeps = ({"LANES": 1, "WIDTH": 2, "N": 1}, {"LANES": 3, "WIDTH": 8, "N": 2}, {"LANES": 16, "WIDTH": 32, "N": 4})
+    timed_sweeps = (2,)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        return BenchTiming(interval=1, latency=0, in_spacing=1, out_spacing=1)
+
+
+@register
+class StreamResize(Component):
+    name = "stream_resize"
+    kind = "stream"
+    summary = "lane-count adapter (gather / split)"
+    depends = ("skid_buffer",)
+    ops = ("resize",)
+    bench = "sim.tb.test_stream_resize"
+    defaults = {"IN_LANES": 2, "OUT_LANES": 1, "WIDTH": 8}
+    sweeps = (
+        {"IN_LANES": 1, "OUT_LANES": 4, "WIDTH": 2},  # gather from one lane
+        {"IN_LANES": 16, "OUT_LANES": 4, "WIDTH": 32},  # split
+        {"IN_LANES": 3, "OUT_LANES": 12, "WIDTH": 8},  # gather several lanes at a time
+        {"IN_LANES": 4, "OUT_LANES": 4, "WIDTH": 5},  # same width: register slice
+    )
+    timed_sweeps = (1, 2, 3)
+
+    def timing(self, params: dict[str, Any]) -> BenchTiming:
+        a, b = params["IN_LANES"], params["OUT_LANES"]
+        if b > a:  # gather b/a input beats into one output beat
+            return BenchTiming(interval=b // a, latency=1, in_spacing=1, out_spacing=b // a)
+        return BenchTiming(interval=a // b, latency=1, in_spacing=a // b, out_spacing=1)
+
+    def folds(self, node: Node) -> list[Fold]:
+        return []  # lanes are fixed by its neighbours
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        return {"IN_LANES": fold.in_lanes, "OUT_LANES": fold.out_lanes, "WIDTH": out_format(node).width}
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        return gc.passthrough(x)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // min(fold.in_lanes, fold.out_lanes)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        if fold.out_lanes >= fold.in_lanes:  # gather r input beats into one output beat
+            r = fold.out_lanes // fold.in_lanes
+            return [times[(j + 1) * r - 1] + 1 for j in range(len(times) // r)]
+        return _passthrough_times(times, fold.in_lanes // fold.out_lanes)  # split into r beats
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        bits = max(fold.in_lanes, fold.out_lanes) * out_format(node).width
+        return Resources(lut=bits + 10, ff=bits + 8)

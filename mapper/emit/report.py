@@ -1,0 +1,115 @@
+"""``report.json`` and ``report.md`` of an emitted design: per node and in total, predictions next to
+whatever was measured (simulation, synthesis, accuracy)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from common.atomic import write_text
+from mapper.graph import Graph
+
+
+def node_rows(g: Graph) -> list[dict[str, Any]]:
+    """Per node of the pipeline: component, parameters, lanes, formats, cycles, resources."""
+    rows = []
+    for node in g:
+        f = node.formats
+        rows.append(
+            {
+                "node": node.name,
+                "op": node.op,
+                "module": node.module,
+                "folded": list(node.folded),
+                "component": node.component or "(port)",
+                "parameters": {k: (int(v) if isinstance(v, bool) else v) for k, v in node.params.items()},
+                "in_lanes": node.fold.in_lanes,
+                "out_lanes": node.fold.out_lanes,
+                "in_format": str(f.data_in),
+                "out_format": str(f.data_out),
+                "cycles_per_inference": int(node.cycles),
+                "resources": node.resources.as_dict(),
+            }
+        )
+    return rows
+
+
+def write_report(
+    out_dir: Path,
+    g: Graph,
+    top: str,
+    files: dict[str, Any],
+    simulation: dict[str, Any] | None = None,
+    synthesis: dict[str, Any] | None = None,
+    accuracy: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.md`` into ``out_dir``; ``files`` holds the design's
+    ``sources`` and ``memory_parameters`` (what ``python -m mapper.flow`` needs to re-run it)."""
+    info = g.info
+    rows = node_rows(g)
+    est = info.resources
+    doc = {
+        "top": top,
+        "target_cycles_per_inference": info.target_cycles,
+        "predicted": {
+            "cycles_per_inference": info.predicted_cycles,
+            "latency_cycles": info.predicted_latency,
+            "bottleneck": info.bottleneck,
+        },
+        "estimate": est.as_dict(),
+        "nodes": rows,
+        "simulation": simulation,
+        "synthesis": synthesis,
+        "accuracy": accuracy,
+        **files,
+    }
+    json_path = write_text(out_dir / "report.json", json.dumps(doc, indent=1))
+    md = [
+        f"# Accelerator `{top}`",
+        "",
+        f"Target: {info.target_cycles} cycles per inference. Predicted initiation interval: "
+        f"{info.predicted_cycles} cycles (bottleneck `{info.bottleneck}`), latency {info.predicted_latency} cycles.",
+        "",
+        "| node | op | component | lanes in/out | formats | cycles/inference | LUT | FF | DSP | BRAM | parameters |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        res = r["resources"]
+        params = " ".join(f"{k}={v}" for k, v in r["parameters"].items())
+        md.append(
+            f"| {r['node']} | {r['op']} | {r['component']} | {r['in_lanes']}/{r['out_lanes']} | "
+            f"{r['in_format']}->{r['out_format']} | {r['cycles_per_inference']} | {res['lut']} | {res['ff']} | "
+            f"{res['dsp']} | {res['bram']:g} | {params} |"
+        )
+    md += ["", "## Resources", "", "| | LUT | FF | DSP | BRAM |", "| --- | ---: | ---: | ---: | ---: |"]
+    md.append(f"| mapper estimate | {est.lut} | {est.ff} | {est.dsp} | {est.bram:g} |")
+    if synthesis:
+        md.append(
+            f"| Yosys synth_xilinx | {synthesis['lut']} | {synthesis['ff']} | {synthesis['dsp']} "
+            f"| {synthesis['bram']} |"
+        )
+    else:
+        md.append("| Yosys synth_xilinx | not run | | | |")
+    if simulation:
+        md += [
+            "",
+            "## Simulation (Verilator)",
+            "",
+            "| figure | measured | predicted |",
+            "| --- | ---: | ---: |",
+            f"| cycles per inference (initiation interval) | {simulation['measured_cycles_per_inference']:.2f} | "
+            f"{info.predicted_cycles} |",
+            f"| latency (cycles) | {simulation['measured_latency']} | {info.predicted_latency} |",
+            f"| inferences simulated (random gaps and stalls) | {simulation['inferences']} | |",
+            f"| output integers compared with the golden network | {simulation['compared']} | |",
+            f"| mismatches | {simulation['mismatches']} | 0 |",
+            f"| golden network vs quantized PyTorch model (integers differing) | "
+            f"{simulation['golden_vs_quantized_model_mismatches']} | 0 |",
+            f"| accelerator vs quantized PyTorch model (integers differing) | "
+            f"{simulation['accelerator_vs_quantized_model_mismatches']} | 0 |",
+        ]
+    if accuracy:
+        md += ["", "## Accuracy", "", *[f"- {k}: {v}" for k, v in accuracy.items()]]
+    md_path = write_text(out_dir / "report.md", "\n".join(md) + "\n")
+    return json_path, md_path

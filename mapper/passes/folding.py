@@ -1,0 +1,215 @@
+"""Passes that turn a consistent graph into hardware: parallelism, plumbing and predictions.
+
+``fold``: every node gets a :class:`~mapper.graph.Fold` (lanes per beat in and out). Given a target
+initiation interval ``T`` (cycles per inference) the folds are chosen by dynamic programming along
+the chain so that every node's cycles per vector (component model) are ``<= T``, with ``T``
+raised to what the slowest node can reach at best (:func:`reachable_cycles`), and the summed
+resource cost (FIFOs and lane adapters included) is minimal: each node gets the cheapest fold that
+keeps up with ``T``, which balances the pipeline.
+
+``insert_plumbing``: neighbours whose lane counts differ are joined by a ``resize`` node
+(stream_resize; one lane count must divide the other). A node whose component asks for an input
+buffer gets a ``fifo`` node in front of it (not right after the input port, whose producer holds
+its beats anyway), ``max(2, beats)`` deep: fixed_linear only accepts input during its first output
+group, so a FIFO holding one whole input vector lets the producer go on while the later groups
+replay the stored vector. A chain of ready/valid stages cannot deadlock, so the depth is chosen
+for rate, not for liveness.
+
+``annotate``: RTL parameters, cycles and resources of every node; the pipeline's initiation
+interval (the largest node cycles), its latency (one vector's beat times through every node's
+``beat_times`` model, the input delivering one beat per cycle and the output always ready), the
+bottleneck and the summed resources (``graph.info``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from mapper import components
+from mapper.components.base import divisors, elements
+from mapper.errors import MappingError
+from mapper.graph import Fold, Graph, Node, Resources
+from mapper.passes.base import FlowContext, flow_pass
+from quant.config import LayerFormats
+
+
+def target_cycles(throughput: float | None = None, cycles: int | None = None) -> int:
+    """Target initiation interval from ``throughput`` (inferences per cycle, 0 < t <= 1) or
+    ``cycles`` (cycles per inference, >= 1); exactly one must be given."""
+    if (throughput is None) == (cycles is None):
+        raise ValueError("give exactly one of throughput (inferences per cycle) or cycles (per inference)")
+    if throughput is not None:
+        if not 0.0 < throughput <= 1.0:
+            raise ValueError(f"throughput must be in (0, 1] inferences per cycle, got {throughput}")
+        return max(1, math.ceil(1.0 / throughput - 1e-9))
+    assert cycles is not None
+    if cycles < 1:
+        raise ValueError(f"cycles per inference must be >= 1, got {cycles}")
+    return int(cycles)
+
+
+def _port_folds(n_elements: int, target: int) -> list[Fold]:
+    """Lane choices of an input or output port: one beat per cycle, at most ``target`` beats."""
+    return [Fold(d, d) for d in divisors(n_elements) if n_elements // d <= target]
+
+
+def _input_stream(node: Node, name: str, op: str, **attrs: object) -> Node:
+    """A plumbing node on the input stream of ``node`` (its input shape and format)."""
+    assert node.formats is not None
+    t = node.formats.data_in
+    return Node(name, op, node.in_shape, node.in_shape, LayerFormats(t, None, None, t), attrs=dict(attrs))
+
+
+def fifo_depth(node: Node, fold: Fold) -> int:
+    """Depth of the FIFO ``node`` wants in front of it (0: none; else at least 2 for full rate)."""
+    beats = components.get(node.component).input_buffer(node, fold)
+    return max(2, beats) if beats else 0
+
+
+def _join_cost(prev: Fold, nxt: Fold, node: Node) -> float | None:
+    """Cost of joining ``prev``'s output lanes to ``node``'s input lanes ``nxt`` (None: impossible)."""
+    a, b = prev.out_lanes, nxt.in_lanes
+    if a == b:
+        return 0.0
+    if a % b and b % a:
+        return None
+    fold = Fold(a, b)
+    return components.get("stream_resize").resources(_input_stream(node, "resize", "resize"), fold).cost()
+
+
+def _options(node: Node, target: int, first: bool) -> list[tuple[Fold, float]]:
+    """Folds of a node meeting ``target`` (else its fastest ones), with their cost, the FIFO in
+    front included unless the node is ``first`` (right after the input port)."""
+    if node.is_port:
+        return [(f, 0.0) for f in _port_folds(elements(node.out_shape), target)]
+    comp = components.get(node.component)
+    folds = comp.folds(node)
+    fast = [f for f in folds if comp.cycles(node, f) <= target]
+    if not fast:  # the target is out of reach: take the fastest folds
+        best = min(comp.cycles(node, f) for f in folds)
+        fast = [f for f in folds if comp.cycles(node, f) == best]
+    out = []
+    for f in fast:
+        cost = comp.resources(node, f).cost()
+        depth = fifo_depth(node, f) if not first else 0
+        if depth:
+            lanes = Fold(f.in_lanes, f.in_lanes)
+            fifo = _input_stream(node, "fifo", "fifo", depth=depth)
+            cost += components.get("stream_fifo").resources(fifo, lanes).cost()
+        out.append((f, cost))
+    return out
+
+
+def choose_folds(g: Graph, target: int) -> dict[str, Fold]:
+    """Cheapest fold per node with every node's cycles per vector ``<= target`` (module docstring)."""
+    names = g.names()
+    # table[i][fold] = (total cost up to node i, fold of node i-1)
+    table: list[dict[Fold, tuple[float, Fold | None]]] = []
+    for i, name in enumerate(names):
+        node = g[name]
+        row: dict[Fold, tuple[float, Fold | None]] = {}
+        joins: dict[tuple[int, int], float | None] = {}  # (out lanes, in lanes) -> cost
+        for fold, cost in _options(node, target, i == 1):
+            if i == 0:
+                row[fold] = (cost, None)
+                continue
+            best: tuple[float, Fold | None] | None = None
+            for prev, (prev_cost, _) in table[-1].items():
+                key = (prev.out_lanes, fold.in_lanes)
+                if key not in joins:
+                    joins[key] = _join_cost(prev, fold, node)
+                join = joins[key]
+                if join is None:
+                    continue
+                total = prev_cost + join + cost
+                if best is None or total < best[0]:
+                    best = (total, prev)
+            if best is not None:
+                row[fold] = best
+        if not row:
+            raise MappingError(
+                f"node {name!r}: no parallelism fits both its neighbours and the target of {target} cycles"
+            )
+        table.append(row)
+    folds: dict[str, Fold] = {}
+    fold = min(table[-1], key=lambda f: table[-1][f][0])
+    for i in range(len(names) - 1, -1, -1):
+        folds[names[i]] = fold
+        prev = table[i][fold][1]
+        if prev is not None:
+            fold = prev
+    return folds
+
+
+def reachable_cycles(g: Graph) -> int:
+    """The smallest initiation interval the chain can reach: the largest over its nodes of their
+    fastest fold's cycles per vector (1 for MLPs; a convolution's output pixels, for example,
+    leave one window of steps apart at best)."""
+    best = 1
+    for node in g.operations():
+        comp = components.get(node.component)
+        best = max(best, min(comp.cycles(node, f) for f in comp.folds(node)))
+    return best
+
+
+@flow_pass("fold")
+def fold(g: Graph, ctx: FlowContext) -> Graph:
+    """Set every node's fold for ``ctx.target_cycles`` (see the module docstring)."""
+    target = target_cycles(cycles=ctx.target_cycles)
+    g.info.target_cycles = target
+    for name, f in choose_folds(g, max(target, reachable_cycles(g))).items():
+        g[name].fold = f
+    return g
+
+
+@flow_pass("insert_plumbing")
+def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
+    """Lane adapters between neighbours with different lanes, FIFOs where a node asks for one."""
+    for u, v, _ in g.edges():
+        src, dst = g[u], g[v]
+        a, b = src.fold.out_lanes, dst.fold.in_lanes
+        if a != b:
+            resize = src.stream_like(f"resize_{v}", "resize")
+            resize.fold, resize.component = Fold(a, b), "stream_resize"
+            g.splice(u, v, resize)
+            u = resize.name
+        # the input port's producer (the environment) holds its beats anyway: no FIFO after it
+        depth = fifo_depth(dst, dst.fold) if src.op != "input" and not dst.is_port else 0
+        if depth:
+            fifo = g[u].stream_like(f"fifo_{v}", "fifo", depth=depth)
+            fifo.fold, fifo.component = Fold(b, b), "stream_fifo"
+            g.splice(u, v, fifo)
+    return g
+
+
+def predict_latency(g: Graph) -> int:
+    """Cycles from the first input beat to the last output beat of one vector (empty pipeline)."""
+    times: list[int] = []
+    for node in g:
+        if node.op == "input":
+            times = list(range(node.cycles or 0))  # the source offers one beat per cycle
+        elif node.op != "output":
+            times = components.get(node.component).beat_times(node, node.fold, times)
+    return times[-1]
+
+
+@flow_pass("annotate")
+def annotate(g: Graph, ctx: FlowContext) -> Graph:
+    """Parameters, cycles and resources of every node, and the pipeline's predictions."""
+    total = Resources()
+    for node in g:
+        if node.is_port:
+            node.cycles = elements(node.out_shape) // node.fold.out_lanes
+            node.resources = Resources()
+            continue
+        comp = components.get(node.component)
+        node.params = comp.parameters(node, node.fold)
+        node.cycles = comp.cycles(node, node.fold)
+        node.resources = comp.resources(node, node.fold)
+        total = total + node.resources
+    bottleneck = max((g[n] for n in g.nx.nodes), key=lambda n: n.cycles)  # ties: the first inserted
+    g.info.predicted_cycles = int(bottleneck.cycles)
+    g.info.bottleneck = bottleneck.name
+    g.info.predicted_latency = predict_latency(g)
+    g.info.resources = total
+    return g

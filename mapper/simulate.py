@@ -1,0 +1,190 @@
+"""The ``simulate`` pass: the emitted accelerator on Verilator, every output integer compared.
+
+Two runs of the pyuvm bench (``sim/tb/test_accelerator.py``) on the samples of ``ctx.samples``:
+one under random input gaps and output stalls (every output integer against the golden network),
+one without gaps or stalls to measure cycles per inference (initiation interval) and latency next
+to the predictions. The golden network's integers are also compared with the quantized PyTorch
+model's, so the three implementations are checked against each other.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from common.atomic import write_text
+from mapper.capture import float_twin
+from mapper.emit import Design
+from mapper.graph import Graph
+from mapper.network import count_mismatches, golden_network, model_integers, quantize_inputs
+from mapper.passes.base import FlowContext, flow_pass
+from sim import runner
+
+TB_MODULE = "sim.tb.test_accelerator"
+
+
+def deadlock_timeout(cycles_per_inference: int, latency: int) -> int:
+    """Cycles without any port transfer that count as a deadlock: generous against stalls."""
+    return 10 * (cycles_per_inference + latency) + 2000
+
+
+@dataclass
+class BenchRun:
+    """One simulation of the emitted top: its output integers ``(B, elements_out)`` (as far as it
+    produced them), the bench's results (transfer counts and cycles per port), and its failure
+    message or None."""
+
+    outputs: np.ndarray
+    results: dict[str, Any]
+    error: str | None
+
+
+def write_bench(design: Design, inputs: np.ndarray, expected: np.ndarray, record: Path) -> Path:
+    """Write ``bench/network.json``: ports, raw input samples ``(B, elements)``, the golden
+    network's outputs for each, and the file where the bench records the accelerator's beats."""
+    fmt = lambda t: [t.width, t.frac, bool(t.signed)]  # noqa: E731
+    doc = {
+        "top": design.top,
+        "input": {"lanes": design.in_lanes, "format": fmt(design.in_format), "beats": design.in_beats},
+        "output": {"lanes": design.out_lanes, "format": fmt(design.out_format), "beats": design.out_beats},
+        "samples": np.asarray(inputs, dtype=np.int64).tolist(),
+        "expected": np.asarray(expected, dtype=np.int64).tolist(),
+        "record": str(record),
+    }
+    return write_text(design.out_dir / "bench" / "network.json", json.dumps(doc))
+
+
+def run_bench(
+    design: Design, inputs: np.ndarray, expected: np.ndarray, options: runner.RunOptions, tag: str
+) -> BenchRun:
+    """Run the emitted top on ``inputs`` (raw integers, one row per inference) through the bench."""
+    record = design.out_dir / "bench" / f"outputs-{tag}.json"
+    record.unlink(missing_ok=True)
+    bench_file = write_bench(design, inputs, expected, record)
+    error = None
+    try:
+        results = runner.run(
+            design.top, design.sources, TB_MODULE, {}, options, tag=tag, context={"bench": str(bench_file)}
+        )
+    except runner.SimulationError as err:
+        error = str(err)
+        results = {}
+    beats = json.loads(record.read_text())["beats"] if record.exists() else []
+    flat = [v for beat in beats for v in beat]
+    per = design.out_lanes * design.out_beats
+    n = len(flat) // per
+    return BenchRun(np.asarray(flat[: n * per], dtype=np.int64).reshape(n, per), results, error)
+
+
+def measure_timing(out_beats: int, results: dict[str, Any]) -> tuple[float, int]:
+    """(initiation interval, latency) in cycles from a stall-free run's transfer cycles."""
+    outs = results["output_cycles"]["data_out"]
+    ins = results["input_cycles"]["data_in"]
+    done = [outs[(i + 1) * out_beats - 1] for i in range(len(outs) // out_beats)]
+    latency = done[0] - ins[0]
+    ii = (done[-1] - done[0]) / (len(done) - 1) if len(done) > 1 else float(latency)
+    return ii, int(latency)
+
+
+def accuracies(model: nn.Module, samples: torch.Tensor, labels: torch.Tensor, outputs: np.ndarray) -> dict[str, float]:
+    """Classification accuracy of the float twin, the quantized model and the accelerator's
+    outputs (rows missing from ``outputs`` count as wrong; ties go to the lowest class in all three)."""
+    truth = labels.detach().cpu().numpy().reshape(-1)
+    with torch.no_grad():
+        float_pred = float_twin(model)(samples).argmax(-1).numpy()
+        quant_pred = copy.deepcopy(model).eval()(samples).argmax(-1).numpy()
+    accel_pred = outputs.argmax(-1) if len(outputs) else np.zeros(0, dtype=np.int64)
+    return {
+        "float": float(np.mean(float_pred == truth)),
+        "quantized": float(np.mean(quant_pred == truth)),
+        "accelerator": float(np.sum(accel_pred == truth[: len(accel_pred)]) / len(truth)),
+    }
+
+
+@dataclass
+class SimulationResult:
+    """What the simulate pass measured.
+
+    Attributes:
+        inputs: raw input integers ``(B, elements_in)`` in the accelerator's input format.
+        golden: the golden network's output integers ``(B, elements_out)``.
+        model: the quantized PyTorch model's output integers.
+        outputs: the accelerator's output integers under random gaps and stalls.
+        mismatches: accelerator output integers (both runs) that differ from the golden network's
+            (missing ones count).
+        golden_model_mismatches: golden integers that differ from the quantized model's.
+        accelerator_model_mismatches: accelerator integers (stall run) that differ from the model's.
+        compared: output integers compared with the golden network (both runs).
+        measured_cycles_per_inference: steady-state initiation interval without stalls (cycles).
+        measured_latency: first input beat to last output beat of the first inference (cycles).
+        errors: failure messages of the simulations (empty when both passed).
+        accuracy: with labels, float / quantized / accelerator accuracy; else None.
+    """
+
+    inputs: np.ndarray
+    golden: np.ndarray
+    model: np.ndarray
+    outputs: np.ndarray
+    mismatches: int
+    golden_model_mismatches: int
+    accelerator_model_mismatches: int
+    compared: int
+    measured_cycles_per_inference: float
+    measured_latency: int
+    errors: list[str] = field(default_factory=list)
+    accuracy: dict[str, float] | None = None
+
+    def summary(self, g: Graph) -> dict[str, Any]:
+        """The simulation figures of the report, next to the graph's predictions."""
+        return {
+            "inferences": len(self.inputs),
+            "compared": self.compared,
+            "mismatches": self.mismatches,
+            "golden_vs_quantized_model_mismatches": self.golden_model_mismatches,
+            "accelerator_vs_quantized_model_mismatches": self.accelerator_model_mismatches,
+            "measured_cycles_per_inference": self.measured_cycles_per_inference,
+            "predicted_cycles_per_inference": g.info.predicted_cycles,
+            "measured_latency": self.measured_latency,
+            "predicted_latency": g.info.predicted_latency,
+            "errors": self.errors,
+        }
+
+
+@flow_pass("simulate")
+def simulate(g: Graph, ctx: FlowContext) -> Graph:
+    """Simulate ``ctx.samples`` on ``ctx.design`` (``ctx.simulation``; see the module docstring)."""
+    if ctx.design is None or ctx.samples is None or ctx.model is None:
+        raise ValueError("the simulate pass needs ctx.design (run emit first), ctx.samples and ctx.model")
+    design = ctx.design
+    inputs = quantize_inputs(g, ctx.samples)
+    expected = golden_network(g, inputs)
+    model_ints = model_integers(ctx.model, g, ctx.samples)
+    timeout = deadlock_timeout(g.info.predicted_cycles, g.info.predicted_latency)
+    n = len(inputs)
+    checked = run_bench(
+        design, inputs, expected, runner.RunOptions(ctx.seed, n, ctx.gap_prob, ctx.stall_prob, timeout), "stalls"
+    )
+    timed = run_bench(design, inputs, expected, runner.RunOptions(ctx.seed, n, 0.0, 0.0, timeout), "timing")
+    ii, latency = measure_timing(design.out_beats, timed.results) if timed.results else (float("nan"), -1)
+    ctx.simulation = SimulationResult(
+        inputs=inputs,
+        golden=expected,
+        model=model_ints,
+        outputs=checked.outputs,
+        mismatches=count_mismatches(expected, checked.outputs) + count_mismatches(expected, timed.outputs),
+        golden_model_mismatches=count_mismatches(model_ints, expected),
+        accelerator_model_mismatches=count_mismatches(model_ints, checked.outputs),
+        compared=2 * expected.size,
+        measured_cycles_per_inference=ii,
+        measured_latency=latency,
+        errors=[e for e in (checked.error, timed.error) if e],
+        accuracy=None if ctx.labels is None else accuracies(ctx.model, ctx.samples, ctx.labels, checked.outputs),
+    )
+    return g

@@ -1,0 +1,153 @@
+"""Per-layer number formats of the quantization pass, read from a toml ``[quantize]`` table.
+
+Table shape (every format is ``[width, frac]`` or ``[width, frac, "signed"|"unsigned"]``)::
+
+    [quantize]
+    default = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }
+    [quantize.by_type.relu]        # layer types: linear, conv2d, relu, sigmoid, tanh, gelu, silu
+    data_out = [8, 4, "unsigned"]
+    [quantize.by_name.fc2]         # module path, as in model.named_modules()
+    weight = [4, 3]
+
+Each of the four fields is looked up by name first, then by type, then in ``default``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.errors import ConfigError, check_keys
+from golden.fixed import FixedType
+
+#: Element-wise activations the pass turns into table lookups (golden/activation.py).
+ACTIVATION_TYPES = ("sigmoid", "tanh", "gelu", "silu")
+#: Layer types the pass quantizes (the names used under ``by_type``).
+LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES)
+#: Format fields of a layer.
+FORMAT_FIELDS = ("data_in", "weight", "bias", "data_out")
+#: Fields each layer type needs (a ReLU has no weights).
+FIELDS_OF_TYPE = {
+    "linear": FORMAT_FIELDS,
+    "conv2d": FORMAT_FIELDS,
+    "relu": ("data_in", "data_out"),
+    **{a: ("data_in", "data_out") for a in ACTIVATION_TYPES},
+}
+SECTION_KEYS = ("default", "by_type", "by_name")
+
+
+@dataclass(frozen=True)
+class LayerFormats:
+    """Number formats of one quantized layer (see golden/fixed.py for FixedType).
+
+    ``weight`` and ``bias`` are None for layers without weights (ReLU, activations).
+    """
+
+    data_in: FixedType
+    weight: FixedType | None
+    bias: FixedType | None
+    data_out: FixedType
+
+
+def parse_format(value: Any, where: str) -> FixedType:
+    """Read ``[width, frac]`` or ``[width, frac, "signed"|"unsigned"]`` into a FixedType."""
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) not in (2, 3)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
+    ):
+        raise ConfigError(f'{where} must be [width, frac] or [width, frac, "unsigned"] with integers, got {value!r}')
+    signed = True
+    if len(value) == 3:
+        if value[2] not in ("signed", "unsigned"):
+            raise ConfigError(f'{where}: third entry must be "signed" or "unsigned", got {value[2]!r}')
+        signed = value[2] == "signed"
+    try:
+        return FixedType(int(value[0]), int(value[1]), signed)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def format_to_list(t: FixedType) -> list[int | str]:
+    """Inverse of :func:`parse_format` (signed formats as two entries)."""
+    return [t.width, t.frac] if t.signed else [t.width, t.frac, "unsigned"]
+
+
+def _parse_fields(table: Any, where: str) -> dict[str, FixedType]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table of {', '.join(FORMAT_FIELDS)}, got {table!r}")
+    check_keys(dict(table), FORMAT_FIELDS, where)
+    return {k: parse_format(v, f"{where}.{k}") for k, v in table.items()}
+
+
+@dataclass
+class QuantConfig:
+    """Formats by default, per layer type and per layer name (name > type > default)."""
+
+    default: dict[str, FixedType] = field(default_factory=dict)
+    by_type: dict[str, dict[str, FixedType]] = field(default_factory=dict)
+    by_name: dict[str, dict[str, FixedType]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, table: Mapping[str, Any], where: str = "quantize") -> QuantConfig:
+        """Build from the contents of a ``[quantize]`` toml table; bad keys raise ConfigError."""
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{where}] must be a table, got {table!r}")
+        check_keys(dict(table), SECTION_KEYS, f"[{where}]")
+        default = _parse_fields(table.get("default", {}), f"{where}.default")
+        by_type_raw = table.get("by_type", {})
+        if not isinstance(by_type_raw, Mapping):
+            raise ConfigError(f"{where}.by_type must be a table keyed by layer type")
+        check_keys(dict(by_type_raw), LAYER_TYPES, f"{where}.by_type")
+        by_type = {k: _parse_fields(v, f"{where}.by_type.{k}") for k, v in by_type_raw.items()}
+        by_name_raw = table.get("by_name", {})
+        if not isinstance(by_name_raw, Mapping):
+            raise ConfigError(f"{where}.by_name must be a table keyed by layer name")
+        by_name = {k: _parse_fields(v, f"{where}.by_name.{k}") for k, v in by_name_raw.items()}
+        return cls(default, by_type, by_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``[quantize]`` table that :meth:`from_dict` reads back to an equal config."""
+
+        def fields(d: dict[str, FixedType]) -> dict[str, list[int | str]]:
+            return {k: format_to_list(v) for k, v in d.items()}
+
+        out: dict[str, Any] = {}
+        if self.default:
+            out["default"] = fields(self.default)
+        if self.by_type:
+            out["by_type"] = {k: fields(v) for k, v in self.by_type.items()}
+        if self.by_name:
+            out["by_name"] = {k: fields(v) for k, v in self.by_name.items()}
+        return out
+
+    def formats_for(self, name: str, layer_type: str) -> LayerFormats:
+        """Formats of the layer at module path ``name`` of type ``layer_type``.
+
+        Raises ConfigError for an unknown type or a needed field that no level sets.
+        """
+        if layer_type not in FIELDS_OF_TYPE:
+            raise ConfigError(f"unknown layer type '{layer_type}'; allowed: {', '.join(LAYER_TYPES)}")
+        chosen: dict[str, FixedType | None] = {}
+        for f in FORMAT_FIELDS:
+            if f not in FIELDS_OF_TYPE[layer_type]:
+                chosen[f] = None
+                continue
+            for level in (self.by_name.get(name, {}), self.by_type.get(layer_type, {}), self.default):
+                if f in level:
+                    chosen[f] = level[f]
+                    break
+            else:
+                raise ConfigError(f"no '{f}' format for layer '{name}' ({layer_type}); set quantize.default.{f}")
+        data_in, data_out = chosen["data_in"], chosen["data_out"]
+        assert data_in is not None and data_out is not None
+        return LayerFormats(data_in, chosen["weight"], chosen["bias"], data_out)
+
+    def check_names(self, names: list[str]) -> None:
+        """Raise ConfigError when ``by_name`` names a layer that is not among ``names``."""
+        for n in self.by_name:
+            if n not in names:
+                raise ConfigError(
+                    f"quantize.by_name.{n}: no quantizable layer of that name; layers: {', '.join(names)}"
+                )
