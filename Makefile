@@ -13,7 +13,7 @@ PARAMS    ?=
 MODULE    ?= fixed_linear
 
 
-.PHONY: help setup run library test test-all lint sim synth bench fusesoc-lint clean
+.PHONY: help setup run library test test-all lint sim synth bench cores fusesoc-lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -30,7 +30,7 @@ run: setup  ## the main job: train an MLP on digits, quantize, map, emit, simula
 	$(VENV)/bin/ch flow mlp digits --project demo
 
 library: setup  ## lint and simulate every component of the library once, print a summary table
-	$(PY) -m sim.library_check
+	$(PY) -m mapper.library_cli check
 
 test: setup  ## the default test suite (slow tests excluded), on 2 workers
 	$(PY) -m pytest -n 2
@@ -38,17 +38,23 @@ test: setup  ## the default test suite (slow tests excluded), on 2 workers
 test-all: setup  ## every test, the slow ones too
 	$(PY) -m pytest -n 2 -m ""
 
-lint: setup  ## Verilator --lint-only -Wall over every file of rtl/ (zero warnings)
+lint: setup  ## Verilator -Wall over rtl/, the import layers, ruff check and ruff format --check
 	$(PY) -m eda.lint
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 sim: setup  ## component benches: COMPONENT=name (all when empty), PARAMS="NAME=VALUE ..."
-	$(PY) -m sim.cli $(COMPONENT) $(PARAMS)
+	$(PY) -m mapper.library_cli sim $(COMPONENT) $(PARAMS)
 
 synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS="NAME=VALUE ..."
-	$(PY) -m eda.synth $(MODULE) $(PARAMS)
+	$(PY) -m mapper.library_cli synth $(MODULE) $(PARAMS)
 
 bench: setup  ## benchmarks (measured side by side in one run): fixed_linear folding area vs throughput
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench
+
+cores: setup  ## regenerate the FuseSoC cores (rtl/*/*.core, cores.core) from the component descriptors
+	$(PY) -m mapper.cores
 
 fusesoc-lint: setup  ## lint the library through its FuseSoC core (cores.core, target lint)
 	rm -rf $(BUILD)/fusesoc && mkdir -p $(BUILD)/fusesoc mase_output
