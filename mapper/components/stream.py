@@ -24,6 +24,9 @@ from mapper.components.base import (
 )
 from mapper.graph import Node
 
+#: Combinational hand-over: one beat per cycle, out in the cycle it came in (fork, join).
+COMBINATIONAL = BenchTiming(interval=1, latency=0, in_spacing=1, out_spacing=1)
+
 
 def _passthrough_times(times: list[int], repeat: int = 1) -> list[int]:
     """Each input beat leaves ``repeat`` times, one cycle after it arrives at the earliest and
@@ -103,7 +106,7 @@ class StreamFork(Component):
     timed_sweeps = (2,)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return BenchTiming(interval=1, latency=0, in_spacing=1, out_spacing=1)
+        return COMBINATIONAL
 
 
 @register
@@ -117,7 +120,7 @@ class StreamJoin(Component):
     timed_sweeps = (2,)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return BenchTiming(interval=1, latency=0, in_spacing=1, out_spacing=1)
+        return COMBINATIONAL
 
 
 @register
