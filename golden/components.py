@@ -81,3 +81,14 @@ def linear(
             )
         acc = acc + shift_round(b, b_t.frac - acc_frac)
     return requantize(acc, acc_frac, out_t)
+
+
+def add_format(a_t: FixedType, b_t: FixedType) -> FixedType:
+    """The signed format that holds every ``a + b`` exactly: both aligned to the finer fraction,
+    one more bit than the wider aligned operand (unsigned operands count one sign bit more).
+
+    Raises ValueError when that needs more than the 32 bits a FixedType has.
+    """
+    frac = add_frac(a_t, b_t)
+    widths = [t.width + (0 if t.signed else 1) + frac - t.frac for t in (a_t, b_t)]
+    return FixedType(max(widths) + 1, frac)

@@ -34,7 +34,17 @@ from mapper.simulate import TB_MODULE, SimulationResult, deadlock_timeout
 from sim import runner
 
 #: The pass lists of the flows: mapping, then ``ch emit``, ``ch sim`` and ``ch flow``.
-MAP = ("capture", "assign", "check_topology", "resolve_formats", "insert_casts", "fold", "insert_plumbing", "annotate")
+MAP = (
+    "capture",
+    "assign",
+    "resolve_formats",
+    "insert_casts",
+    "insert_forks",
+    "check_topology",
+    "fold",
+    "insert_plumbing",
+    "annotate",
+)
 EMIT = (*MAP, "emit", "report")
 SIM = (*MAP, "emit", "simulate", "report")
 FLOW = (*MAP, "emit", "simulate", "synthesize", "report")

@@ -3,7 +3,8 @@
 A :class:`Node` is one operation on one stream: capture fills its identity, shapes, number formats
 and constants; later passes add the component, the parallelism (``fold``), RTL parameters, cycles
 and resources. Edges are streams; an edge's ``port`` attribute is the consumer's input index
-(0 for single-input operations), so the operands of a two-input operation stay ordered.
+(0 for single-input operations), so the operands of a two-input operation stay ordered, and its
+``out`` attribute the producer's output index (a fork has one output per consumer).
 :class:`GraphInfo` holds what the passes conclude about the whole graph (target, predictions).
 
 ``data_in`` and ``data_out`` (:data:`INPUT`, :data:`OUTPUT`) are the accelerator's ports.
@@ -75,7 +76,8 @@ class Node:
         weight, bias: raw int64 constants in ``formats.weight`` / ``formats.bias`` (linear
             ``(N, K)`` / ``(N,)``, conv2d ``(O, C, KH, KW)`` / ``(O,)``), or None.
         attrs: operation attributes (images: ``image`` (C, H, W), ``kernel``, ``stride``,
-            ``padding``; activations: ``function``; FIFOs: ``depth``).
+            ``padding``; activations: ``function``; FIFOs: ``depth``; operations of several
+            inputs: ``operands``, the format each input port takes).
         target: the aten operation it came from (``""`` for inserted nodes).
         module: module path in the PyTorch model (``""`` when none).
         folded: names of graph operations folded into this node (views, batch-norm).
@@ -105,6 +107,14 @@ class Node:
     @property
     def is_port(self) -> bool:
         return self.op in PORT_OPS
+
+    def input_format(self, port: int = 0) -> FixedType:
+        """The format input ``port`` takes (``attrs["operands"]`` of a multi-input node, else
+        ``formats.data_in``)."""
+        if "operands" in self.attrs:
+            return self.attrs["operands"][port]
+        assert self.formats is not None, f"node {self.name} has no formats"
+        return self.formats.data_in
 
     def stream_like(self, name: str, op: str, **attrs: Any) -> Node:
         """A plumbing node carrying this node's output stream (same shape and format)."""
@@ -190,8 +200,9 @@ class Graph:
         self.nx.add_node(node.name, node=node)
         return node
 
-    def connect(self, producer: str, consumer: str, port: int = 0) -> None:
-        self.nx.add_edge(producer, consumer, port=port)
+    def connect(self, producer: str, consumer: str, port: int = 0, out: int = 0) -> None:
+        """A stream from output ``out`` of ``producer`` to input ``port`` of ``consumer``."""
+        self.nx.add_edge(producer, consumer, port=port, out=out)
 
     def remove(self, name: str) -> None:
         self.nx.remove_node(name)
@@ -218,6 +229,10 @@ class Graph:
     def __iter__(self) -> Iterator[Node]:
         return (self[n] for n in self.names())
 
+    def is_chain(self) -> bool:
+        """Every node has at most one producer and one consumer (no fork, no join)."""
+        return all(self.nx.in_degree(n) <= 1 and self.nx.out_degree(n) <= 1 for n in self.nx.nodes)
+
     def operations(self) -> Iterator[Node]:
         """Every node but the ports, in topological order."""
         return (n for n in self if not n.is_port)
@@ -227,7 +242,16 @@ class Graph:
         return sorted(self.nx.predecessors(name), key=lambda p: self.nx.edges[p, name]["port"])
 
     def consumers(self, name: str) -> list[str]:
-        return list(self.nx.successors(name))
+        """The nodes reading ``name``, ordered by the producer's output index."""
+        return sorted(self.nx.successors(name), key=lambda c: self.nx.edges[name, c]["out"])
+
+    def port(self, producer: str, consumer: str) -> int:
+        """The consumer's input index of the stream ``producer -> consumer``."""
+        return int(self.nx.edges[producer, consumer]["port"])
+
+    def out(self, producer: str, consumer: str) -> int:
+        """The producer's output index of the stream ``producer -> consumer``."""
+        return int(self.nx.edges[producer, consumer]["out"])
 
     def producer(self, name: str) -> str:
         """The single node feeding ``name``."""
@@ -239,11 +263,12 @@ class Graph:
         return [(u, v, d["port"]) for u, v, d in self.nx.edges(data=True)]
 
     def splice(self, producer: str, consumer: str, node: Node) -> Node:
-        """Insert ``node`` on the stream ``producer -> consumer`` (it takes the consumer's port)."""
-        port = self.nx.edges[producer, consumer]["port"]
+        """Insert ``node`` on the stream ``producer -> consumer`` (it takes the producer's output
+        and the consumer's input port)."""
+        port, out = self.port(producer, consumer), self.out(producer, consumer)
         self.nx.remove_edge(producer, consumer)
         self.add(node)
-        self.connect(producer, node.name)
+        self.connect(producer, node.name, out=out)
         self.connect(node.name, consumer, port)
         return node
 
@@ -254,7 +279,7 @@ class Graph:
                 {k: (v.__dict__ if isinstance(v, Resources) else v) for k, v in self.info.__dict__.items()}
             ),
             "nodes": [n.to_json() for n in self],
-            "edges": [{"from": u, "to": v, "port": p} for u, v, p in self.edges()],
+            "edges": [{"from": u, "to": v, "port": p, "out": self.out(u, v)} for u, v, p in self.edges()],
         }
 
     def dump(self, folder: Path, stem: str) -> tuple[Path, Path]:

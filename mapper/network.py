@@ -24,17 +24,17 @@ from mapper.graph import INPUT, OUTPUT, Graph
 
 def golden_network(g: Graph, x: np.ndarray) -> np.ndarray:
     """Integer outputs ``(B, elements_out)`` of the whole graph for raw inputs ``(B, elements_in)``
-    in the input port's format."""
+    in the input port's format; a node of several inputs gets its operands in port order."""
     values: dict[str, np.ndarray] = {}
     for node in g:
         if node.op == "input":
             values[node.name] = np.asarray(x, dtype=np.int64).reshape(len(x), -1)
             continue
-        src = values[g.producer(node.name)]
+        operands = [np.asarray(values[p], dtype=np.int64) for p in g.producers(node.name)]
         if node.op == "output":
-            values[node.name] = src
+            values[node.name] = operands[0]
         else:
-            out = components.get(node.component).golden(node, np.asarray(src, dtype=np.int64))
+            out = components.get(node.component).golden(node, *operands)
             values[node.name] = np.asarray(out, dtype=np.int64)
     return values[OUTPUT]
 

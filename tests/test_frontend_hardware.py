@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mapper.flow import EMIT
 from sw_frontend.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[1] / "sw_frontend" / "configs"
@@ -113,18 +114,15 @@ def test_emit_dumps_the_graph_after_the_passes_asked_for(tmp_path: Path) -> None
     args = ["emit", "mlp", "digits", "--config", str(config), "--output-root", str(tmp_path), "--samples", "4"]
     assert main([*args, "--dump-graph", "fold,annotate"]) == 0
     graphs = tmp_path / "mlp_digits" / "hardware" / "graphs"
-    assert sorted(p.name for p in graphs.iterdir()) == [
-        "05_fold.json",
-        "05_fold.png",
-        "07_annotate.json",
-        "07_annotate.png",
-    ]
-    folded = json.loads((graphs / "05_fold.json").read_text())
-    annotated = json.loads((graphs / "07_annotate.json").read_text())
+    fold, annotate = f"{EMIT.index('fold'):02d}_fold", f"{EMIT.index('annotate'):02d}_annotate"
+    names = [f"{fold}.json", f"{fold}.png", f"{annotate}.json", f"{annotate}.png"]
+    assert sorted(p.name for p in graphs.iterdir()) == names
+    folded = json.loads((graphs / f"{fold}.json").read_text())
+    annotated = json.loads((graphs / f"{annotate}.json").read_text())
     linear = next(n for n in folded["nodes"] if n["op"] == "linear")
     assert linear["component"] == "fixed_linear" and linear["fold"]["in_lanes"] >= 1 and linear["cycles"] is None
     assert any(n["op"] == "fifo" for n in annotated["nodes"]) and annotated["info"]["predicted_cycles"] == 64
-    assert (graphs / "05_fold.png").read_bytes().startswith(b"\x89PNG")
+    assert (graphs / f"{fold}.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_dump_graph_of_an_unknown_pass_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -126,7 +126,7 @@ def test_unsupported_operation_names_node_op_and_supported_set() -> None:
     q = _quantized(model)
     with pytest.raises(
         UnsupportedOperationError,
-        match=r"node 'elu': operation 'elu' .*supported: activation, cast, conv2d, linear, max_pool2d, relu",
+        match=r"node 'elu': operation 'elu' .*supported: activation, add, cast, conv2d, linear, max_pool2d, relu",
     ):
         capture(q, torch.randn(2, 4))
 
@@ -148,7 +148,50 @@ class _Branchy(nn.Module):
         return self.a(x) + self.b(x)
 
 
-def test_branching_graph_is_refused_with_the_unsupported_add() -> None:
+def test_a_branching_graph_gets_a_fork_and_an_exact_add() -> None:
+    """a(x) + b(x): the input is forked to both linears, the add keeps their formats and outputs
+    their exact sum (s8.4 + s8.4 -> s9.4), and the golden network equals the quantized model."""
+    torch.manual_seed(4)
     q = _quantized(_Branchy())
-    with pytest.raises(UnsupportedOperationError, match=r"operation 'add'"):
+    x = torch.randn(64, 4) * 6  # large enough that both linears saturate now and then
+    g = capture(q, x[:2])
+    fork = g["fork_data_in"]
+    assert (fork.op, fork.component, fork.attrs["consumers"]) == ("fork", "stream_fork", 2)
+    assert g.consumers("fork_data_in") == ["linear", "linear_1"]
+    add = g["add"]
+    assert add.component == "fixed_add" and g.producers("add") == ["linear", "linear_1"]
+    assert add.attrs["operands"] == [FixedType(8, 4), FixedType(8, 4)] and add.formats.data_out == FixedType(9, 4)
+    ints = model_integers(q, g, x)
+    assert np.array_equal(golden_network(g, quantize_inputs(g, x)), ints)
+    assert ints.max() > 127 or ints.min() < -128  # the 9th bit is used: no saturation at the add
+
+
+class _Broadcast(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a(x) + self.b(x)
+
+
+def test_a_residual_of_mismatched_shapes_is_refused_in_one_line() -> None:
+    q = _quantized(_Broadcast())
+    with pytest.raises(MappingError, match=r"^node 'add': add of per-sample shapes \(4,\) and \(1,\)") as err:
         capture(q, torch.randn(2, 4))
+    assert "\n" not in str(err.value)
+
+
+class _AddConstant(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a(x) + 1.0
+
+
+def test_an_add_of_a_constant_is_refused_naming_the_node() -> None:
+    with pytest.raises(MappingError, match=r"^node 'add': add with a constant is not supported"):
+        capture(_quantized(_AddConstant()), torch.randn(2, 4))

@@ -143,11 +143,12 @@ class FixedRelu(_Requantizing):
 
 
 @register
-class FixedAdd(Component):
+class FixedAdd(Elementwise):
     name = "fixed_add"
     kind = "arith"
     summary = "element-wise add of two streams, formats aligned"
     depends = ("fixed_requant", "skid_buffer", "stream_join")
+    ops = ("add",)
     bench = "sim.tb.test_fixed_add"
     defaults = {"LANES": 1, "A_WIDTH": 8, "A_FRAC": 4, "B_WIDTH": 8, "B_FRAC": 4, "OUT_WIDTH": 8, "OUT_FRAC": 4}
     sweeps = (
@@ -163,6 +164,29 @@ class FixedAdd(Component):
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         return STREAMING
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        a, b, o = node.input_format(0), node.input_format(1), out_format(node)
+        return {
+            "LANES": fold.in_lanes,
+            "A_WIDTH": a.width,
+            "A_FRAC": a.frac,
+            "B_WIDTH": b.width,
+            "B_FRAC": b.frac,
+            "OUT_WIDTH": o.width,
+            "OUT_FRAC": o.frac,
+        }
+
+    def golden(self, node: Node, a: IntArray, b: IntArray) -> IntArray:  # type: ignore[override]
+        return gc.add(a, node.input_format(0), b, node.input_format(1), out_format(node))
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Per lane the aligned adder and the requantizer (LUTs), the join and the skid buffer's two
+        output registers (FFs); not calibrated on synthesis yet."""
+        a, b, o = node.input_format(0), node.input_format(1), out_format(node)
+        frac = max(a.frac, b.frac)
+        total = max(a.width + frac - a.frac, b.width + frac - b.frac) + 1
+        return Resources(lut=fold.in_lanes * (total + o.width), ff=2 * fold.in_lanes * o.width + 3)
 
 
 @register

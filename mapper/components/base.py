@@ -224,6 +224,12 @@ class Component:
         empty pipeline with an always-ready consumer (the latency model)."""
         raise NotImplementedError(f"{self.name} is not placed by the mapper")
 
+    def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        """Cycle each input beat of one vector is taken, given the cycles they are offered, in an
+        otherwise empty pipeline (default: when offered; a component that stalls its input
+        within a vector overrides this)."""
+        return list(times)
+
     def resources(self, node: Node, fold: Fold) -> Resources:
         """LUT / FF / DSP / BRAM estimate of the node at ``fold``."""
         raise NotImplementedError(f"{self.name} is not placed by the mapper")
@@ -276,7 +282,7 @@ def sources(names: list[str]) -> list[Path]:
 
 
 #: Operations the mapper inserts itself; a captured graph never holds them.
-PLUMBING_OPS = frozenset({"fifo", "resize"})
+PLUMBING_OPS = frozenset({"fifo", "resize", "fork"})
 #: Operations capture makes as part of another (``pool_window``: the windows of a max_pool2d).
 INTERNAL_OPS = frozenset({"pool_window"})
 

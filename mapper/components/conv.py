@@ -223,6 +223,9 @@ class ConvWindow(Component):
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         return window_beat_times(node, times, 0)
 
+    def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return window_schedule(node, times, 0)[1]
+
     def resources(self, node: Node, fold: Fold) -> Resources:
         return window_resources(node, fold.in_lanes, in_format(node).width)
 
@@ -362,6 +365,11 @@ class FixedConv2d(Component):
         k, groups = kh * kw, o // fold.out_lanes
         beats = window_beat_times(node, times, (groups - 1) * k)
         return [beats[j + k - 1] + 1 + g * k for j in range(0, len(beats), k) for g in range(groups)]
+
+    def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        _, o = self._channels(node)
+        _, _, kh, kw, *_ = window_geometry(node)
+        return window_schedule(node, times, (o // fold.out_lanes - 1) * kh * kw)[1]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         """Its fixed_linear (the (O, KH*KW*C) matrix at IN_PAR = C) plus, per output lane, the adder

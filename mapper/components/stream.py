@@ -15,6 +15,7 @@ from golden.fixed import IntArray
 from mapper.components.base import (
     BenchTiming,
     Component,
+    Elementwise,
     Fold,
     Resources,
     divisors,
@@ -96,10 +97,11 @@ class StreamFifo(Component):
 
 
 @register
-class StreamFork(Component):
+class StreamFork(Elementwise):
     name = "stream_fork"
     kind = "stream"
     summary = "one stream to N consumers"
+    ops = ("fork",)
     bench = "sim.tb.test_stream_fork"
     defaults = {"LANES": 1, "WIDTH": 8, "N": 2}
     sweeps = ({"LANES": 1, "WIDTH": 1, "N": 1}, {"LANES": 3, "WIDTH": 8, "N": 2}, {"LANES": 16, "WIDTH": 32, "N": 4})
@@ -107,6 +109,19 @@ class StreamFork(Component):
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         return COMBINATIONAL
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        return {"LANES": fold.in_lanes, "WIDTH": out_format(node).width, "N": int(node.attrs["consumers"])}
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        return gc.passthrough(x)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return list(times)  # combinational: a beat reaches every consumer in the cycle it arrives
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        n = int(node.attrs["consumers"])
+        return Resources(lut=2 * n + 1, ff=n)
 
 
 @register

@@ -31,11 +31,21 @@ def sv_value(value: Any) -> str:
 
 
 def stream_signals(name: str) -> tuple[str, str, str]:
-    """Data, valid and ready signal names of the stream that node ``name`` produces."""
+    """Data, valid and ready signal names of the stream(s) that node ``name`` produces (a fork's
+    valid and ready are vectors, one bit per consumer)."""
     if name == INPUT:
         return "data_in", "data_in_valid", "data_in_ready"
     s = f"s_{identifier(name)}"
     return f"{s}_data", f"{s}_valid", f"{s}_ready"
+
+
+def edge_signals(g: Graph, producer: str, consumer: str) -> tuple[str, str, str]:
+    """Data, valid and ready of the stream ``producer -> consumer`` (a fork's bit for it)."""
+    d, v, r = stream_signals(producer)
+    if g[producer].op == "fork":
+        k = g.out(producer, consumer)
+        return d, f"{v}[{k}]", f"{r}[{k}]"
+    return d, v, r
 
 
 def _instance(g: Graph, name: str, memories: dict[str, str]) -> list[str]:
@@ -44,18 +54,14 @@ def _instance(g: Graph, name: str, memories: dict[str, str]) -> list[str]:
     values.update({k: memory_parameter(name, k) for k in memories})
     width = max(len(k) for k in values)
     plist = ",\n".join(f"      .{k:<{width}}({v})" for k, v in values.items())
-    d_in, v_in, r_in = stream_signals(g.producer(name))
+    producers = g.producers(name)
+    ports = {"clk": "clk", "rst": "rst"}
+    for p in producers:
+        prefix = "data_in" if len(producers) == 1 else f"data_in_{g.port(p, name)}"
+        d_in, v_in, r_in = edge_signals(g, p, name)
+        ports.update({prefix: d_in, f"{prefix}_valid": v_in, f"{prefix}_ready": r_in})
     d_out, v_out, r_out = stream_signals(name)
-    ports = {
-        "clk": "clk",
-        "rst": "rst",
-        "data_in": d_in,
-        "data_in_valid": v_in,
-        "data_in_ready": r_in,
-        "data_out": d_out,
-        "data_out_valid": v_out,
-        "data_out_ready": r_out,
-    }
+    ports.update({"data_out": d_out, "data_out_valid": v_out, "data_out_ready": r_out})
     conns = ",\n".join(f"      .{k:<14}({v})" for k, v in ports.items())
     origin = f" (from {node.module})" if node.module else ""
     return [
@@ -95,7 +101,9 @@ def render_top(g: Graph, top: str, memories: dict[str, dict[str, str]]) -> str:
         f"// {top}: dataflow accelerator, {len(names) - 2} stages.",
         f"// {GENERATED}",
         "//",
-        "// Pipeline: " + " -> ".join(names),
+        ("// Pipeline: " + " -> ".join(names))
+        if g.is_chain()
+        else ("// Nodes (topological order): " + ", ".join(names)),
         f"// Input:  data_in,  {in_l} lanes of {in_t} per beat, "
         f"{inp.cycles} beats per inference (elements in stream order, lane 0 first: row-major, "
         "images as raster pixels with channels innermost).",
@@ -117,16 +125,18 @@ def render_top(g: Graph, top: str, memories: dict[str, dict[str, str]]) -> str:
         node = g[name]
         t, lanes = node.formats.data_out, node.fold.out_lanes
         d, v, r = stream_signals(name)
+        readers = g.consumers(name)
+        bits = f"[{len(readers) - 1}:0] " if node.op == "fork" else ""
         lines += [
-            f"  // stream {name} -> {g.consumers(name)[0]}: {lanes} lanes of {t}",
+            f"  // stream {name} -> {', '.join(readers)}: {lanes} lanes of {t}",
             f"  logic [{lanes - 1}:0][{t.width - 1}:0] {d};",
-            f"  logic {v};",
-            f"  logic {r};",
+            f"  logic {bits}{v};",
+            f"  logic {bits}{r};",
         ]
     lines.append("")
     for name in names[1:-1]:
         lines += _instance(g, name, memories.get(name, {}))
-    d, v, r = stream_signals(g.producer(OUTPUT))
+    d, v, r = edge_signals(g, g.producer(OUTPUT), OUTPUT)
     lines += [
         f"  assign data_out = {d};",
         f"  assign data_out_valid = {v};",

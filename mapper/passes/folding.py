@@ -28,7 +28,8 @@ import math
 from mapper import components
 from mapper.components.base import divisors, elements
 from mapper.errors import MappingError
-from mapper.graph import Fold, Graph, Node, Resources
+from mapper.graph import INPUT, OUTPUT, Fold, Graph, Node, Resources
+from mapper.passes import schedule
 from mapper.passes.base import FlowContext, flow_pass
 from quant.config import LayerFormats
 
@@ -101,7 +102,12 @@ def _options(node: Node, target: int, first: bool) -> list[tuple[Fold, float]]:
 
 
 def choose_folds(g: Graph, target: int) -> dict[str, Fold]:
-    """Cheapest fold per node with every node's cycles per vector ``<= target`` (module docstring)."""
+    """Cheapest fold per node with every node's cycles per vector ``<= target`` (module docstring):
+    exact by dynamic programming along a chain; on a graph with branches, coordinate descent."""
+    return _chain_folds(g, target) if g.is_chain() else _branch_folds(g, target)
+
+
+def _chain_folds(g: Graph, target: int) -> dict[str, Fold]:
     names = g.names()
     # table[i][fold] = (total cost up to node i, fold of node i-1)
     table: list[dict[Fold, tuple[float, Fold | None]]] = []
@@ -138,6 +144,45 @@ def choose_folds(g: Graph, target: int) -> dict[str, Fold]:
         prev = table[i][fold][1]
         if prev is not None:
             fold = prev
+    return folds
+
+
+def _branch_folds(g: Graph, target: int) -> dict[str, Fold]:
+    """Folds of a graph with forks and joins: every node in topological order takes its cheapest
+    option given its producers' folds (own cost plus lane adapters), then rounds of coordinate
+    descent let each node change its fold against all its neighbours until none does."""
+    names = g.names()
+    options = {n: _options(g[n], target, INPUT in g.producers(n)) for n in names}
+    infinite = float("inf")
+
+    def join(u: str, fu: Fold, v: str, fv: Fold) -> float:
+        cost = _join_cost(fu, fv, g[v])
+        return infinite if cost is None else cost
+
+    def total(n: str, f: Fold, cost: float) -> float:
+        return (
+            cost
+            + sum(join(p, folds[p], n, f) for p in g.producers(n) if p in folds)
+            + sum(join(n, f, c, folds[c]) for c in g.consumers(n) if c in folds)
+        )
+
+    folds: dict[str, Fold] = {}
+    for n in names:  # greedy start: producers are already chosen
+        folds[n] = min(options[n], key=lambda o: total(n, *o))[0]
+    for _ in range(10):
+        changed = False
+        for n in names:
+            best = min(options[n], key=lambda o: total(n, *o))[0]
+            if total(n, best, dict(options[n])[best]) < total(n, folds[n], dict(options[n])[folds[n]]):
+                folds[n], changed = best, True
+        if not changed:
+            break
+    for u, v, _ in g.edges():
+        if _join_cost(folds[u], folds[v], g[v]) is None:
+            raise MappingError(
+                f"node {v!r}: its {folds[v].in_lanes} input lanes cannot be joined to {u!r}'s "
+                f"{folds[u].out_lanes} output lanes (neither divides the other)"
+            )
     return folds
 
 
@@ -179,18 +224,72 @@ def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
             fifo = g[u].stream_like(f"fifo_{v}", "fifo", depth=depth)
             fifo.fold, fifo.component = Fold(b, b), "stream_fifo"
             g.splice(u, v, fifo)
+    _insert_branch_fifos(g)
     return g
+
+
+def _set_cycles(g: Graph) -> int:
+    """Every node's cycles per vector (ports: beats); returns the pipeline's initiation interval."""
+    for node in g:
+        comp = None if node.is_port else components.get(node.component)
+        node.cycles = elements(node.out_shape) // node.fold.out_lanes if comp is None else comp.cycles(node, node.fold)
+    return max(n.cycles for n in g)
+
+
+def _insert_branch_fifos(g: Graph) -> None:
+    """A FIFO on every input of a join whose beats would wait for the other operand: the early
+    branch of a reconvergent path (a residual's skip path) must hold what its fork passed on while
+    the other branch (say a convolution filling its line store) has not produced the matching
+    beats yet, or the fork stalls both branches and the pipeline slows down or deadlocks.
+
+    Beat times come from the schedule (:mod:`mapper.passes.schedule`) of enough consecutive
+    inferences, one every initiation interval, to cover the pipeline's latency; the depth is the
+    smallest that never refuses an arriving beat (:func:`schedule.fifo_depth`), 2 at least for full
+    rate. Inserting a FIFO delays its branch by a cycle, so the analysis runs again until every
+    waiting input has one.
+    """
+    joins = [n.name for n in g if len(g.producers(n.name)) > 1]
+    if not joins:
+        return
+    for _ in range(len(g)):
+        ii = _set_cycles(g)
+        first = schedule.vector_schedule(g, 0)
+        latency = first[OUTPUT][-1]
+        runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, latency // ii + 3)]
+        pending = []
+        for j in joins:
+            takes = [t for run in runs for t in schedule.join_times(g, run, j)]
+            for p in g.producers(j):
+                if g[p].op == "fifo" and g[p].attrs.get("branch"):
+                    continue
+                offers = [t for run in runs for t in run[p]]
+                if any(d > a for a, d in zip(offers, takes)):
+                    pending.append((p, j))
+        if not pending:
+            return
+        for p, j in pending:
+            fifo = g[p].stream_like(f"fifo_{j}_{g.port(p, j)}", "fifo", depth=2, branch=True)
+            fifo.fold, fifo.component = Fold(g[p].fold.out_lanes, g[p].fold.out_lanes), "stream_fifo"
+            g.splice(p, j, fifo)
+        _size_branch_fifos(g, joins)
+
+
+def _size_branch_fifos(g: Graph, joins: list[str]) -> None:
+    ii = _set_cycles(g)
+    first = schedule.vector_schedule(g, 0)
+    runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, first[OUTPUT][-1] // ii + 3)]
+    for j in joins:
+        takes = [t for run in runs for t in schedule.join_times(g, run, j)]
+        for f in g.producers(j):
+            if g[f].op == "fifo" and g[f].attrs.get("branch"):
+                src = g.producer(f)
+                offers = [t for run in runs for t in run[src]]
+                g[f].attrs["depth"] = max(2, schedule.fifo_depth(offers, takes))
 
 
 def predict_latency(g: Graph) -> int:
     """Cycles from the first input beat to the last output beat of one vector (empty pipeline)."""
-    times: list[int] = []
-    for node in g:
-        if node.op == "input":
-            times = list(range(node.cycles or 0))  # the source offers one beat per cycle
-        elif node.op != "output":
-            times = components.get(node.component).beat_times(node, node.fold, times)
-    return times[-1]
+    return schedule.vector_schedule(g, 0)[OUTPUT][-1]
 
 
 @flow_pass("annotate")

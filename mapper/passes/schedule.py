@@ -1,0 +1,70 @@
+"""Beat schedules of a folded graph: the cycle every node offers each output beat.
+
+A schedule follows one vector (inference) through the graph, its input beats offered one per
+cycle from ``start``, the output always ready, every node's component model giving its output
+beat times from its input beat times (``beat_times``) and when it takes its input beats
+(``accept_times``). A node of several inputs takes beat ``i`` once every operand's beat ``i`` is
+there (the element-wise maximum of its producers' times). A fork offers beat ``i`` to every
+consumer at once and the next beat only after every consumer has taken this one, so its output
+times follow its slowest consumer: ``o_i = max(t_i, r_{i-1} + 1)`` with ``r_i`` the latest
+consumer's accept time of beat ``i`` (a fixed point, reached in a few rounds).
+
+The model assumes every stream can hold what its producer offers before its consumer takes it,
+which is what the FIFOs on reconvergent paths are sized for (:func:`branch_fifo_depths`).
+"""
+
+from __future__ import annotations
+
+from mapper import components
+from mapper.graph import Graph
+
+
+def _fork_offers(g: Graph, name: str, times: list[int]) -> list[int]:
+    offered = list(times)
+    for _ in range(len(times) + 1):
+        taken = [
+            components.get(g[c].component).accept_times(g[c], g[c].fold, offered) if not g[c].is_port else offered
+            for c in g.consumers(name)
+        ]
+        latest = [max(ts) for ts in zip(*taken)]
+        nxt = [times[0]] + [max(t, r + 1) for t, r in zip(times[1:], latest)]
+        if nxt == offered:
+            return offered
+        offered = nxt
+    raise AssertionError(f"fork {name}: the offer schedule did not settle")
+
+
+def vector_schedule(g: Graph, start: int = 0) -> dict[str, list[int]]:
+    """Node name -> cycles its output beats of one vector are offered (input beats from ``start``)."""
+    times: dict[str, list[int]] = {}
+    for node in g:
+        if node.op == "input":
+            times[node.name] = [start + i for i in range(node.cycles or 0)]
+            continue
+        operands = [times[p] for p in g.producers(node.name)]
+        merged = [max(ts) for ts in zip(*operands)]
+        if node.op == "output":
+            times[node.name] = merged
+        elif node.op == "fork":
+            times[node.name] = _fork_offers(g, node.name, merged)
+        else:
+            times[node.name] = components.get(node.component).beat_times(node, node.fold, merged)
+    return times
+
+
+def join_times(g: Graph, schedule: dict[str, list[int]], name: str) -> list[int]:
+    """Cycles node ``name`` takes each input beat: when every operand's beat has arrived."""
+    return [max(ts) for ts in zip(*(schedule[p] for p in g.producers(name)))]
+
+
+def fifo_depth(arrivals: list[int], departures: list[int]) -> int:
+    """Smallest stream_fifo depth that takes beat ``i`` at ``arrivals[i]`` and gives it up at
+    ``departures[i]`` (beats in order): at each arrival the FIFO must hold fewer than DEPTH beats,
+    counting those written before that cycle and not read before it (stream_fifo's ready looks
+    only at its fill level, not at a read in the same cycle)."""
+    depth, read = 1, 0
+    for k, a in enumerate(arrivals):
+        while read < len(departures) and departures[read] < a:
+            read += 1
+        depth = max(depth, k - read + 1)
+    return depth

@@ -1,0 +1,121 @@
+"""Networks with branches through the mapper: forks, residual adds and the FIFO on the skip path.
+
+The skip path of a residual block must hold what the fork passed on while the other branch has not
+produced the matching beats yet. The mapper sizes that FIFO from the beat schedule; these tests
+simulate the result (random gaps and stalls, every output integer compared), check that measured
+cycles per inference and latency equal the predictions, and that a FIFO one entry shorter loses
+rate and a far shorter one deadlocks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import mapper.passes.schedule as schedule
+from mapper.flow import run_flow
+from quant.config import QuantConfig
+from quant.transform import quantize_model
+
+CONFIG = {
+    "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+    "by_type": {"relu": {"data_out": [8, 4, "unsigned"]}},
+}
+
+
+class ResMLP(nn.Module):
+    """x -> fc1 -> relu1 -> (+ fc2(.)) -> relu2 -> out: one residual block on vectors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.relu1 = nn.Linear(16, 16), nn.ReLU()
+        self.fc2, self.relu2 = nn.Linear(16, 16), nn.ReLU()
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu1(self.fc1(x))
+        return self.out(self.relu2(h + self.fc2(h)))
+
+
+class ResCNN(nn.Module):
+    """A conv stem, one residual block of two 3x3 convolutions, flatten, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1, self.r1 = nn.Conv2d(2, 4, 3, padding=1), nn.ReLU()
+        self.c2, self.r2 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+        self.c3, self.r3 = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+        self.flatten, self.fc = nn.Flatten(), nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.r1(self.c1(x))
+        return self.fc(self.flatten(self.r3(self.c3(self.r2(self.c2(h))) + h)))
+
+
+def _res_mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return quantize_model(ResMLP(), QuantConfig.from_dict(CONFIG))
+
+
+def _bit_exact(result) -> None:  # noqa: ANN001
+    assert not result.errors, result.errors[0][:2000]
+    assert result.mismatches == result.golden_model_mismatches == result.accelerator_model_mismatches == 0
+
+
+@pytest.mark.sim
+def test_residual_mlp_bit_exact_with_its_skip_fifo_and_on_time(tmp_path: Path) -> None:
+    x = torch.randn(30, 16) * 2
+    result = run_flow(_res_mlp(), x, tmp_path / "res", cycles=16, synth=False, seed=3)
+    _bit_exact(result)
+    g = result.graph
+    fork, skip = g["fork_relu"], g["fifo_add_0"]
+    assert fork.component == "stream_fork" and g.consumers("fork_relu") == ["cast_linear_1", "cast_add"]
+    assert skip.attrs["branch"] and skip.attrs["depth"] > 2 and g.consumers(skip.name) == ["add"]
+    assert result.measured_cycles_per_inference == result.predicted_cycles_per_inference == 16
+    assert result.measured_latency == result.predicted_latency
+    text = result.design.top_file.read_text()
+    assert "stream_fork #(" in text and "fixed_add #(" in text and ".data_in_1 " in text
+
+
+@pytest.mark.sim
+def test_a_skip_fifo_one_entry_short_loses_rate_and_a_short_one_deadlocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sized = schedule.fifo_depth
+    x = torch.randn(20, 16) * 2
+    monkeypatch.setattr(schedule, "fifo_depth", lambda a, d: sized(a, d) - 1)
+    short = run_flow(_res_mlp(), x, tmp_path / "short", cycles=16, synth=False, seed=3)
+    _bit_exact(short)
+    assert short.measured_cycles_per_inference > short.predicted_cycles_per_inference
+    monkeypatch.setattr(schedule, "fifo_depth", lambda a, d: 2)
+    stuck = run_flow(_res_mlp(), x, tmp_path / "stuck", cycles=16, synth=False, seed=3)
+    assert stuck.errors and "deadlock" in stuck.errors[0]
+
+
+@pytest.mark.sim
+def test_residual_cnn_bit_exact_under_stalls(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    q = quantize_model(ResCNN(), QuantConfig.from_dict(CONFIG))
+    x = torch.rand(8, 2, 6, 6) * 2 - 0.5
+    result = run_flow(q, x, tmp_path / "rescnn", cycles=64, synth=False, seed=3)
+    _bit_exact(result)
+    assert result.measured_latency == result.predicted_latency
+    assert result.measured_cycles_per_inference >= result.predicted_cycles_per_inference
+
+
+@pytest.mark.sim
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: conv_window takes the next image only when the current one is done, so three "
+    "convolutions at the same pace pay a refill bubble the cycle model does not count (355 measured, 326 "
+    "predicted); fixed by a window generator that streams across image boundaries",
+)
+def test_residual_cnn_cycles_per_inference_equal_the_prediction(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    q = quantize_model(ResCNN(), QuantConfig.from_dict(CONFIG))
+    x = torch.rand(8, 2, 6, 6) * 2 - 0.5
+    result = run_flow(q, x, tmp_path / "rescnn", cycles=64, synth=False, seed=3)
+    assert result.measured_cycles_per_inference == result.predicted_cycles_per_inference
