@@ -4,7 +4,8 @@ Table shape (every format is ``[width, frac]`` or ``[width, frac, "signed"|"unsi
 
     [quantize]
     default = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }
-    [quantize.by_type.relu]        # layer types: linear, conv2d, relu, sigmoid, tanh, gelu, silu
+    [quantize.by_type.relu]        # layer types: linear, conv2d, relu, sigmoid, tanh, gelu, silu,
+                                   # avgpool, batchnorm
     data_out = [8, 4, "unsigned"]
     [quantize.by_name.fc2]         # module path, as in model.named_modules()
     weight = [4, 3]
@@ -24,7 +25,7 @@ from golden.fixed import FixedType
 #: Element-wise activations the pass turns into table lookups (golden/activation.py).
 ACTIVATION_TYPES = ("sigmoid", "tanh", "gelu", "silu")
 #: Layer types the pass quantizes (the names used under ``by_type``).
-LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES)
+LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES, "avgpool", "batchnorm")
 #: Format fields of a layer.
 FORMAT_FIELDS = ("data_in", "weight", "bias", "data_out")
 #: Fields each layer type needs (a ReLU has no weights).
@@ -33,6 +34,8 @@ FIELDS_OF_TYPE = {
     "conv2d": FORMAT_FIELDS,
     "relu": ("data_in", "data_out"),
     **{a: ("data_in", "data_out") for a in ACTIVATION_TYPES},
+    "avgpool": ("data_in", "data_out"),
+    "batchnorm": FORMAT_FIELDS,  # weight: the per-channel scale's format, bias: the shift's
 }
 SECTION_KEYS = ("default", "by_type", "by_name")
 

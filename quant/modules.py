@@ -280,7 +280,3 @@ class QuantActivation(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.name}, data_in={self.formats.data_in}, data_out={self.formats.data_out}"
-
-
-#: Every quantized module type (what ``quantize_model`` puts into a model).
-QUANTIZED_MODULES = (QuantLinear, QuantConv2d, QuantReLU, QuantActivation)

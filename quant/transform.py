@@ -1,8 +1,10 @@
 """The quantization pass and the safe on-disk form of a quantized model.
 
-:func:`quantize_model` swaps every ``nn.Linear``, ``nn.Conv2d``, ``nn.ReLU`` and element-wise
-activation (``nn.Sigmoid``, ``nn.Tanh``, ``nn.GELU``, ``nn.SiLU``: table lookups) of a model for
-its quantized twin (formats from a :class:`QuantConfig`, looked up by module path). A quantized
+:func:`quantize_model` first folds every batch-norm that follows a convolution or linear layer into
+it (:mod:`quant.fold`), then swaps every ``nn.Linear``, ``nn.Conv2d``, ``nn.ReLU``, element-wise
+activation (``nn.Sigmoid``, ``nn.Tanh``, ``nn.GELU``, ``nn.SiLU``: table lookups), average pooling
+(``nn.AvgPool2d``, ``nn.AdaptiveAvgPool2d(1)``) and remaining batch-norm of a model for its
+quantized twin (formats from a :class:`QuantConfig`, looked up by module path). A quantized
 model is saved as a folder holding ``weights.pt`` (a plain state dict, loaded with
 ``torch.load(weights_only=True)``, so no code is unpickled), ``quantize.toml`` (its
 ``[quantize]`` table) and ``meta.json`` (free-form facts such as the model name); loading rebuilds
@@ -25,7 +27,21 @@ from common.atomic import replace_dir, temp_dir_beside
 from common.errors import ConfigError
 from common.tomlout import dumps as toml_dumps
 from quant.config import QuantConfig
-from quant.modules import ACTIVATION_FUNCTIONS, QUANTIZED_MODULES, QuantActivation, QuantConv2d, QuantLinear, QuantReLU
+from quant.fold import BATCHNORMS, fold_batchnorms, foldable_pairs
+from quant.modules import ACTIVATION_FUNCTIONS, QuantActivation, QuantConv2d, QuantLinear, QuantReLU
+from quant.norm import QuantBatchNorm
+from quant.pooling import QuantAvgPool2d, QuantGlobalAvgPool
+
+#: Every quantized module type (what ``quantize_model`` puts into a model).
+QUANTIZED_MODULES = (
+    QuantLinear,
+    QuantConv2d,
+    QuantReLU,
+    QuantActivation,
+    QuantAvgPool2d,
+    QuantGlobalAvgPool,
+    QuantBatchNorm,
+)
 
 WEIGHTS_FILE = "weights.pt"
 CONFIG_FILE = "quantize.toml"
@@ -34,13 +50,19 @@ META_FILE = "meta.json"
 
 def layer_type(module: nn.Module) -> str | None:
     """The config layer type (``linear``, ``conv2d``, ``relu``, ``sigmoid``, ``tanh``, ``gelu``,
-    ``silu``) of a float module, else None."""
+    ``silu``, ``avgpool``, ``batchnorm``) of a float module, else None."""
     if isinstance(module, nn.Linear):
         return "linear"
     if isinstance(module, nn.Conv2d):
         return "conv2d"
     if isinstance(module, nn.ReLU):
         return "relu"
+    if isinstance(module, nn.AvgPool2d) or (
+        isinstance(module, nn.AdaptiveAvgPool2d) and module.output_size in (1, (1, 1))
+    ):
+        return "avgpool"
+    if isinstance(module, BATCHNORMS):
+        return "batchnorm"
     for kind, (cls, _) in ACTIVATION_FUNCTIONS.items():
         if isinstance(module, cls):
             return kind
@@ -48,8 +70,10 @@ def layer_type(module: nn.Module) -> str | None:
 
 
 def quantizable_layers(model: nn.Module) -> dict[str, str]:
-    """Module path -> layer type of every layer the pass would replace, in model order."""
-    return {n: t for n, m in model.named_modules() if (t := layer_type(m)) is not None}
+    """Module path -> layer type of every layer the pass would replace, in model order (batch-norms
+    the pass folds into their layer are not among them)."""
+    folded = {bn for _, bn in foldable_pairs(model)}
+    return {n: t for n, m in model.named_modules() if (t := layer_type(m)) is not None and n not in folded}
 
 
 def _set_submodule(model: nn.Module, path: str, new: nn.Module) -> None:
@@ -61,11 +85,15 @@ def _set_submodule(model: nn.Module, path: str, new: nn.Module) -> None:
 def quantize_model(model: nn.Module, config: QuantConfig) -> nn.Module:
     """Deep copy of ``model`` with every supported layer replaced by its quantized module.
 
+    Batch-norms that follow a convolution or linear layer are folded into it first
+    (:func:`quant.fold.fold_batchnorms`), so they are not among the layers quantized on their own.
+
     Raises ConfigError when ``config.by_name`` names a layer the model does not have, when a
     layer's formats are incomplete or inconsistent (an activation's data_in wider than 12 bits),
     or for ``nn.GELU(approximate='tanh')`` (the table is the exact erf GELU).
     """
     out = copy.deepcopy(model)
+    fold_batchnorms(out)
     layers = quantizable_layers(out)
     config.check_names(list(layers))
     for name, kind in layers.items():
@@ -81,6 +109,13 @@ def quantize_model(model: nn.Module, config: QuantConfig) -> nn.Module:
                 new = QuantConv2d(module, formats)
             elif kind == "relu":
                 new = QuantReLU(formats)
+            elif kind == "avgpool":
+                new = (
+                    QuantAvgPool2d(module, formats) if isinstance(module, nn.AvgPool2d) else QuantGlobalAvgPool(formats)
+                )
+            elif kind == "batchnorm":
+                assert isinstance(module, BATCHNORMS)
+                new = QuantBatchNorm(module, formats)
             else:
                 if isinstance(module, nn.GELU) and module.approximate != "none":
                     raise ValueError(

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from golden.fixed import FixedType, float_to_fixed
+from golden.fixed import FixedType
 from mapper.errors import MappingError, UnsupportedOperationError
 from mapper.flow import capture_graph as capture
 from mapper.network import golden_network, model_integers, quantize_inputs
@@ -93,7 +93,10 @@ def test_golden_network_equals_quantized_model_integers(by_name: dict) -> None:
     assert len(np.unique(golden)) > 3  # the data really exercise the network
 
 
-def test_batchnorm_after_linear_is_folded_into_its_weights() -> None:
+def test_batchnorm_after_linear_is_folded_at_quantization_and_golden_equals_the_model() -> None:
+    """quantize_model folds the batch-norm into the linear before quantizing it, so the graph has
+    no batch-norm, its integers are the folded layer's, and the golden network equals the
+    quantized model bit for bit (no float batch-norm between quantized layers)."""
     torch.manual_seed(3)
     model = nn.Sequential(nn.Linear(8, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2))
     bn = model[1]
@@ -104,21 +107,23 @@ def test_batchnorm_after_linear_is_folded_into_its_weights() -> None:
         bn.bias.copy_(torch.randn(6) * 0.1)
     model.eval()
     q = _quantized(model)
-    g = capture(q, torch.randn(2, 8))
-    assert [g[n].op for n in ("linear", "relu", "linear_1")] == ["linear", "relu", "linear"]
-    assert not any(n.op == "batch_norm" for n in g)
-    lin = g["linear"]
-    assert any("batch_norm" in f for f in lin.folded)
-    ql: QuantLinear = q[0]
-    w_t, b_t = ql.formats.weight, ql.formats.bias
-    gamma, beta, mean, var = (
-        t.detach().double().numpy() for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)
-    )
-    scale = gamma / np.sqrt(var + bn.eps)
-    w_real = ql.int_weight().double().numpy() * w_t.scale * scale[:, None]
-    b_real = (ql.int_bias().double().numpy() * b_t.scale - mean) * scale + beta
-    assert np.array_equal(lin.weight, float_to_fixed(w_real, w_t))
-    assert np.array_equal(lin.bias, float_to_fixed(b_real, b_t))
+    assert isinstance(q[1], nn.Identity) and isinstance(q[0], QuantLinear)
+    x = torch.randn(40, 8) * 2
+    g = capture(q, x[:2])
+    assert [n.op for n in g] == ["input", "linear", "relu", "linear", "output"]
+    assert np.array_equal(g["linear"].weight, q[0].int_weight().numpy())
+    assert np.array_equal(g["linear"].bias, q[0].int_bias().numpy())
+    with torch.no_grad():
+        folded = (model[0](x) - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
+    assert torch.allclose(q[0].to_float()(x), folded, atol=1e-5)  # float twin vs float model
+    assert np.array_equal(golden_network(g, quantize_inputs(g, x)), model_integers(q, g, x))
+
+
+def test_a_float_batchnorm_left_in_the_model_is_refused_naming_the_node() -> None:
+    q = _quantized(nn.Sequential(nn.Linear(4, 4), nn.ReLU()))
+    q.append(nn.BatchNorm1d(4).eval())  # added after quantization: a float batch-norm with no format
+    with pytest.raises(MappingError, match=r"^node 'batch_norm': batch_norm in module '2' \(BatchNorm1d\) is not"):
+        capture(q, torch.randn(2, 4))
 
 
 def test_unsupported_operation_names_node_op_and_supported_set() -> None:

@@ -282,3 +282,46 @@ def test_cnn_shapes_strides_and_formats_map_and_match(case: int, tmp_path: Path)
     predicted = result.predicted_cycles_per_inference
     assert result.measured_cycles_per_inference == predicted
     assert result.measured_latency == result.predicted_latency
+
+
+@pytest.mark.sim
+def test_batchnorm_average_pools_and_global_pool_map_bit_exact_and_on_time(tmp_path: Path) -> None:
+    """conv -> batch-norm (folded at quantization) -> ReLU -> 2x2 average pool (conv_window +
+    pool_avg) -> batch-norm after the pool (unfoldable: fixed_affine) -> ReLU -> global average
+    pool (pool_avg over the image) -> linear: bit-exact under stalls, cycles and latency exact."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
+    )
+    for bn in (model[1], model[4]):
+        with torch.no_grad():
+            bn.running_mean.copy_(torch.randn(4) * 0.3)
+            bn.running_var.copy_(torch.rand(4) + 0.5)
+            bn.weight.copy_(torch.rand(4) + 0.5)
+            bn.bias.copy_(torch.randn(4) * 0.2)
+    table = {
+        "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [10, 8], "data_out": [8, 4]},
+        "by_type": {"relu": {"data_out": [8, 4, "unsigned"]}, "avgpool": {"data_out": [10, 6]}},
+    }
+    q = quantize_model(model.eval(), QuantConfig.from_dict(table))
+    x = (
+        torch.randn(12, 2, 8, 8, generator=torch.Generator().manual_seed(4))
+        * torch.linspace(0.2, 3, 12)[:, None, None, None]
+    )
+    result = run_flow(q, x, tmp_path / "pools", cycles=64, synth=False, seed=2)
+    assert not result.errors, result.errors[0][:2000]
+    assert result.golden_model_mismatches == result.mismatches == result.accelerator_model_mismatches == 0
+    assert result.measured_cycles_per_inference == result.predicted_cycles_per_inference
+    assert result.measured_latency == result.predicted_latency
+    comps = {n.op: n.component for n in result.graph}
+    assert comps["avg_pool2d"] == comps["global_avg_pool"] == "pool_avg" and comps["affine"] == "fixed_affine"
+    assert result.graph["adaptive_avg_pool2d"].params["WINDOW"] == 16  # the 4x4 pooled image
+    assert len(np.unique(result.golden, axis=0)) >= 4  # the samples really differ at the output

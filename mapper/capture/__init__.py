@@ -25,8 +25,7 @@ from mapper.capture.state import HANDLERS, CaptureState, op_name, sample_shape
 from mapper.errors import MappingError
 from mapper.graph import INPUT, OUTPUT, Graph, Node
 from mapper.passes.base import FlowContext, flow_pass
-from quant.modules import QUANTIZED_MODULES
-from quant.transform import dequantize_model
+from quant.transform import QUANTIZED_MODULES, dequantize_model
 
 
 def float_twin(model: nn.Module) -> nn.Module:

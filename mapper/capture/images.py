@@ -14,6 +14,9 @@ import torch
 
 from mapper.capture.state import CaptureState, elements_of, handles, op_name, sample_shape
 from mapper.errors import MappingError
+from mapper.graph import Node
+from quant.config import LayerFormats
+from quant.pooling import QuantAvgPool2d, QuantGlobalAvgPool
 
 #: aten operations that only rename data when the batch dimension is kept.
 VIEW_OPS = (
@@ -111,22 +114,67 @@ def pool_attrs(fx: torch.fx.Node, in_shape: tuple[int, ...]) -> dict[str, Any]:
     return {"image": tuple(in_shape), "kernel": kernel, "stride": stride[0], "padding": 0}
 
 
-@handles("max_pool2d")
-def max_pool2d(state: CaptureState, fx: torch.fx.Node) -> None:
-    """``aten.max_pool2d`` -> ``<name>_window`` (pool_window: conv_window, one window pixel per
-    beat) then ``<name>`` (max_pool2d: pool_max, the maximum of each KH * KW beats), both in
-    their producer's format (a max never rounds)."""
-    args = state.data_args(fx)
-    node = state.new_node(fx, "max_pool2d")
-    node.attrs = pool_attrs(fx, node.in_shape)
+def _windows(state: CaptureState, fx: torch.fx.Node, node: Node) -> Node:
+    """The ``<name>_window`` node (pool_window: conv_window, one window pixel per beat) in front
+    of a pooling node whose ``attrs`` are set; returns it, added and fed by the pooling's input."""
     kh, kw = node.attrs["kernel"]
     c, oh, ow = node.out_shape
     window = state.new_node(fx, "pool_window")
     window.name = f"{fx.name}_window"
     window.out_shape = (oh * ow * kh * kw, c)
     window.attrs = node.attrs
-    state.add(window, args, fx)
+    state.add(window, state.data_args(fx)[:1], fx)
     node.in_shape = window.out_shape
+    return window
+
+
+@handles("avg_pool2d")
+def avg_pool2d(state: CaptureState, fx: torch.fx.Node) -> None:
+    """``aten.avg_pool2d`` of a QuantAvgPool2d -> ``<name>_window`` (pool_window, in the pooling's
+    input format) then ``<name>`` (avg_pool2d: pool_avg over each KH * KW beats). Zero padding is
+    counted in the window, as torch's default and as conv_window pads."""
+    node = state.new_node(fx, "avg_pool2d")
+    qmod = state.quantized(node, QuantAvgPool2d)
+    if len(node.in_shape) != 3:
+        raise MappingError(f"node {fx.name!r}: avg_pool2d on per-sample shape {node.in_shape}; pooling takes images")
+    if qmod.stride[0] != qmod.stride[1] or qmod.padding[0] != qmod.padding[1]:
+        raise MappingError(f"node {fx.name!r}: avg_pool2d stride / padding differ between rows and columns")
+    node.attrs = {
+        "image": tuple(node.in_shape),
+        "kernel": qmod.kernel_size,
+        "stride": qmod.stride[0],
+        "padding": qmod.padding[0],
+        "recip_frac": qmod.recip_frac,
+    }
+    node.formats = qmod.formats
+    window = _windows(state, fx, node)
+    window.formats = LayerFormats(qmod.formats.data_in, None, None, qmod.formats.data_in)
+    state.graph.add(node)
+    state.graph.connect(window.name, node.name)
+    state.alias[fx.name] = node.name
+
+
+@handles("adaptive_avg_pool2d")
+def global_avg_pool(state: CaptureState, fx: torch.fx.Node) -> None:
+    """``aten.adaptive_avg_pool2d`` to 1 x 1 of a QuantGlobalAvgPool -> ``global_avg_pool``
+    (pool_avg over all H * W pixels of an image, which arrive as consecutive beats)."""
+    node = state.new_node(fx, "global_avg_pool")
+    qmod = state.quantized(node, QuantGlobalAvgPool)
+    if len(node.in_shape) != 3 or tuple(node.out_shape[1:]) != (1, 1):
+        raise MappingError(f"node {fx.name!r}: only an adaptive average pooling of an image to 1 x 1 maps")
+    node.attrs = {"image": tuple(node.in_shape), "recip_frac": qmod.recip_frac}
+    node.formats = qmod.formats
+    state.add(node, state.data_args(fx)[:1])
+
+
+@handles("max_pool2d")
+def max_pool2d(state: CaptureState, fx: torch.fx.Node) -> None:
+    """``aten.max_pool2d`` -> ``<name>_window`` (pool_window: conv_window, one window pixel per
+    beat) then ``<name>`` (max_pool2d: pool_max, the maximum of each KH * KW beats), both in
+    their producer's format (a max never rounds)."""
+    node = state.new_node(fx, "max_pool2d")
+    node.attrs = pool_attrs(fx, node.in_shape)
+    window = _windows(state, fx, node)
     state.graph.add(node)
     state.graph.connect(window.name, node.name)
     state.alias[fx.name] = node.name

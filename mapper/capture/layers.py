@@ -1,18 +1,14 @@
-"""Capture handlers of the weighted layers: linear and conv2d, and the batch-norm folded into a linear."""
+"""Capture handlers of the weighted layers: linear, conv2d and an unfolded batch-norm (per-channel affine)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import torch
 
-from golden.fixed import FixedType, accumulator_width, float_to_fixed
-from mapper.capture.state import CaptureState, elements_of, handles, op_name
+from mapper.capture.state import CaptureState, elements_of, handles
 from mapper.errors import MappingError
-from mapper.graph import Node
-from quant.config import LayerFormats
 from quant.modules import QuantConv2d, QuantLinear
+from quant.norm import QuantBatchNorm
 
 
 def image_order(w: np.ndarray, image: tuple[int, ...]) -> np.ndarray:
@@ -78,50 +74,15 @@ def conv2d(state: CaptureState, fx: torch.fx.Node) -> None:
     state.add(node, state.data_args(fx))
 
 
-def _batchnorm_params(fx: torch.fx.Node, tensors: dict[str, torch.Tensor]) -> tuple[Any, ...]:
-    args = fx.args
-    gamma, beta, mean, var = (tensors[a.name].detach().double().numpy() for a in args[1:5])
-    eps = float(args[-2] if op_name(fx.target) == "batch_norm" else args[-1])
-    return gamma, beta, mean, var, eps
-
-
-def fold_batchnorm(lin: Node, bn_name: str, params: tuple[Any, ...]) -> None:
-    """Fold ``y = (x - mean) / sqrt(var + eps) * gamma + beta`` into the linear node ``lin``.
-
-    The quantized weights and bias (as reals) are scaled and shifted, then quantized again to the
-    linear's weight and bias formats. A linear without bias gets one in a format with the
-    accumulator's fraction bits and width. The folded integers are what the hardware and the
-    golden network use; the quantized PyTorch model (float batch-norm between quantized layers)
-    is then only approximately equal to them.
-    """
-    gamma, beta, mean, var, eps = params
-    f = lin.formats
-    assert f is not None and f.weight is not None and lin.weight is not None
-    scale = gamma / np.sqrt(var + eps)
-    w_real = lin.weight.astype(np.float64) * f.weight.scale
-    if lin.bias is not None and f.bias is not None:
-        b_t = f.bias
-        b_real = lin.bias.astype(np.float64) * b_t.scale
-    else:
-        k = lin.weight.shape[1]
-        width = min(32, accumulator_width(f.data_in, f.weight, k, with_bias=True))
-        b_t = FixedType(width, f.data_in.frac + f.weight.frac)
-        b_real = np.zeros(lin.weight.shape[0])
-    lin.weight = float_to_fixed(w_real * scale[:, None], f.weight)
-    lin.bias = float_to_fixed((b_real - mean) * scale + beta, b_t)
-    lin.formats = LayerFormats(f.data_in, f.weight, b_t, f.data_out)
-    lin.folded.append(bn_name)
-
-
 @handles("batch_norm", "_native_batch_norm_legit_no_training")
 def batch_norm(state: CaptureState, fx: torch.fx.Node) -> None:
-    """A batch-norm right after a linear (nothing else reads the linear) is folded into it; any
-    other batch-norm stays a node, which assignment refuses naming it."""
-    args = state.data_args(fx)
-    src = state.source(args[0]) if len(args) == 1 else None
-    if src is not None and src.op == "linear" and not state.graph.consumers(src.name):
-        fold_batchnorm(src, fx.name, _batchnorm_params(fx, state.tensors))
-        state.alias[fx.name] = src.name
-        return
-    node = state.new_node(fx, op_name(fx.target))
-    state.add(node, args)
+    """A batch-norm the quantization pass could not fold (``QuantBatchNorm``) -> ``affine``
+    (fixed_affine) with its integer per-channel scales and shifts. A float batch-norm left in the
+    model has no number format and is refused naming the node."""
+    node = state.new_node(fx, "affine")
+    qmod = state.quantized(node, QuantBatchNorm, " (quantize_model folds a batch-norm after a conv / linear)")
+    node.formats = qmod.formats
+    node.weight = qmod.int_scale().numpy().astype(np.int64)
+    node.bias = qmod.int_shift().numpy().astype(np.int64)
+    node.attrs = {"channels": int(node.weight.shape[0])}
+    state.add(node, state.data_args(fx)[:1])

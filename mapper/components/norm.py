@@ -7,7 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from mapper.components.base import BenchTiming, Component, Mutant, random_constants, register
+from golden.fixed import IntArray
+from golden.norm import affine
+from mapper.components.base import (
+    BenchTiming,
+    Component,
+    Fold,
+    Mutant,
+    Resources,
+    divisors,
+    elements,
+    random_constants,
+    register,
+)
+from mapper.graph import Node
 from sim.memimage import pack_lanes, write_memh
 
 
@@ -20,6 +33,7 @@ class FixedAffine(Component):
         "beats per position, scales and shifts from $readmemh images"
     )
     depends = ("fixed_requant", "skid_buffer")
+    ops = ("affine",)
     bench = "sim.tb.test_fixed_affine"
     defaults = {
         "CHANNELS": 4,
@@ -106,3 +120,63 @@ class FixedAffine(Component):
             "SHIFT_FILE": str(write_memh(folder / "shift.memh", shift_words, lanes * b_w)),
         }
         return out, {"scale": scale.tolist(), "shift": shift.tolist()}
+
+    # ---- the mapper's model: the node's weight / bias are the per-channel scales / shifts ----
+
+    def folds(self, node: Node) -> list[Fold]:
+        return [Fold(d, d) for d in divisors(int(node.attrs["channels"]))]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        f = node.formats
+        assert f is not None and f.weight is not None and f.bias is not None
+        return {
+            "CHANNELS": int(node.attrs["channels"]),
+            "LANES": fold.in_lanes,
+            "IN_WIDTH": f.data_in.width,
+            "IN_FRAC": f.data_in.frac,
+            "IN_SIGNED": bool(f.data_in.signed),
+            "S_WIDTH": f.weight.width,
+            "S_FRAC": f.weight.frac,
+            "B_WIDTH": f.bias.width,
+            "B_FRAC": f.bias.frac,
+            "OUT_WIDTH": f.data_out.width,
+            "OUT_FRAC": f.data_out.frac,
+            "OUT_SIGNED": bool(f.data_out.signed),
+        }
+
+    def memories(self, node: Node, fold: Fold, folder: Path) -> dict[str, str]:
+        f = node.formats
+        assert f is not None and f.weight is not None and f.bias is not None
+        assert node.weight is not None and node.bias is not None
+        lanes, beats = fold.in_lanes, range(int(node.attrs["channels"]) // fold.in_lanes)
+        scale = [pack_lanes(node.weight[k * lanes : (k + 1) * lanes], f.weight.width) for k in beats]
+        shift = [pack_lanes(node.bias[k * lanes : (k + 1) * lanes], f.bias.width) for k in beats]
+        return {
+            "SCALE_FILE": str(write_memh(folder / f"{node.name}_scale.memh", scale, lanes * f.weight.width)),
+            "SHIFT_FILE": str(write_memh(folder / f"{node.name}_shift.memh", shift, lanes * f.bias.width)),
+        }
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        f = node.formats
+        assert f is not None and f.weight is not None and f.bias is not None
+        xa = np.asarray(x, dtype=np.int64)
+        c = int(node.attrs["channels"])
+        y = affine(xa.reshape(-1, c), node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out)
+        return y.reshape(len(xa), -1)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // fold.out_lanes
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return [t + 1 for t in times]
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Per lane a multiplier (one DSP48E1) and the requantizer, the scale / shift ROMs in LUTs,
+        the output skid buffer; not calibrated on synthesis yet."""
+        f = node.formats
+        assert f is not None and f.weight is not None and f.bias is not None
+        rom = int(node.attrs["channels"]) * (f.weight.width + f.bias.width) // 32 + 1
+        lanes = fold.in_lanes
+        return Resources(
+            lut=lanes * (2 * f.data_out.width + f.data_in.width) + rom, ff=2 * lanes * f.data_out.width + 8, dsp=lanes
+        )

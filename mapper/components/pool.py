@@ -12,8 +12,18 @@ from typing import Any
 import numpy as np
 
 from golden.fixed import IntArray
-from golden.pool import max_reduce
-from mapper.components.base import BenchTiming, Component, Fold, Mutant, Resources, elements, in_format, register
+from golden.pool import avg_reduce, max_reduce
+from mapper.components.base import (
+    BenchTiming,
+    Component,
+    Fold,
+    Mutant,
+    Resources,
+    elements,
+    in_format,
+    out_format,
+    register,
+)
 from mapper.components.conv import image, image_lanes
 from mapper.graph import Node
 
@@ -77,6 +87,7 @@ class PoolAvg(Component):
         "one requantization; exact mean for power-of-two windows"
     )
     depends = ("fixed_requant",)
+    ops = ("avg_pool2d", "global_avg_pool")
     bench = "sim.tb.test_pool_avg"
     defaults = {
         "CHANNELS": 1,
@@ -118,3 +129,53 @@ class PoolAvg(Component):
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         return BenchTiming(interval=params["WINDOW"], latency=1, in_spacing=1, out_spacing=params["WINDOW"])
+
+    def folds(self, node: Node) -> list[Fold]:
+        return image_lanes(node)
+
+    @staticmethod
+    def window(node: Node) -> int:
+        """Beats averaged per output beat: the kernel's KH * KW, or a global pooling's H * W."""
+        if node.op == "global_avg_pool":
+            _, h, w = image(node)
+            return h * w
+        return window_size(node)
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        i, o = in_format(node), out_format(node)
+        return {
+            "CHANNELS": fold.in_lanes,
+            "IN_WIDTH": i.width,
+            "IN_FRAC": i.frac,
+            "IN_SIGNED": bool(i.signed),
+            "OUT_WIDTH": o.width,
+            "OUT_FRAC": o.frac,
+            "OUT_SIGNED": bool(o.signed),
+            "WINDOW": self.window(node),
+            "RECIP_FRAC": int(node.attrs["recip_frac"]),
+        }
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        c = image(node)[0]
+        xa = np.asarray(x, dtype=np.int64)
+        means = avg_reduce(
+            xa.reshape(-1, c), self.window(node), in_format(node), out_format(node), int(node.attrs["recip_frac"])
+        )
+        return means.reshape(len(xa), -1)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.in_shape) // fold.in_lanes  # one input beat per cycle
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        k = self.window(node)
+        return [times[j + k - 1] + 1 for j in range(0, len(times), k)]
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Per lane a running sum, a multiplier by the reciprocal constant and a requantizer; not
+        calibrated on synthesis yet (a rough count: one DSP48E1 per lane, LUTs for the adder,
+        rounding and saturation, FFs for the sum and the output)."""
+        i, o = in_format(node), out_format(node)
+        sum_w = i.width + (self.window(node) - 1).bit_length() + 1
+        return Resources(
+            lut=fold.in_lanes * (sum_w + 2 * o.width), ff=fold.in_lanes * (sum_w + o.width) + 8, dsp=fold.in_lanes
+        )
