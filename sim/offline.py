@@ -1,0 +1,48 @@
+"""A component bench's description (its ``BenchSpec``: ports, golden model, stimulus hints)
+outside a cocotb simulation: for the SystemVerilog harness and for tests that examine stimulus.
+
+A bench's ``bench(params)`` may read the run's context (the weights behind a memory image) from
+the configuration file named by ``CH_TB_CONFIG``; :func:`component_bench` writes that file for the
+duration of the call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from sim.catalogue import Component
+from sim.verif.bench import CONFIG_ENV
+from sim.verif.ports import BenchSpec
+
+
+def bench_of(
+    tb_module: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> BenchSpec:
+    """``<tb_module>.bench(params)`` with ``context`` as the run's context."""
+    module = importlib.import_module(tb_module)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "config.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"parameters": dict(params), "context": dict(context or {})}, f)
+        old = os.environ.get(CONFIG_ENV)
+        os.environ[CONFIG_ENV] = path
+        try:
+            return module.bench(dict(params))
+        finally:
+            if old is None:
+                del os.environ[CONFIG_ENV]
+            else:
+                os.environ[CONFIG_ENV] = old
+
+
+def component_bench(
+    comp: Component, overrides: Mapping[str, Any] | None = None, seed: int = 1
+) -> tuple[dict[str, Any], BenchSpec]:
+    """(full parameters with memory images written, BenchSpec) of a catalogue component."""
+    params, context = comp.prepared(comp.parameters(dict(overrides or {})), seed)
+    return params, bench_of(comp.tb_module, params, context)
