@@ -520,7 +520,7 @@ def render_top(spec: HarnessSpec, in_depth: int, out_depth: int) -> str:
 # ---- build ---------------------------------------------------------------------------------------
 
 
-def _all_sources(spec: HarnessSpec) -> list[Path]:
+def harness_sources(spec: HarnessSpec) -> list[Path]:
     sources = [*TRANSACTOR_SOURCES, *CHECKER_SOURCES, *spec.sources]
     if spec.bind_components:
         sources.append(bind_file(spec.sources))
@@ -552,7 +552,7 @@ def build(spec: HarnessSpec, in_depth: int = 1024, out_depth: int = 1024) -> Pat
     """
     spec.validate()
     top_text = render_top(spec, in_depth, out_depth)
-    sources = _all_sources(spec)
+    sources = harness_sources(spec)
     folder = HARNESS_ROOT / f"{spec.top}-{_hash([top_text], sources)}"
     folder.mkdir(parents=True, exist_ok=True)
     exe = folder / "obj" / "Vharness_top"
@@ -638,6 +638,104 @@ def _simulate(exe: Path, run_dir: Path, plusargs: list[str]) -> tuple[int, str, 
     return proc.returncode, log, seconds
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The run folder's files are written; what the simulator needs to be told.
+
+    Attributes:
+        plusargs: the harness's plusargs (seed, gaps, stalls, sink mode, timeout, images, records).
+        inferences: inferences in the input images.
+        out_beats: beats expected per output stream.
+    """
+
+    plusargs: list[str]
+    inferences: int
+    out_beats: dict[str, int]
+
+
+def prepare(
+    spec: HarnessSpec,
+    inputs: Mapping[str, npt.ArrayLike] | npt.ArrayLike,
+    run_dir: Path,
+    *,
+    seed: int = 1,
+    gap_prob: float = 0.0,
+    stall_prob: float = 0.0,
+    sink_mode: str = "random",
+    timeout_cycles: int = 10000,
+    drain_cycles: int = 64,
+) -> Prepared:
+    """Write the input images into ``run_dir`` and return the plusargs of a run (see :func:`run`).
+
+    File names in the plusargs are relative to ``run_dir``: run the simulator there.
+    """
+    if sink_mode not in SINK_MODES:
+        raise ValueError(f"sink_mode must be one of {SINK_MODES}, got {sink_mode!r}")
+    if not isinstance(inputs, Mapping):
+        if len(spec.inputs) != 1:
+            raise ValueError(f"{spec.top} has {len(spec.inputs)} input streams: pass a dict of arrays")
+        inputs = {spec.inputs[0].name: inputs}
+    missing = [p.name for p in spec.inputs if p.name not in inputs]
+    if missing:
+        raise ValueError(f"no inputs for stream(s) {missing} of {spec.top}")
+    rows = {p.name: _as_rows(inputs[p.name], p, spec.beats_of(p.name)) for p in spec.inputs}
+    counts = {len(r) for r in rows.values()}
+    if len(counts) != 1:
+        raise ValueError(
+            f"input streams of {spec.top} hold different numbers of inferences: "
+            f"{ {k: len(v) for k, v in rows.items()} }"
+        )
+    n = counts.pop()
+    if n < 1:
+        raise ValueError(f"no inferences to run through {spec.top}")
+    in_beats = {p.name: n * spec.beats_of(p.name) for p in spec.inputs}
+    out_beats = {p.name: n * spec.beats_of(p.name) for p in spec.outputs}
+    plusargs = [
+        f"+harness_seed={seed & _MASK32}",
+        f"+harness_gap={threshold(gap_prob)}",
+        f"+harness_stall={threshold(stall_prob)}",
+        f"+harness_after_valid={int(sink_mode == 'after_valid')}",
+        f"+harness_timeout={int(timeout_cycles)}",
+        f"+harness_drain={int(drain_cycles)}",
+    ]
+    for p in spec.inputs:
+        nm = _ident(p.name)
+        _write_image(run_dir / f"{nm}.memh", rows[p.name], p)
+        plusargs += [f"+{nm}_image={nm}.memh", f"+{nm}_beats={in_beats[p.name]}", f"+{nm}_stamps={nm}.stamps"]
+    for p in spec.outputs:
+        nm = _ident(p.name)
+        plusargs += [f"+{nm}_beats={out_beats[p.name]}", f"+{nm}_out={nm}.out"]
+    return Prepared(plusargs, n, out_beats)
+
+
+def depths(spec: HarnessSpec, inferences: int, drain_cycles: int = 64) -> tuple[int, int]:
+    """(input image depth, output record depth) of a build for ``inferences`` inferences."""
+    in_beats = max(inferences * spec.beats_of(p.name) for p in spec.inputs)
+    out_beats = max(inferences * spec.beats_of(p.name) for p in spec.outputs)
+    return _depth(in_beats), _depth(out_beats + drain_cycles)
+
+
+def start(
+    spec: HarnessSpec,
+    inputs: Mapping[str, npt.ArrayLike] | npt.ArrayLike,
+    *,
+    tag: str = "",
+    seed: int = 1,
+    **settings: Any,
+) -> tuple[Path, Path, Prepared]:
+    """Build if needed and prepare a fresh run folder: (executable, run folder, prepared run)."""
+    scratch = HARNESS_ROOT / "scratch" / f"{os.getpid()}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    prepared = prepare(spec, inputs, scratch, seed=seed, **settings)
+    exe = build(spec, *depths(spec, prepared.inferences, int(settings.get("drain_cycles", 64))))
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", tag or "run")
+    run_dir = exe.parent.parent / f"{safe}-s{seed}-{os.getpid()}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    shutil.move(str(scratch), str(run_dir))
+    return exe, run_dir, prepared
+
+
 def run(
     spec: HarnessSpec,
     inputs: Mapping[str, npt.ArrayLike] | npt.ArrayLike,
@@ -675,53 +773,24 @@ def run(
             deadlocked (the message names the stuck streams), the design produced extra beats, or
             the build failed.
     """
-    if sink_mode not in SINK_MODES:
-        raise ValueError(f"sink_mode must be one of {SINK_MODES}, got {sink_mode!r}")
-    if not isinstance(inputs, Mapping):
-        if len(spec.inputs) != 1:
-            raise ValueError(f"{spec.top} has {len(spec.inputs)} input streams: pass a dict of arrays")
-        inputs = {spec.inputs[0].name: inputs}
-    missing = [p.name for p in spec.inputs if p.name not in inputs]
-    if missing:
-        raise ValueError(f"no inputs for stream(s) {missing} of {spec.top}")
-    rows = {p.name: _as_rows(inputs[p.name], p, spec.beats_of(p.name)) for p in spec.inputs}
-    counts = {len(r) for r in rows.values()}
-    if len(counts) != 1:
-        raise ValueError(
-            f"input streams of {spec.top} hold different numbers of inferences: "
-            f"{ {k: len(v) for k, v in rows.items()} }"
-        )
-    n = counts.pop()
-    in_beats = {p.name: n * spec.beats_of(p.name) for p in spec.inputs}
-    out_beats = {p.name: n * spec.beats_of(p.name) for p in spec.outputs}
-    exe = build(spec, _depth(max(in_beats.values())), _depth(max(out_beats.values()) + drain_cycles))
-
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", tag or "run")
-    run_dir = exe.parent.parent / f"{safe}-s{seed}-{os.getpid()}"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    plusargs = [
-        f"+harness_seed={seed & _MASK32}",
-        f"+harness_gap={threshold(gap_prob)}",
-        f"+harness_stall={threshold(stall_prob)}",
-        f"+harness_after_valid={int(sink_mode == 'after_valid')}",
-        f"+harness_timeout={int(timeout_cycles)}",
-        f"+harness_drain={int(drain_cycles)}",
-    ]
-    for p in spec.inputs:
-        nm = _ident(p.name)
-        _write_image(run_dir / f"{nm}.memh", rows[p.name], p)
-        plusargs += [f"+{nm}_image={nm}.memh", f"+{nm}_beats={in_beats[p.name]}", f"+{nm}_stamps={nm}.stamps"]
-    for p in spec.outputs:
-        nm = _ident(p.name)
-        plusargs += [f"+{nm}_beats={out_beats[p.name]}", f"+{nm}_out={nm}.out"]
+    exe, run_dir, prepared = start(
+        spec,
+        inputs,
+        seed=seed,
+        gap_prob=gap_prob,
+        stall_prob=stall_prob,
+        sink_mode=sink_mode,
+        timeout_cycles=timeout_cycles,
+        drain_cycles=drain_cycles,
+        tag=tag,
+    )
+    plusargs, n, out_beats = prepared.plusargs, prepared.inferences, prepared.out_beats
 
     if x_check:
         (run_dir / "xtrace").mkdir()
         plusargs_first = [*plusargs, *X_CHECK_PLUSARGS[0], "+stream_xtrace_record=xtrace"]
         rc, log, seconds = _simulate(exe, run_dir, plusargs_first)
-        first = _collect(spec, run_dir, n, log, seconds)
+        first = collect(spec, run_dir, n, log, seconds)
         if rc != 0 or _problems(log):
             raise HarnessError(_failure(spec, "", log, rc), first)
         for p in spec.outputs:
@@ -729,20 +798,20 @@ def run(
         rc, log, seconds = _simulate(
             exe, run_dir, [*plusargs, *X_CHECK_PLUSARGS[1], "+stream_xtrace_compare=xtrace"]
         )
-        second = _collect(spec, run_dir, n, log, seconds)
+        second = collect(spec, run_dir, n, log, seconds)
         if rc != 0 or _problems(log):
-            raise HarnessError(_failure(spec, "with uninitialised state all ones: ", log, rc), second)
+            raise HarnessError(_failure(spec, "with X given other values ", log, rc), second)
         for p in spec.outputs:
             if first.output_beats[p.name] != second.output_beats[p.name]:
                 raise HarnessError(
-                    f"{spec.top}: output {p.name} differs between uninitialised state all "
-                    "zeros and all ones: it depends on an unknown (X)",
+                    f"{spec.top}: output {p.name} differs between two runs that give X different "
+                    "values: it depends on an unknown (X)",
                     second,
                 )
         return first
 
     rc, log, seconds = _simulate(exe, run_dir, [*plusargs, "+verilator+rand+reset+0"])
-    result = _collect(spec, run_dir, n, log, seconds)
+    result = collect(spec, run_dir, n, log, seconds)
     if rc != 0 or _problems(log) or "harness: finished" not in log:
         raise HarnessError(_failure(spec, "", log, rc), result)
     extra = {p.name: len(result.output_beats[p.name]) - out_beats[p.name] for p in spec.outputs}
@@ -758,7 +827,8 @@ def _failure(spec: HarnessSpec, prefix: str, log: str, rc: int) -> str:
     return f"{spec.top}: harness run failed {prefix}(exit {rc}):\n  {body}"
 
 
-def _collect(spec: HarnessSpec, run_dir: Path, n: int, log: str, seconds: float) -> HarnessResult:
+def collect(spec: HarnessSpec, run_dir: Path, n: int, log: str, seconds: float) -> HarnessResult:
+    """Read what a run wrote into ``run_dir`` (``n`` inferences; ``log`` its output)."""
     outputs, output_beats, output_cycles, input_cycles = {}, {}, {}, {}
     for p in spec.outputs:
         cycles, beats = _read_sink(run_dir / f"{_ident(p.name)}.out", p)
