@@ -27,6 +27,15 @@ HDL_ROOT = REPO_ROOT / "sim" / "hdl"
 #: Files that define the checkers (compile them with any bind file of this module).
 CHECKER_SOURCES = (HDL_ROOT / "stream_checker.sv", HDL_ROOT / "stream_checker_bus.sv")
 BIND_ROOT = BUILD_ROOT / "checkers"
+#: Verilator plusargs of the two passes of the X check (sim/hdl/stream_checker.sv): uninitialised
+#: state all zeros, then all ones; explicit X assignments (--x-assign unique) take values drawn from
+#: the seed, so the seeds differ too (a w-bit X assignment then differs between the passes with
+#: probability 1 - 2**-w). The first pass adds +stream_xtrace_record=<folder>, the second
+#: +stream_xtrace_compare=<folder>.
+X_CHECK_PLUSARGS = (
+    ("+verilator+rand+reset+0", "+verilator+seed+1"),
+    ("+verilator+rand+reset+1", "+verilator+seed+2"),
+)
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _MODULE = re.compile(r"\bmodule\s+(\w+)")

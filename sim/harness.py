@@ -53,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 
 from eda.toolchain import BUILD_ROOT, tool_env, verilator_bin, verilator_root
-from sim.checkers import CHECKER_SOURCES, HDL_ROOT, bind_file
+from sim.checkers import CHECKER_SOURCES, HDL_ROOT, X_CHECK_PLUSARGS, bind_file
 from sim.verif.ports import BenchSpec, PortSpec
 
 HARNESS_ROOT = BUILD_ROOT / "harness"
@@ -86,13 +86,6 @@ VERILATOR_FLAGS = (
     "-O2",
 )
 _MASK32 = 0xFFFFFFFF
-#: Verilator plusargs of the two passes of an X check: uninitialised state all zeros, then all
-#: ones; explicit X assignments (--x-assign unique) take values drawn from the seed, so the seeds
-#: differ too (a w-bit X assignment then differs between the passes with probability 1 - 2**-w).
-X_CHECK_PLUSARGS = (
-    ("+verilator+rand+reset+0", "+verilator+seed+1"),
-    ("+verilator+rand+reset+1", "+verilator+seed+2"),
-)
 
 
 class HarnessError(RuntimeError):

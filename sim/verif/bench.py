@@ -22,8 +22,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import Event, FallingEdge, First, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
-from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent
-from sim.verif.ports import Beat, BenchSpec, PortSignals, PortSpec
+from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent, ProtocolLog
+from sim.verif.ports import Beat, BenchSpec, PortSpec
 from sim.verif.scoreboard import Predictor, Scoreboard
 
 CONFIG_ENV = "CH_TB_CONFIG"
@@ -76,23 +76,44 @@ class Watchdog:
                 raise AssertionError(self.describe(idle))
 
     def describe(self, idle: int) -> str:
-        """Name every port that holds up progress, with its handshake state."""
-        lines = [f"deadlock: no transfer for {idle} cycles"]
+        """Name every port that holds up progress, with its handshake state, and line up what
+        each output received against what it should have (a lost beat shows as missing)."""
+        lines = [f"handshake rule broken: {e}" for e in self.env.protocol.errors[:3]]
+        after_valid = self.env.sink_mode == "after_valid"
+        inputs = []
         for name, agent in self.env.in_agents.items():
             if agent.driver.pending or self.env.sequences_running.get(name):
                 port = agent.driver.port
-                lines.append(
+                inputs.append(
                     f"input {name}: beats still to send, valid={port.valid} ready={port.ready}"
                     + (" (the DUT is not accepting)" if port.valid and not port.ready else "")
                 )
-        for name, n in self.env.scoreboard.outstanding().items():
-            if n:
-                port = self.env.out_agents[name].monitor.port
-                lines.append(
-                    f"output {name}: {n} beats still expected, valid={port.valid} ready={port.ready}"
-                    + (" (the DUT is not producing)" if not port.valid else "")
+        if inputs:
+            lines.append(f"deadlock: no transfer for {idle} cycles")
+        else:
+            lines.append(
+                f"no transfer for {idle} cycles after every input beat was taken: output beats are missing"
+            )
+        lines += inputs
+        outstanding = self.env.scoreboard.outstanding()
+        for name, agent in self.env.out_agents.items():
+            n = outstanding.get(name, 0)
+            if not n and not inputs:
+                continue
+            port = agent.monitor.port
+            why = ""
+            if not port.valid:
+                why = " (the DUT is not producing"
+                why += (
+                    "; the sink raises ready only after seeing valid: valid must not wait for ready)"
+                    if after_valid
+                    else ")"
                 )
-        lines += [f"before that: {e}" for e in self.env.scoreboard.errors[:3]]
+            lines.append(
+                f"output {name}: {n} beats still expected, valid={port.valid} ready={port.ready}{why}"
+            )
+        for name in self.env.out_agents:
+            lines += self.env.scoreboard.describe_port(name)
         return "\n  ".join(lines)
 
 
@@ -102,7 +123,9 @@ class StreamEnv(uvm_env):
     def build_phase(self) -> None:
         self.spec: BenchSpec = ConfigDB().get(self, "", "bench")
         self.clocking: Clocking = ConfigDB().get(self, "", "clocking")
+        self.protocol: ProtocolLog = ConfigDB().get(self, "", "protocol")
         run_cfg: dict[str, Any] = ConfigDB().get(self, "", "run_config")
+        self.sink_mode = str(run_cfg.get("sink_mode", "random"))
         seed = int(run_cfg["seed"])
         self.in_agents: dict[str, InputAgent] = {}
         self.out_agents: dict[str, OutputAgent] = {}
@@ -117,6 +140,7 @@ class StreamEnv(uvm_env):
             name = f"out_{port.name}"
             ConfigDB().set(self, f"{name}.*", "spec", port)
             ConfigDB().set(self, f"{name}.*", "stall_prob", float(run_cfg["stall_prob"]))
+            ConfigDB().set(self, f"{name}.*", "sink_mode", self.sink_mode)
             ConfigDB().set(self, f"{name}.*", "rng", random.Random(seed * 1000 + 500 + i))
             self.out_agents[port.name] = OutputAgent(name, self)
         self.predictor = Predictor("predictor", self)
@@ -124,6 +148,7 @@ class StreamEnv(uvm_env):
 
     def connect_phase(self) -> None:
         self.predictor.expected_port = self.scoreboard.write_expected
+        self.scoreboard.groups_in = self.predictor.groups_in
         for agent in self.in_agents.values():
             agent.monitor.ap.connect(self.predictor.analysis_export)
         for agent in self.out_agents.values():
@@ -144,8 +169,10 @@ class StreamTest(uvm_test):
         self.run_cfg = load_run_config()
         self.spec = type(self).bench(self.run_cfg["parameters"])
         self.clocking = Clocking(cocotb.top.clk)
+        self.protocol = ProtocolLog()
         ConfigDB().set(None, "*", "bench", self.spec)
         ConfigDB().set(None, "*", "clocking", self.clocking)
+        ConfigDB().set(None, "*", "protocol", self.protocol)
         ConfigDB().set(None, "*", "run_config", self.run_cfg)
         self.env = StreamEnv("env", self)
 
@@ -183,10 +210,11 @@ class StreamTest(uvm_test):
         sends = [cocotb.start_soon(self._send(n, b)) for n, b in self.stimulus().items()]
         done = Event()
         watchdog = cocotb.start_soon(Watchdog(self.env, int(self.run_cfg["timeout_cycles"])).run(done))
+        protocol = cocotb.start_soon(self._protocol_watch())
         for task in sends:
-            await First(task, watchdog)
+            await First(task, watchdog, protocol)
         while any(self.env.scoreboard.outstanding().values()):
-            await First(FallingEdge(self.clocking.clk), watchdog)
+            await First(FallingEdge(self.clocking.clk), watchdog, protocol)
         done.set()
         # keep clocking so that any extra beat the DUT still emits is seen by the scoreboard
         for _ in range(self.DRAIN_CYCLES):
@@ -194,10 +222,16 @@ class StreamTest(uvm_test):
         self.write_results(start_cycle)
         self.drop_objection()
 
+    async def _protocol_watch(self) -> None:
+        """End the test at the first handshake rule a monitor sees broken, naming it (a later
+        scoreboard mismatch or deadlock is only its consequence)."""
+        await self.protocol.broken.wait()
+        await FallingEdge(self.clocking.clk)  # let the other monitors of the cycle report too
+        raise AssertionError("handshake rule broken:\n  " + "\n  ".join(self.protocol.errors[:10]))
+
     def check_phase(self) -> None:
-        errors = [e for a in self.env.out_agents.values() for e in a.monitor.protocol_errors]
-        if errors:
-            raise AssertionError("handshake rule broken:\n  " + "\n  ".join(errors[:10]))
+        if self.protocol.errors:
+            raise AssertionError("handshake rule broken:\n  " + "\n  ".join(self.protocol.errors[:10]))
 
     def write_results(self, start_cycle: int) -> None:
         """Save transfer counts and cycles so that pytest can check timing (measured, not guessed)."""
