@@ -210,6 +210,10 @@ register(
              "OUT_WIDTH": 12, "OUT_FRAC": 2},
             # a deep weight ROM (512 words x 32 bits): the synchronous, block-RAM read path
             {"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1},
+            # a wide integer bias (16 bits, no fraction) that dominates the accumulator: its aligned
+            # range ends overflow an accumulator one bit short (the "+1" of ACC_W)
+            {"IN_FEATURES": 8, "OUT_FEATURES": 16, "IN_PAR": 2, "OUT_PAR": 4, "B_WIDTH": 16,
+             "B_FRAC": 0, "OUT_WIDTH": 20, "OUT_FRAC": 0},
         ),
         prepare=_prepare_linear,
         groups=100,  # up to 512 cycles per vector in the deepest set
@@ -408,6 +412,10 @@ def _prepare_lut(params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[
     lo, hi = (-(1 << (out_w - 1)), (1 << (out_w - 1)) - 1) if out_w >= 2 else (0, 1)
     table = rng.integers(lo, hi + 1, size=1 << int(params["IN_WIDTH"]))
     words = [int(v) & ((1 << out_w) - 1) for v in table]
+    for bit in range(out_w):  # every output bit takes both values (a 1-bit table drew [1, 1])
+        if len({(w >> bit) & 1 for w in words}) == 1:
+            words[1] ^= 1 << bit
+    table = np.array([w - (1 << out_w) if out_w >= 2 and w >> (out_w - 1) else w for w in words])
     path = write_memh(folder / "table.memh", words, out_w)
     return {**params, "TABLE_FILE": str(path)}, {"table": table.tolist()}
 
@@ -498,6 +506,9 @@ register(
             # bits, output finer than the input and saturating
             {"CHANNELS": 3, "IN_WIDTH": 32, "IN_FRAC": 8, "IN_SIGNED": 0, "OUT_WIDTH": 16,
              "OUT_FRAC": 10, "OUT_SIGNED": 0, "WINDOW": 9, "RECIP_FRAC": 20},
+            # 3x3 pooling at the default 16-bit reciprocal: round(2**16 / 9) = 7282, not the
+            # truncated 7281 (at 20 bits both are 116508); 16-bit sums make the difference show
+            {"CHANNELS": 4, "IN_WIDTH": 16, "IN_FRAC": 8, "OUT_WIDTH": 16, "OUT_FRAC": 8, "WINDOW": 9},
         ),
         groups=200,
     )

@@ -21,9 +21,9 @@ from sim.verif.ports import BenchSpec
 
 
 def bench_of(
-    tb_module: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    tb_module: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None, **options: Any
 ) -> BenchSpec:
-    """``<tb_module>.bench(params)`` with ``context`` as the run's context."""
+    """``<tb_module>.bench(params, **options)`` with ``context`` as the run's context."""
     module = importlib.import_module(tb_module)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "config.json")
@@ -32,7 +32,7 @@ def bench_of(
         old = os.environ.get(CONFIG_ENV)
         os.environ[CONFIG_ENV] = path
         try:
-            return module.bench(dict(params))
+            return module.bench(dict(params), **options)
         finally:
             if old is None:
                 del os.environ[CONFIG_ENV]
@@ -46,3 +46,8 @@ def component_bench(
     """(full parameters with memory images written, BenchSpec) of a catalogue component."""
     params, context = comp.prepared(comp.parameters(dict(overrides or {})), seed)
     return params, bench_of(comp.tb_module, params, context)
+
+
+def component_context(comp: Component, overrides: Mapping[str, Any] | None = None, seed: int = 1) -> dict[str, Any]:
+    """The run context (constants behind memory images) of a catalogue component's run."""
+    return comp.prepared(comp.parameters(dict(overrides or {})), seed)[1]

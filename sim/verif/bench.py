@@ -23,8 +23,9 @@ from cocotb.triggers import Event, FallingEdge, First, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
 from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent, ProtocolLog
-from sim.verif.ports import Beat, BenchSpec, PortSpec
+from sim.verif.ports import Beat, BenchSpec
 from sim.verif.scoreboard import Predictor, Scoreboard
+from sim.verif.stimulus import make_stimulus, random_beats  # noqa: F401 - random_beats: former home
 
 CONFIG_ENV = "CH_TB_CONFIG"
 
@@ -36,21 +37,6 @@ def load_run_config() -> dict[str, Any]:
         raise RuntimeError(f"{CONFIG_ENV} is not set: run benches through sim.runner or `make sim`")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def random_beats(spec: PortSpec, count: int, rng: random.Random, extremes: list[int]) -> list[Beat]:
-    """``count`` random beats; a quarter of the lanes take values from ``extremes``."""
-    choices = [v for v in extremes if spec.lane_min <= v <= spec.lane_max]
-    beats = []
-    for _ in range(count):
-        beat = []
-        for _ in range(spec.lanes):
-            if choices and rng.random() < 0.25:
-                beat.append(rng.choice(choices))
-            else:
-                beat.append(rng.randint(spec.lane_min, spec.lane_max))
-        beats.append(beat)
-    return beats
 
 
 class Watchdog:
@@ -186,15 +172,9 @@ class StreamTest(uvm_test):
         self.clocking.reset_done.set()
 
     def stimulus(self) -> dict[str, list[Beat]]:
-        """Random beats per input port: ``groups`` complete groups, seeded from the run config."""
-        rng = random.Random(int(self.run_cfg["seed"]))
-        groups = int(self.run_cfg["groups"])
-        return {
-            p.name: random_beats(
-                p, groups * self.spec.beats_per_group(p.name), rng, self.spec.extremes.get(p.name, [])
-            )
-            for p in self.spec.inputs
-        }
+        """Beats per input port: ``groups`` complete groups, seeded from the run config: corner
+        groups first, then in-range and full-range groups (:mod:`sim.verif.stimulus`)."""
+        return make_stimulus(self.spec, int(self.run_cfg["seed"]), int(self.run_cfg["groups"]))
 
     async def _send(self, name: str, beats: list[Beat]) -> None:
         self.env.sequences_running[name] = True
