@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from sim.harness import RESET_CYCLES, lfsr_next, lfsr_seed, threshold
+from sim.harness import RESET_CYCLES, HarnessResult, lfsr_next, lfsr_seed, threshold
 
 #: SALTs of the first source and the first sink in a generated harness (sim.harness.render_top).
 SOURCE_SALT = 1
@@ -87,3 +87,34 @@ def ideal_buffer(
         if len(outs) == beats:
             return IdealRun(ins, outs)
     raise RuntimeError(f"ideal buffer: {beats} beats did not pass within {max_cycles} cycles")
+
+
+def compare_with_ideal(
+    result: HarnessResult,
+    in_port: str,
+    out_port: str,
+    capacity: int,
+    seed: int,
+    gap_prob: float,
+    stall_prob: float,
+    after_valid: bool = False,
+) -> str | None:
+    """None when every transfer of a harness run (one input, one output stream, one beat per
+    inference) happened in the cycle an ideal buffer of ``capacity`` beats makes it happen; else
+    a message naming the first beat that moved at another cycle."""
+    beats = len(result.output_cycles[out_port])
+    ideal = ideal_buffer(beats, capacity, seed, gap_prob, stall_prob, after_valid)
+    for what, got, want in (
+        ("input", result.input_cycles[in_port], ideal.input_cycles),
+        ("output", result.output_cycles[out_port], ideal.output_cycles),
+    ):
+        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)
+        if first is None and len(got) == len(want):
+            continue
+        first = min(len(got), len(want)) if first is None else first
+        return (
+            f"{what} beat {first} moved at cycle {got[first] if first < len(got) else None}, an ideal buffer of "
+            f"{capacity} beats moves it at {want[first] if first < len(want) else None}; last {what} beat at "
+            f"{got[-1] if got else None} instead of {want[-1] if want else None}"
+        )
+    return None
