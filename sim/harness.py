@@ -269,6 +269,18 @@ class HarnessResult:
             raise ValueError(f"{port}: initiation interval needs two inferences, got {len(done)}")
         return (done[-1] - done[0]) / (len(done) - 1)
 
+    def differences(self, port: str, expected: npt.ArrayLike, lanes: int) -> list[str]:
+        """How output ``port`` differs from ``expected`` integers ``(inferences, beats * lanes)``:
+        the scoreboard's line-up (missing, extra and wrong beats, one line each); empty when equal."""
+        from sim.verif.scoreboard import line_up  # noqa: PLC0415 - pulls in pyuvm only when asked
+
+        want = np.asarray(expected).reshape(-1, lanes).tolist()
+        beats_per = max(1, np.asarray(expected).shape[-1] // lanes) if np.asarray(expected).ndim > 1 else 1
+        cycles = self.output_cycles[port]
+        got = [(beat, cycles[i] if i < len(cycles) else -1) for i, beat in enumerate(self.output_beats[port])]
+        lines, _ = line_up(port, [(beat, i // beats_per) for i, beat in enumerate(want)], got)
+        return lines
+
     def latency(self, in_port: str, out_port: str, out_beats: int) -> int:
         """Cycles from the first beat of the first inference on ``in_port`` to the last beat of
         its result on ``out_port``."""

@@ -160,6 +160,15 @@ def test_linear_inferences_timing_and_values() -> None:
     assert result.latency("data_in", "data_out", 3) == 3 + 8 + 1
     stalled = run(spec, x, seed=2, gap_prob=0.4, stall_prob=0.5, tag="linear-stalls")
     assert stalled.outputs["data_out"].tolist() == want
+    assert stalled.differences("data_out", np.asarray(want), 2) == []
+    more = np.insert(np.asarray(want), 1, [7, 7, 7, 7, 7, 7], axis=0)  # an inference it never made
+    assert stalled.differences("data_out", more, 2) == [
+        "data_out: missing 3 beat(s): expected beats 3..5 (group 1) never arrived: [[7, 7], [7, 7], [7, 7]] (3 beats)",
+        "data_out: expected beats 6..152 then arrive in order",
+    ]
+    wrong = np.asarray(want)
+    wrong[2, 1] += 1
+    assert stalled.differences("data_out", wrong, 2)[0].startswith("data_out: beat 6 at cycle ")
 
 
 FORK_VALID_WAITS = Mutant(
