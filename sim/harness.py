@@ -99,34 +99,52 @@ class HarnessError(RuntimeError):
 
 @dataclass(frozen=True)
 class Probe:
-    """An internal stream of the design to check: its data, valid and ready signals, named in the
-    scope of the design's top module (``s_linear_data``). The checker is bound into the top module
-    (``bind``), so the names cannot reach into instances; streams inside instances are checked with
-    ``HarnessSpec.bind_components``, which binds a checker to every port of every module.
+    """An internal stream of the design to check: its data, valid and ready signals, as
+    hierarchical names below the design's top (``s_linear_data``, ``u_linear.data_out``).
+
+    A stream of the top module's own scope is checked by a checker bound into the top (its width
+    comes from ``$bits``); one inside an instance (a dotted name) is reached by hierarchical
+    reference from the harness, which needs its ``width`` (the bits of ``data``). Every port of
+    every module is also checked at once by ``HarnessSpec.bind_components``.
 
     Attributes:
         name: the stream's name in messages.
         data, valid, ready: the signals.
+        width: bits of ``data``; required for dotted names.
     """
 
     name: str
     data: str
     valid: str
     ready: str
-
-    @classmethod
-    def of(cls, prefix: str) -> Probe:
-        """The stream ``<prefix>_data`` / ``<prefix>_valid`` / ``<prefix>_ready`` (the mapper's
-        emitted tops name their internal streams so: ``s_<node>_data``)."""
-        return cls(prefix, f"{prefix}_data", f"{prefix}_valid", f"{prefix}_ready")
+    width: int | None = None
 
     def __post_init__(self) -> None:
         for sig in (self.data, self.valid, self.ready):
-            if not re.fullmatch(r"[A-Za-z_]\w*", sig):
-                raise ValueError(
-                    f"probe {self.name}: {sig!r} is not a signal of the top module's scope; streams inside "
-                    "instances are checked with HarnessSpec(bind_components=True)"
-                )
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", sig):
+                raise ValueError(f"probe {self.name}: {sig!r} is not a hierarchical signal name")
+        if self.dotted and (self.width is None or self.width < 1):
+            raise ValueError(
+                f"probe {self.name}: {self.data!r} lies inside an instance: give its width (bits of data), "
+                "or check every module's ports with HarnessSpec(bind_components=True)"
+            )
+
+    @property
+    def dotted(self) -> bool:
+        """True when the stream lies inside an instance of the top."""
+        return any("." in sig for sig in (self.data, self.valid, self.ready))
+
+    @classmethod
+    def of(cls, prefix: str, width: int | None = None) -> Probe:
+        """The stream ``<prefix>_data`` / ``<prefix>_valid`` / ``<prefix>_ready`` (the mapper's
+        emitted tops name their internal streams so: ``s_<node>_data``)."""
+        return cls(prefix, f"{prefix}_data", f"{prefix}_valid", f"{prefix}_ready", width)
+
+    @classmethod
+    def port(cls, prefix: str, width: int | None = None) -> Probe:
+        """The stream port ``<prefix>`` / ``<prefix>_valid`` / ``<prefix>_ready`` of an instance,
+        e.g. ``Probe.port("u_linear.data_out", 16)``."""
+        return cls(prefix, prefix, f"{prefix}_valid", f"{prefix}_ready", width)
 
 
 @dataclass(frozen=True)
@@ -511,11 +529,22 @@ def render_top(spec: HarnessSpec, in_depth: int, out_depth: int) -> str:
     add("      end")
     add("    end")
     add("  end")
+    for k, probe in enumerate(spec.probes):
+        if probe.dotted:
+            add(f"  // internal stream {probe.name}, inside an instance")
+            add(f'  stream_checker #(.NAME("{probe.name}"), .WIDTH({probe.width})) u_probe{k} (')
+            add(
+                f"      .clk, .rst, .data(u_dut.{probe.data}), .valid(u_dut.{probe.valid}), "
+                f".ready(u_dut.{probe.ready}));"
+            )
     add("endmodule")
     for k, probe in enumerate(spec.probes):
+        if probe.dotted:
+            continue
+        width = probe.width if probe.width else f"$bits({probe.data})"
         add(f"// internal stream {probe.name} of {spec.top}")
         add(
-            f'bind {spec.top} stream_checker #(.NAME("{probe.name}"), .WIDTH($bits({probe.data}))) '
+            f'bind {spec.top} stream_checker #(.NAME("{probe.name}"), .WIDTH({width})) '
             f"u_harness_probe{k} (.clk(clk), .rst(rst), .data({probe.data}), .valid({probe.valid}), "
             f".ready({probe.ready}));"
         )

@@ -58,9 +58,33 @@ def test_lfsr_mirror_is_xorshift32() -> None:
         threshold(1.0)
 
 
-def test_probe_outside_top_scope_is_refused() -> None:
-    with pytest.raises(ValueError, match="bind_components"):
-        Probe.of("u_linear.data_out")
+def test_probe_inside_an_instance_needs_its_width() -> None:
+    with pytest.raises(ValueError, match="give its width"):
+        Probe.port("u_linear.data_out")
+    assert Probe.port("u_linear.data_out", 16).dotted and not Probe.of("s_linear").dotted
+
+
+@pytest.mark.sim
+def test_probes_check_internal_streams() -> None:
+    """fixed_add's joined operands (a wire of the top) and its output register's input (a port of
+    an instance) are checked: a mutant whose join changes data while stalled fails naming the probe."""
+    comp = catalogue.get("fixed_add")
+    params, bench = component_bench(comp, {"LANES": 2})
+    probes = [
+        Probe("joined", "joined", "joined_valid", "joined_ready"),  # a wire of fixed_add
+        Probe.port("u_out.data_in", 2 * 8),  # a port of its output register
+    ]
+    spec = HarnessSpec.of(comp.toplevel, comp.sources, bench.inputs, bench.outputs, parameters=params,
+                          probes=probes)
+    x = random_inputs(spec, 100)
+    run(spec, x, seed=3, gap_prob=0.3, stall_prob=0.4, tag="probes")
+    # the join zeroes its data while stalled: only the probe on `joined` sees it
+    unstable = Mutant("join_data_unstable", "stream/stream_join.sv",
+                      "assign data_out = data_in;", "assign data_out = data_out_ready ? data_in : '0;")
+    spec = HarnessSpec.of(comp.toplevel, unstable.sources(comp.files), bench.inputs, bench.outputs,
+                          parameters=params, probes=probes)
+    with pytest.raises(HarnessError, match=r"stream_checker: joined: data changed while stalled"):
+        run(spec, x, seed=3, gap_prob=0.3, stall_prob=0.4, tag="probes-mut")
 
 
 @pytest.mark.sim
