@@ -45,8 +45,11 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         outputs=[PortSpec("data_out", lanes, out_t.width)],
         model=model,
         extremes={"data_in_0": edges(a_t), "data_in_1": edges(b_t)},
-        draw=lanes_draw(inputs, {}, {"data_in_0": [scaled(*half, frac - a_t.frac)],
-                                     "data_in_1": [scaled(*half, frac - b_t.frac)]}),
+        draw=lanes_draw(
+            inputs, {},
+            {"data_in_0": [scaled(*half, frac - a_t.frac)], "data_in_1": [scaled(*half, frac - b_t.frac)]},
+            {"data_in_0": edges(a_t), "data_in_1": edges(b_t)},
+        ),
     )
 
 

@@ -55,7 +55,9 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         model=model,
         group_beats={"data_in": p["CHANNELS"] // lanes},
         extremes={"data_in": range_edges(in_t)},
-        draw=lanes_draw(inputs, {"data_in": p["CHANNELS"] // lanes}, {"data_in": ranges}),
+        draw=lanes_draw(
+            inputs, {"data_in": p["CHANNELS"] // lanes}, {"data_in": ranges}, {"data_in": range_edges(in_t)}
+        ),
     )
 
 

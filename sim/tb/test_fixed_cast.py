@@ -27,12 +27,13 @@ def bench(params: dict[str, Any]) -> BenchSpec:
     in_t, out_t = formats(params)
     inputs = [PortSpec("data_in", lanes, in_t.width, in_t.signed)]
     fits = preimage(in_t.frac, out_t, in_t.min_int, in_t.max_int)  # inputs that do not saturate
+    extremes = {"data_in": requant_edges(in_t, out_t)}
     return BenchSpec(
         inputs=inputs,
         outputs=[PortSpec("data_out", lanes, out_t.width, out_t.signed)],
         model=lambda g: {"data_out": cast(g["data_in"], in_t, out_t).tolist()},
-        extremes={"data_in": requant_edges(in_t, out_t)},
-        draw=lanes_draw(inputs, {}, {"data_in": [fits]}),
+        extremes=extremes,
+        draw=lanes_draw(inputs, {}, {"data_in": [fits]}, extremes),
     )
 
 

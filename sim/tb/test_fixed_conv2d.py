@@ -38,7 +38,8 @@ def bench(params: dict[str, Any], *, in_range: bool = True) -> BenchSpec:
     draw = None
     if in_range:
         wide = bench(wide_parameters(params), in_range=False)
-        draw = amplitude_draw(inputs, beats, wide.model, outputs)
+        draw = amplitude_draw(inputs, beats, wide.model, outputs,
+                              extremes={"data_in": [in_t.min_int, in_t.max_int, 0, 1, -1]})
     return BenchSpec(
         inputs=inputs,
         outputs=outputs,

@@ -39,7 +39,9 @@ def bench(params: dict[str, Any], *, in_range: bool = True) -> BenchSpec:
     draw = None
     if in_range:
         wide = bench(wide_parameters(params), in_range=False)
-        draw = amplitude_draw(inputs, {"data_in": steps}, wide.model, outputs)
+        draw = amplitude_draw(
+            inputs, {"data_in": steps}, wide.model, outputs, extremes={"data_in": [lo, hi, 0, 1, -1]}
+        )
     return BenchSpec(
         inputs=inputs,
         outputs=outputs,

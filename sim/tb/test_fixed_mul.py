@@ -17,7 +17,7 @@ from golden.elementwise import mul, mul_frac
 from golden.fixed import FixedType
 from sim.tb.fixed_edges import range_edges, requant_edges
 from sim.verif.bench import StreamTest
-from sim.verif.in_range import preimage
+from sim.verif.in_range import pick, preimage
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
@@ -40,17 +40,19 @@ def bench(params: dict[str, Any]) -> BenchSpec:
 
     lo, hi = preimage(mul_frac(a_t, b_t), out_t, -(1 << 200), 1 << 200)  # products that do not saturate
 
+    a_edges, b_edges = edges(a_t), edges(b_t)
+
     def draw(rng: random.Random) -> dict[str, list[Beat]]:
         """Per lane, b over its whole range, then a such that a * b stays inside the output range."""
         a_lanes, b_lanes = [], []
         for _ in range(lanes):
-            b = rng.randint(b_t.min_int, b_t.max_int)
+            b = pick(rng, b_t.min_int, b_t.max_int, b_edges)
             if b == 0:
                 a_lo, a_hi = a_t.min_int, a_t.max_int
             else:
                 ends = sorted((Fraction(lo, b), Fraction(hi, b)))
                 a_lo, a_hi = max(a_t.min_int, math.ceil(ends[0])), min(a_t.max_int, math.floor(ends[1]))
-            a_lanes.append(rng.randint(a_lo, a_hi) if a_lo <= a_hi else 0)
+            a_lanes.append(pick(rng, a_lo, a_hi, a_edges))
             b_lanes.append(b)
         return {"data_in_0": [a_lanes], "data_in_1": [b_lanes]}
 

@@ -27,7 +27,7 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         outputs=[PortSpec("data_out", lanes, out_t.width, out_t.signed)],
         model=lambda g: {"data_out": relu(g["data_in"], in_t, out_t).tolist()},
         extremes={"data_in": requant_edges(in_t, out_t)},
-        draw=lanes_draw(inputs, {}, {"data_in": [fits]}),
+        draw=lanes_draw(inputs, {}, {"data_in": [fits]}, {"data_in": requant_edges(in_t, out_t)}),
     )
 
 

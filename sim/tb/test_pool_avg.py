@@ -35,7 +35,7 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         group_beats={"data_in": window},
         # range ends often: whole windows at the ends reach the sum's extremes and saturate
         extremes={"data_in": range_edges(in_t)},
-        draw=lanes_draw(inputs, {"data_in": window}, {"data_in": [fits]}),
+        draw=lanes_draw(inputs, {"data_in": window}, {"data_in": [fits]}, {"data_in": range_edges(in_t)}),
     )
 
 

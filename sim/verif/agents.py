@@ -193,10 +193,11 @@ class StreamMonitor(uvm_component):
             valid, ready = self.port.valid, self.port.ready
             data = self.port.read_data() if valid else None
             if self.check_stability and held is not None:
+                at = f"at cycle {self.clocking.cycle}"
                 if not valid:
-                    self._violation(f"{self.spec.name}: valid dropped without a transfer at cycle {self.clocking.cycle}")
+                    self._violation(f"{self.spec.name}: valid dropped without a transfer {at}")
                 elif data != held:
-                    self._violation(f"{self.spec.name}: data changed while stalled at cycle {self.clocking.cycle}")
+                    self._violation(f"{self.spec.name}: data changed while stalled {at}")
             if valid and ready:
                 self.count += 1
                 self.last_cycle = self.clocking.cycle

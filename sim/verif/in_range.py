@@ -47,21 +47,39 @@ def scaled(lo: int, hi: int, shift: int) -> tuple[int, int]:
     return -((-lo) >> shift), hi >> shift
 
 
-def lanes_draw(spec_inputs: Sequence[PortSpec], group_beats: Mapping[str, int], ranges: LaneRanges) -> Callable:
-    """A ``BenchSpec.draw`` drawing every lane uniformly from its range (lane ``i`` of every beat
-    uses ``ranges[port][i % len(ranges[port])]``; a range is clipped to the port's type)."""
+def pick(rng: random.Random, lo: int, hi: int, extremes: Sequence[int] = ()) -> int:
+    """A value in ``[lo, hi]``: a quarter of the time one of ``extremes`` that lies there (range
+    ends, rounding ties, thresholds), else uniform; 0 when the range is empty."""
+    if lo > hi:
+        return 0
+    if extremes and rng.random() < 0.25:
+        inner = [v for v in extremes if lo <= v <= hi]
+        if inner:
+            return rng.choice(inner)
+    return rng.randint(lo, hi)
+
+
+def lanes_draw(
+    spec_inputs: Sequence[PortSpec],
+    group_beats: Mapping[str, int],
+    ranges: LaneRanges,
+    extremes: Mapping[str, Sequence[int]] | None = None,
+) -> Callable:
+    """A ``BenchSpec.draw`` drawing every lane from its range (lane ``i`` of every beat uses
+    ``ranges[port][i % len(ranges[port])]``, clipped to the port's type), a quarter of the time
+    from the port's ``extremes`` that lie in it (:func:`pick`)."""
 
     def draw(rng: random.Random) -> Group:
         group: Group = {}
         for p in spec_inputs:
             lane_ranges = ranges[p.name]
+            edges = (extremes or {}).get(p.name, ())
             beats = []
             for b in range(group_beats.get(p.name, 1)):
                 beat = []
                 for i in range(p.lanes):
                     lo, hi = lane_ranges[(b * p.lanes + i) % len(lane_ranges)]
-                    lo, hi = max(lo, p.lane_min), min(hi, p.lane_max)
-                    beat.append(rng.randint(lo, hi) if lo <= hi else 0)
+                    beat.append(pick(rng, max(lo, p.lane_min), min(hi, p.lane_max), edges))
                 beats.append(beat)
             group[p.name] = beats
         return group
@@ -87,8 +105,10 @@ def amplitude_draw(
     outputs: Sequence[PortSpec],
     target: float = 0.85,
     tries: int = 16,
+    extremes: Mapping[str, Sequence[int]] | None = None,
 ) -> Callable:
-    """A ``BenchSpec.draw`` for layers: uniform lanes of amplitude ``full >> level``, the level
+    """A ``BenchSpec.draw`` for layers: lanes of amplitude ``full >> level`` (a quarter from the
+    port's ``extremes`` that lie within it), the level
     found by trying (the last good level, one above it now and then, lower ones when needed)
     until at least ``target`` of the output lanes, computed by ``wide_model`` (the bench's golden
     model with a 32-bit output), lie inside the real ``outputs``' ranges."""
@@ -100,8 +120,10 @@ def amplitude_draw(
         for p in spec_inputs:
             hi = max(0, p.lane_max >> level) if p.lane_max > 0 else 0
             lo = -max(0, (-p.lane_min) >> level) if p.lane_min < 0 else 0
+            edges = (extremes or {}).get(p.name, ())
             group[p.name] = [
-                [rng.randint(lo, max(lo, hi)) for _ in range(p.lanes)] for _ in range(group_beats.get(p.name, 1))
+                [pick(rng, lo, max(lo, hi), edges) for _ in range(p.lanes)]
+                for _ in range(group_beats.get(p.name, 1))
             ]
         return group
 
@@ -138,13 +160,17 @@ def wide_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
 def saturated_fraction(spec: BenchSpec, wide: BenchSpec, stimulus: Mapping[str, Sequence[Beat]]) -> float:
     """Share of output lanes that saturate under ``stimulus``: the wide twin's exact result lies
     outside the real output's range."""
-    counts = {p.name: len(beats) // spec.beats_per_group(p.name) for p, beats in
-              ((q, stimulus[q.name]) for q in spec.inputs)}
+    counts = {
+        p.name: len(beats) // spec.beats_per_group(p.name)
+        for p, beats in ((q, stimulus[q.name]) for q in spec.inputs)
+    }
     groups = min(counts.values())
     ins = total = 0
     for g in range(groups):
         group = {
-            p.name: list(stimulus[p.name][g * spec.beats_per_group(p.name) : (g + 1) * spec.beats_per_group(p.name)])
+            p.name: list(
+                stimulus[p.name][g * spec.beats_per_group(p.name) : (g + 1) * spec.beats_per_group(p.name)]
+            )
             for p in spec.inputs
         }
         i, t = inside(wide.model(group), spec.outputs)

@@ -57,7 +57,8 @@ CORNERS: dict[str, Callable[[int, int], bool]] = {
 def corner_groups(spec: BenchSpec) -> list[Group]:
     """The corner groups of a bench (see the module docstring), in a fixed order."""
     groups = [
-        {p.name: _pattern(p, spec.beats_per_group(p.name), pick) for p in spec.inputs} for pick in CORNERS.values()
+        {p.name: _pattern(p, spec.beats_per_group(p.name), pick) for p in spec.inputs}
+        for pick in CORNERS.values()
     ]
     if len(spec.inputs) > 1:
         for hi in range(len(spec.inputs)):
@@ -73,7 +74,8 @@ def corner_groups(spec: BenchSpec) -> list[Group]:
 def full_range_group(spec: BenchSpec, rng: random.Random) -> Group:
     """One group of uniform lanes, a quarter from the bench's extremes."""
     return {
-        p.name: random_beats(p, spec.beats_per_group(p.name), rng, spec.extremes.get(p.name, [])) for p in spec.inputs
+        p.name: random_beats(p, spec.beats_per_group(p.name), rng, spec.extremes.get(p.name, []))
+        for p in spec.inputs
     }
 
 
