@@ -15,19 +15,21 @@ Usage::
 
     spec = HarnessSpec.of("accel_top", sources, inputs=[PortSpec("data_in", 16, 8)],
                           outputs=[PortSpec("data_out", 5, 8)], beats={"data_in": 4, "data_out": 2},
-                          parameters={"LINEAR_WEIGHTS_FILE": "..."}, probes=[Probe.of("s_linear")])
+                          parameters={"LINEAR_WEIGHTS_FILE": "..."}, probes=[Probe.of("s_linear")],
+                          bind_components=True)
     result = run(spec, {"data_in": x}, seed=1, gap_prob=0.3, stall_prob=0.3)
     result.outputs["data_out"]          # (inferences, 2 * 5) int64, lane 0 of beat 0 first
-    result.initiation_interval(), result.latency()
+    result.initiation_interval("data_out", 2), result.latency("data_in", "data_out", 2)
 
 Why a subprocess and not cocotb: cocotb 2.1 does run a ``--timing`` build with the clock
-generated in SystemVerilog and a single ``await RisingEdge(dut.done)`` (see
-``bench/network_sim_speed.py``, which measures it), but its Verilator build is made with
-``--public-flat-rw`` and ``--vpi``, which keep every signal of the design visible and stop
-Verilator from optimising across them, and its main loop calls into the VPI layer at every time
-step. Measured on the 64-cycle MLP accelerator that is several times slower than the same harness
-built with ``--binary``; Python has nothing to do per cycle either way, so the harness is run as
-a plain executable.
+generated in SystemVerilog and a single ``await RisingEdge(dut.done)`` (``sim/harness_cocotb.py``;
+``bench/network_sim_speed.py`` measures it), but cocotb builds with ``--vpi --public-flat-rw``,
+which keeps every signal visible and stops Verilator optimising across them, and its main loop
+calls into VPI at every time step: on the 64-cycle MLP it ran 0.42 M cycles/s against 3.5 M for
+this binary. With ``--no-public-flat-rw`` (only ``done`` visible) it reached 0.84 M, but every run
+still pays about half a second of Python and cocotb start-up, which dominates runs the size of the
+flow's (23.5 k cycles: 0.51 s against 0.010 s). Python has nothing to do per cycle, so the harness
+is a plain executable (docs/verification.md).
 
 Random draws (sources' gaps, sinks' stalls) are xorshift32 sequences mirrored by
 :func:`lfsr_seed` / :func:`lfsr_next`: a run is reproducible from its seed and can be replayed
