@@ -26,27 +26,32 @@ from sim.mutants import Mutant
 from sim.offline import component_bench
 
 FORK_VALID_WAITS = Mutant(
-    "fork_valid_waits_for_ready", "stream/stream_fork.sv",
+    "fork_valid_waits_for_ready",
+    "stream/stream_fork.sv",
     "assign data_out_valid = data_in_valid ? ~taken : '0;",
     "assign data_out_valid = (data_in_valid ? ~taken : '0) & data_out_ready;",
 )
 JOIN_VALID_WAITS = Mutant(
-    "join_valid_waits_for_ready", "stream/stream_join.sv",
+    "join_valid_waits_for_ready",
+    "stream/stream_join.sv",
     "assign data_out_valid = &data_in_valid;",
     "assign data_out_valid = &data_in_valid && data_out_ready;",
 )
 LINEAR_ACC_SHORT = Mutant(
-    "linear_acc_one_bit_short", "linear/fixed_linear.sv",
+    "linear_acc_one_bit_short",
+    "linear/fixed_linear.sv",
     "localparam int ACC_W = (SUM_W > BIAS_W ? SUM_W : BIAS_W) + 1;",
     "localparam int ACC_W = (SUM_W > BIAS_W ? SUM_W : BIAS_W);",
 )
 AVG_RECIP_TRUNCATED = Mutant(
-    "avg_recip_truncated", "pool/pool_avg.sv",
+    "avg_recip_truncated",
+    "pool/pool_avg.sv",
     "((longint'(1) << (RECIP_FRAC + 1)) + longint'(WINDOW)) / (longint'(2) * longint'(WINDOW))",
     "(longint'(1) << RECIP_FRAC) / longint'(WINDOW)",
 )
 SKID_READY_OUTPUT_SIDE = Mutant(
-    "skid_ready_output_side", "stream/skid_buffer.sv",
+    "skid_ready_output_side",
+    "stream/skid_buffer.sv",
     "data_in_ready <= out_free || !(skid_valid || (data_in_valid && data_in_ready));",
     "data_in_ready <= out_free;",
 )
@@ -55,8 +60,15 @@ SKID_READY_OUTPUT_SIDE = Mutant(
 def run_component(name: str, index: int, mutant: Mutant, options: runner.RunOptions) -> None:
     comp = catalogue.get(name)
     params, context = comp.prepared(comp.sweep()[index], options.seed)
-    runner.run(comp.toplevel, mutant.sources(comp.files), comp.tb_module, params, options, tag="survivor",
-               context=context)
+    runner.run(
+        comp.toplevel,
+        mutant.sources(comp.files),
+        comp.tb_module,
+        params,
+        options,
+        tag="survivor",
+        context=context,
+    )
 
 
 @pytest.mark.slow
@@ -80,7 +92,9 @@ def test_valid_waiting_for_ready_is_killed_by_the_after_valid_sink(mutant: Mutan
 )
 def test_arithmetic_survivor_is_killed_by_its_sweep_set(name: str, index: int, mutant: Mutant) -> None:
     comp = catalogue.get(name)
-    options = runner.RunOptions(seed=7, groups=comp.groups, gap_prob=0.3, stall_prob=0.4)  # test_components_sim's
+    options = runner.RunOptions(
+        seed=7, groups=comp.groups, gap_prob=0.3, stall_prob=0.4
+    )  # test_components_sim's
     with pytest.raises(runner.SimulationError, match="scoreboard: .* problem"):
         run_component(name, index, mutant, options)
 

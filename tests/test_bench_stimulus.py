@@ -15,8 +15,16 @@ from sim.offline import bench_of, component_bench
 from sim.verif.in_range import preimage, saturated_fraction, wide_parameters
 from sim.verif.stimulus import CORNERS, corner_groups, full_range_group, make_stimulus
 
-ARITHMETIC = ["fixed_cast", "fixed_relu", "fixed_add", "fixed_mul", "fixed_affine", "pool_avg", "fixed_linear",
-              "fixed_conv2d"]
+ARITHMETIC = [
+    "fixed_cast",
+    "fixed_relu",
+    "fixed_add",
+    "fixed_mul",
+    "fixed_affine",
+    "pool_avg",
+    "fixed_linear",
+    "fixed_conv2d",
+]
 SETS = [(name, i) for name in ARITHMETIC for i in range(len(catalogue.get(name).sweep()))]
 
 
@@ -26,14 +34,18 @@ def test_most_outputs_do_not_saturate(name: str, index: int) -> None:
     params, context = comp.prepared(comp.sweep()[index], 7)
     spec = bench_of(comp.tb_module, params, context)
     layer = name in ("fixed_linear", "fixed_conv2d")
-    wide = bench_of(comp.tb_module, wide_parameters(params), context, **({"in_range": False} if layer else {}))
+    wide = bench_of(
+        comp.tb_module, wide_parameters(params), context, **({"in_range": False} if layer else {})
+    )
     stimulus = make_stimulus(spec, 7, comp.groups)
     share = saturated_fraction(spec, wide, stimulus)
     rng = random.Random(7)
     before = [full_range_group(spec, rng) for _ in range(comp.groups)]
     old = {p.name: [b for g in before for b in g[p.name]] for p in spec.inputs}
-    assert share <= 0.5, f"{name} set {index}: {share:.0%} of outputs saturate (full-range stimulus: " \
-                         f"{saturated_fraction(spec, wide, old):.0%})"
+    assert share <= 0.5, (
+        f"{name} set {index}: {share:.0%} of outputs saturate (full-range stimulus: "
+        f"{saturated_fraction(spec, wide, old):.0%})"
+    )
 
 
 def test_corner_groups_come_first() -> None:

@@ -14,8 +14,9 @@ GROUPS = 60
 
 
 def options(comp: catalogue.Component) -> runner.RunOptions:
-    return runner.RunOptions(seed=7, groups=min(comp.groups, GROUPS), gap_prob=0.3, stall_prob=0.3,
-                             sink_mode="after_valid")
+    return runner.RunOptions(
+        seed=7, groups=min(comp.groups, GROUPS), gap_prob=0.3, stall_prob=0.3, sink_mode="after_valid"
+    )
 
 
 @pytest.mark.sim

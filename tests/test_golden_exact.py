@@ -55,7 +55,9 @@ signed_wide = st.builds(FixedType, width=st.integers(2, 32), frac=st.integers(-1
 
 def values(t: FixedType, n: int) -> st.SearchStrategy[list[int]]:
     """``n`` raw values of ``t``, the range ends drawn often."""
-    one = st.one_of(st.sampled_from([t.min_int, t.max_int, 0, min(1, t.max_int)]), st.integers(t.min_int, t.max_int))
+    one = st.one_of(
+        st.sampled_from([t.min_int, t.max_int, 0, min(1, t.max_int)]), st.integers(t.min_int, t.max_int)
+    )
     return st.lists(one, min_size=n, max_size=n)
 
 
@@ -91,7 +93,9 @@ def test_wide_python_integers_are_accepted_and_narrowed_back() -> None:
 
 def test_values_outside_their_format_are_refused() -> None:
     with pytest.raises(ValueError, match="linear: x has values outside its type s8.0"):
-        linear(np.array([200]), np.array([[1]]), None, FixedType(8, 0), FixedType(8, 0), None, FixedType(8, 0))
+        linear(
+            np.array([200]), np.array([[1]]), None, FixedType(8, 0), FixedType(8, 0), None, FixedType(8, 0)
+        )
 
 
 # ---- properties against the reference ---------------------------------------------------------------
@@ -104,7 +108,9 @@ def test_requantize_any_width_any_shift(q: int, in_frac: int, out: FixedType) ->
 
 @given(q=st.integers(-(1 << 70), 1 << 70), shift=st.integers(-80, 80))
 def test_shift_round_any_width(q: int, shift: int) -> None:
-    assert [int(v) for v in shift_round(np.array([q], dtype=object), shift).tolist()] == [ref_shift_round(q, shift)]
+    assert [int(v) for v in shift_round(np.array([q], dtype=object), shift).tolist()] == [
+        ref_shift_round(q, shift)
+    ]
 
 
 @st.composite
@@ -129,19 +135,26 @@ def test_linear_equals_exact_reference(case: tuple) -> None:
 
 
 @given(st.data(), signed_wide, signed_wide, wide_types)
-def test_mul_equals_exact_reference(data: st.DataObject, a_t: FixedType, b_t: FixedType, out_t: FixedType) -> None:
+def test_mul_equals_exact_reference(
+    data: st.DataObject, a_t: FixedType, b_t: FixedType, out_t: FixedType
+) -> None:
     a, b = data.draw(values(a_t, 6)), data.draw(values(b_t, 6))
     want = [ref_requantize(x * y, a_t.frac + b_t.frac, out_t) for x, y in zip(a, b)]
     assert mul(a, a_t, b, b_t, out_t).tolist() == want
 
 
 @given(st.data(), wide_types, signed_wide, wide_types)
-def test_affine_equals_exact_reference(data: st.DataObject, in_t: FixedType, s_t: FixedType, out_t: FixedType) -> None:
+def test_affine_equals_exact_reference(
+    data: st.DataObject, in_t: FixedType, s_t: FixedType, out_t: FixedType
+) -> None:
     acc_frac = in_t.frac + s_t.frac
     b_frac = st.integers(max(-32, acc_frac - 40), min(64, acc_frac))
     b_t = data.draw(st.builds(FixedType, width=st.integers(2, 32), frac=b_frac))
     x, s, b = data.draw(values(in_t, 3)), data.draw(values(s_t, 3)), data.draw(values(b_t, 3))
-    want = [ref_requantize(xi * si + (bi << (acc_frac - b_t.frac)), acc_frac, out_t) for xi, si, bi in zip(x, s, b)]
+    want = [
+        ref_requantize(xi * si + (bi << (acc_frac - b_t.frac)), acc_frac, out_t)
+        for xi, si, bi in zip(x, s, b)
+    ]
     assert affine(x, s, b, in_t, s_t, b_t, out_t).tolist() == want
 
 
@@ -152,12 +165,16 @@ def test_avg_reduce_equals_exact_reference(
     recip_frac = min(32, (window - 1).bit_length() + extra + 16)
     beats = [data.draw(values(in_t, 2)) for _ in range(window)]
     recip = avg_recip(window, recip_frac)
-    want = [[ref_requantize(sum(b[c] for b in beats) * recip, in_t.frac + recip_frac, out_t) for c in range(2)]]
+    want = [
+        [ref_requantize(sum(b[c] for b in beats) * recip, in_t.frac + recip_frac, out_t) for c in range(2)]
+    ]
     assert avg_reduce(np.array(beats), window, in_t, out_t, recip_frac).tolist() == want
 
 
 @given(st.data(), wide_types, wide_types, wide_types)
-def test_add_cast_relu_equal_exact_reference(data: st.DataObject, a_t: FixedType, b_t: FixedType, out_t: FixedType) -> None:
+def test_add_cast_relu_equal_exact_reference(
+    data: st.DataObject, a_t: FixedType, b_t: FixedType, out_t: FixedType
+) -> None:
     a, b = data.draw(values(a_t, 4)), data.draw(values(b_t, 4))
     f = max(a_t.frac, b_t.frac)
     want = [ref_requantize((x << (f - a_t.frac)) + (y << (f - b_t.frac)), f, out_t) for x, y in zip(a, b)]

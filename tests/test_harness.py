@@ -74,15 +74,26 @@ def test_probes_check_internal_streams() -> None:
         Probe("joined", "joined", "joined_valid", "joined_ready"),  # a wire of fixed_add
         Probe.port("u_out.data_in", 2 * 8),  # a port of its output register
     ]
-    spec = HarnessSpec.of(comp.toplevel, comp.sources, bench.inputs, bench.outputs, parameters=params,
-                          probes=probes)
+    spec = HarnessSpec.of(
+        comp.toplevel, comp.sources, bench.inputs, bench.outputs, parameters=params, probes=probes
+    )
     x = random_inputs(spec, 100)
     run(spec, x, seed=3, gap_prob=0.3, stall_prob=0.4, tag="probes")
     # the join zeroes its data while stalled: only the probe on `joined` sees it
-    unstable = Mutant("join_data_unstable", "stream/stream_join.sv",
-                      "assign data_out = data_in;", "assign data_out = data_out_ready ? data_in : '0;")
-    spec = HarnessSpec.of(comp.toplevel, unstable.sources(comp.files), bench.inputs, bench.outputs,
-                          parameters=params, probes=probes)
+    unstable = Mutant(
+        "join_data_unstable",
+        "stream/stream_join.sv",
+        "assign data_out = data_in;",
+        "assign data_out = data_out_ready ? data_in : '0;",
+    )
+    spec = HarnessSpec.of(
+        comp.toplevel,
+        unstable.sources(comp.files),
+        bench.inputs,
+        bench.outputs,
+        parameters=params,
+        probes=probes,
+    )
     with pytest.raises(HarnessError, match=r"stream_checker: joined: data changed while stalled"):
         run(spec, x, seed=3, gap_prob=0.3, stall_prob=0.4, tag="probes-mut")
 
@@ -160,7 +171,9 @@ def test_plumbing_throughput_is_ideal_under_gaps_and_stalls(
     (out,) = [p.name for p in spec.outputs]
     assert np.array_equal(result.outputs[out], np.concatenate(list(x.values()), axis=1))
     (inp,) = [p.name for p in spec.inputs]
-    problem = compare_with_ideal(result, inp, out, capacity, 5, 0.3, 0.4, after_valid=sink_mode == "after_valid")
+    problem = compare_with_ideal(
+        result, inp, out, capacity, 5, 0.3, 0.4, after_valid=sink_mode == "after_valid"
+    )
     assert problem is None, f"{name}: {problem}"
 
 

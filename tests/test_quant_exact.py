@@ -43,8 +43,17 @@ def linear_cases(draw: st.DrawFn) -> tuple:
     in_t, w_t, out_t = draw(types), draw(signed), draw(types)
     has_bias = draw(st.booleans())
     acc_frac = in_t.frac + w_t.frac
-    b_t = draw(st.builds(FixedType, width=st.integers(2, 32),
-                         frac=st.integers(max(-32, acc_frac - 30), min(64, acc_frac)))) if has_bias else None
+    b_t = (
+        draw(
+            st.builds(
+                FixedType,
+                width=st.integers(2, 32),
+                frac=st.integers(max(-32, acc_frac - 30), min(64, acc_frac)),
+            )
+        )
+        if has_bias
+        else None
+    )
     x = [[draw(raw(in_t)) for _ in range(k)] for _ in range(2)]
     w = [[draw(raw(w_t)) for _ in range(k)] for _ in range(n)]
     b = [draw(raw(b_t)) for _ in range(n)] if b_t else None
@@ -114,10 +123,17 @@ def test_left_shift_of_the_accumulator_no_longer_wraps() -> None:
 def test_quantizing_a_model_past_62_bits_names_the_layer_and_the_limit() -> None:
     model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
     wide = {"data_in": [32, 0], "weight": [32, 0], "bias": [32, 0], "data_out": [32, 0]}
-    config = QuantConfig.from_dict({"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6],
-                                                "data_out": [8, 4]}, "by_name": {"2": wide}})
-    with pytest.raises(ConfigError, match=r"layer '2': QuantLinear: 3 products of s32.0 by s32.0 plus a s32.0 "
-                                          r"bias need a 67-bit accumulator; .* exact up to 62 bits"):
+    config = QuantConfig.from_dict(
+        {
+            "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+            "by_name": {"2": wide},
+        }
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"layer '2': QuantLinear: 3 products of s32.0 by s32.0 plus a s32.0 "
+        r"bias need a 67-bit accumulator; .* exact up to 62 bits",
+    ):
         quantize_model(model, config)
 
 

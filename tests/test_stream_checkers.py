@@ -36,38 +36,58 @@ def run_mutant(name: str, sweep: int, mutant: Mutant, **options: object) -> None
     comp = catalogue.get(name)
     opts = runner.RunOptions(**{"seed": 7, "groups": 60, "gap_prob": 0.3, "stall_prob": 0.4, **options})
     params, context = comp.prepared(comp.sweep()[sweep], opts.seed)
-    runner.run(comp.toplevel, mutant.sources(comp.files), comp.tb_module, params, opts, tag="mutant",
-               context=context)
+    runner.run(
+        comp.toplevel, mutant.sources(comp.files), comp.tb_module, params, opts, tag="mutant", context=context
+    )
 
 
 #: (component, sweep entry, mutant, expected message, X check): one stream rule broken each.
 VIOLATIONS = [
     (
-        "fixed_linear", 0,
-        Mutant("linear_valid_dropped", "linear/fixed_linear.sv",
-               "end else if (data_out_ready) begin\n      data_out_valid <= 1'b0;",
-               "end else begin\n      data_out_valid <= 1'b0;"),
+        "fixed_linear",
+        0,
+        Mutant(
+            "linear_valid_dropped",
+            "linear/fixed_linear.sv",
+            "end else if (data_out_ready) begin\n      data_out_valid <= 1'b0;",
+            "end else begin\n      data_out_valid <= 1'b0;",
+        ),
         r"stream rule broken:\n  fixed_linear.data_out: valid dropped before the transfer at cycle \d+",
         False,
     ),
     (
-        "skid_buffer", 1,
-        Mutant("skid_data_unstable", "stream/skid_buffer.sv",
-               "    if (out_free) begin\n      data_out <=", "    if (out_free || data_in_valid) begin\n      data_out <="),
+        "skid_buffer",
+        1,
+        Mutant(
+            "skid_data_unstable",
+            "stream/skid_buffer.sv",
+            "    if (out_free) begin\n      data_out <=",
+            "    if (out_free || data_in_valid) begin\n      data_out <=",
+        ),
         r"stream rule broken:\n  skid_buffer.data_out: data changed while stalled at cycle \d+",
         False,
     ),
     (
-        "skid_buffer", 1,
-        Mutant("skid_valid_unreset", "stream/skid_buffer.sv",
-               "      data_out_valid <= 1'b0;\n      skid_valid     <= 1'b0;", "      skid_valid     <= 1'b0;"),
+        "skid_buffer",
+        1,
+        Mutant(
+            "skid_valid_unreset",
+            "stream/skid_buffer.sv",
+            "      data_out_valid <= 1'b0;\n      skid_valid     <= 1'b0;",
+            "      skid_valid     <= 1'b0;",
+        ),
         r"stream rule broken:\n  skid_buffer.data_out: valid is unknown \(X\) at cycle \d+",
         True,
     ),
     (
-        "skid_buffer", 1,
-        Mutant("skid_data_x", "stream/skid_buffer.sv",
-               "data_out <= skid_valid ? skid_data : data_in;", "data_out <= skid_valid ? skid_data : 'x;"),
+        "skid_buffer",
+        1,
+        Mutant(
+            "skid_data_x",
+            "stream/skid_buffer.sv",
+            "data_out <= skid_valid ? skid_data : data_in;",
+            "data_out <= skid_valid ? skid_data : 'x;",
+        ),
         r"stream rule broken:\n  skid_buffer.data_out: data unknown \(X\) while valid at cycle \d+",
         True,
     ),
@@ -75,8 +95,9 @@ VIOLATIONS = [
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("name", "sweep", "mutant", "message", "x_check"), VIOLATIONS,
-                         ids=[v[2].name for v in VIOLATIONS])
+@pytest.mark.parametrize(
+    ("name", "sweep", "mutant", "message", "x_check"), VIOLATIONS, ids=[v[2].name for v in VIOLATIONS]
+)
 def test_broken_stream_rule_fails_the_component_bench(
     name: str, sweep: int, mutant: Mutant, message: str, x_check: bool
 ) -> None:
@@ -85,7 +106,8 @@ def test_broken_stream_rule_fails_the_component_bench(
 
 
 FORK_VALID_WAITS = Mutant(
-    "fork_valid_waits_for_ready", "stream/stream_fork.sv",
+    "fork_valid_waits_for_ready",
+    "stream/stream_fork.sv",
     "assign data_out_valid = data_in_valid ? ~taken : '0;",
     "assign data_out_valid = (data_in_valid ? ~taken : '0) & data_out_ready;",
 )
@@ -105,8 +127,12 @@ def test_valid_waiting_for_ready_deadlocks_under_after_valid_sink() -> None:
 @pytest.mark.sim
 def test_dropped_beat_is_reported_missing_with_its_group_inputs() -> None:
     # a beat that arrives while the output is stalled is parked but forgotten: it is lost
-    drop = Mutant("skid_forgets_parked_beat", "stream/skid_buffer.sv",
-                  "        skid_valid <= 1'b1;", "        skid_valid <= 1'b0;")
+    drop = Mutant(
+        "skid_forgets_parked_beat",
+        "stream/skid_buffer.sv",
+        "        skid_valid <= 1'b1;",
+        "        skid_valid <= 1'b0;",
+    )
     with pytest.raises(runner.SimulationError) as err:
         run_mutant("skid_buffer", 1, drop, timeout_cycles=300)
     text = str(err.value).split("--- last lines")[0]

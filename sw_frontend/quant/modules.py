@@ -47,7 +47,8 @@ def _check_weight_formats(
 def _check_accumulator(formats: LayerFormats, length: int, has_bias: bool, what: str) -> None:
     """Refuse formats whose exact accumulator would not fit the int64 arithmetic of these modules."""
     assert formats.weight is not None
-    bits = accumulator_width(formats.data_in, formats.weight, length, has_bias, formats.bias if has_bias else None)
+    bias = formats.bias if has_bias else None
+    bits = accumulator_width(formats.data_in, formats.weight, length, has_bias, bias)
     if bits > tf.INT64_BITS:
         raise ValueError(
             f"{what}: {length} products of {formats.data_in} by {formats.weight}"
