@@ -3,6 +3,10 @@
 Every function takes and returns raw integers (NumPy int64) in the formats it is given; see
 :mod:`golden.fixed` for the meaning of a :class:`~golden.fixed.FixedType`. These functions are the
 single definition of what the RTL in ``rtl/`` and the quantized PyTorch modules compute.
+
+Inputs must lie in their formats (a ValueError names the one that does not): the formats bound
+every intermediate, and that bound decides whether it is computed in int64 or exactly with Python
+integers (:mod:`golden.fixed`). Nothing wraps, whatever the formats.
 """
 
 from __future__ import annotations
@@ -10,7 +14,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from golden.fixed import FixedType, IntArray, as_int_array, requantize, shift_round
+from golden.fixed import (
+    FixedType,
+    IntArray,
+    accumulator_width,
+    as_int_array,
+    in_range,
+    requantize,
+    shift_round,
+    widen,
+)
 
 
 def passthrough(q: npt.ArrayLike) -> IntArray:
@@ -64,13 +77,20 @@ def linear(
             rounded half up and saturated to it.
 
     The bias is aligned to the accumulator by a left shift, so ``b_t.frac`` may not exceed the
-    accumulator's fraction bits.
+    accumulator's fraction bits. The accumulator (:func:`~golden.fixed.accumulator_width` bits) is
+    computed in int64 when it fits, exactly with Python integers otherwise.
+
+    Raises:
+        ValueError: shapes disagree, a value lies outside its type, or the bias is finer than the
+            accumulator.
     """
     xa, wa = as_int_array(x), as_int_array(w)
     if wa.ndim != 2 or xa.shape[-1] != wa.shape[1]:
         raise ValueError(f"linear: x {xa.shape} and w {wa.shape} do not agree (w is (N, K))")
+    for name, arr, t in (("x", xa, in_t), ("w", wa, w_t)):
+        if not in_range(arr, t):
+            raise ValueError(f"linear: {name} has values outside its type {t}")
     acc_frac = linear_acc_frac(in_t, w_t)
-    acc = xa @ wa.T
     if b is not None:
         if b_t is None:
             raise ValueError("linear: a bias needs its type b_t")
@@ -79,7 +99,12 @@ def linear(
                 f"linear: bias frac {b_t.frac} exceeds accumulator frac {acc_frac}; "
                 "use a bias format with at most in_frac + weight_frac fraction bits"
             )
-        acc = acc + shift_round(b, b_t.frac - acc_frac)
+        if not in_range(b, b_t):
+            raise ValueError(f"linear: b has values outside its type {b_t}")
+    bits = accumulator_width(in_t, w_t, wa.shape[1], b is not None, b_t)
+    acc = widen(xa, bits) @ widen(wa, bits).T
+    if b is not None:
+        acc = acc + widen(shift_round(b, b_t.frac - acc_frac), bits)
     return requantize(acc, acc_frac, out_t)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy.typing as npt
 
-from golden.fixed import MAX_INTERMEDIATE_BITS, FixedType, IntArray, as_int_array, in_range, requantize
+from golden.fixed import FixedType, IntArray, as_int_array, in_range, requantize, widen
 
 
 def mul_frac(a_t: FixedType, b_t: FixedType) -> int:
@@ -21,9 +21,8 @@ def mul(a: npt.ArrayLike, a_t: FixedType, b: npt.ArrayLike, b_t: FixedType, out_
     half up and saturated to ``out_t`` once.
 
     Raises:
-        ValueError: shapes differ, a value lies outside its type, or the product would not fit
-            the golden model's 62 bits (``a_t.width + b_t.width`` plus the fraction bits
-            ``out_t`` appends must be at most 62).
+        ValueError: shapes differ or a value lies outside its type. The product (``a_t.bits +
+            b_t.bits`` bits) is computed in int64 when it fits, exactly otherwise.
     """
     aa, ba = as_int_array(a), as_int_array(b)
     if aa.shape != ba.shape:
@@ -31,10 +30,5 @@ def mul(a: npt.ArrayLike, a_t: FixedType, b: npt.ArrayLike, b_t: FixedType, out_
     for name, arr, t in (("a", aa, a_t), ("b", ba, b_t)):
         if not in_range(arr, t):
             raise ValueError(f"mul: {name} has values outside its type {t}")
-    bits = a_t.width + b_t.width + max(0, out_t.frac - mul_frac(a_t, b_t))
-    if bits > MAX_INTERMEDIATE_BITS:
-        raise ValueError(
-            f"mul: a {a_t.width}-bit by {b_t.width}-bit product aligned to {out_t} needs {bits} bits, "
-            f"more than the golden model's {MAX_INTERMEDIATE_BITS}"
-        )
-    return requantize(aa * ba, mul_frac(a_t, b_t), out_t)
+    bits = a_t.bits + b_t.bits
+    return requantize(widen(aa, bits) * widen(ba, bits), mul_frac(a_t, b_t), out_t)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy.typing as npt
 
-from golden.fixed import MAX_INTERMEDIATE_BITS, FixedType, IntArray, as_int_array, in_range, requantize, shift_round
+from golden.fixed import FixedType, IntArray, as_int_array, in_range, requantize, shift_round, widen
 
 
 def affine_acc_frac(in_t: FixedType, s_t: FixedType) -> int:
@@ -49,9 +49,9 @@ def affine(
             to ``out_t``.
 
     Raises:
-        ValueError: shapes disagree, a value lies outside its type, the shift is finer than the
-            product, or the accumulator (with the fraction bits ``out_t`` appends) would not fit
-            the golden model's 62 bits.
+        ValueError: shapes disagree, a value lies outside its type, or the shift is finer than the
+            product. The accumulator (:func:`affine_acc_width` bits) is computed in int64 when it
+            fits, exactly otherwise.
     """
     xa, sa, ba = as_int_array(x), as_int_array(scale), as_int_array(shift)
     if xa.ndim < 1 or sa.shape != (xa.shape[-1],) or ba.shape != (xa.shape[-1],):
@@ -68,11 +68,6 @@ def affine(
             f"affine: shift frac {b_t.frac} exceeds in_frac + scale_frac = {acc_frac}; "
             "use a shift format with at most that many fraction bits"
         )
-    bits = affine_acc_width(in_t, s_t, b_t) + max(0, out_t.frac - acc_frac)
-    if bits > MAX_INTERMEDIATE_BITS:
-        raise ValueError(
-            f"affine: accumulator aligned to {out_t} needs {bits} bits, more than the golden "
-            f"model's {MAX_INTERMEDIATE_BITS}; narrow the formats"
-        )
-    acc = xa * sa + shift_round(ba, b_t.frac - acc_frac)
+    bits = affine_acc_width(in_t, s_t, b_t)
+    acc = widen(xa, bits) * widen(sa, bits) + widen(shift_round(ba, b_t.frac - acc_frac), bits)
     return requantize(acc, acc_frac, out_t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy.typing as npt
 
-from golden.fixed import MAX_INTERMEDIATE_BITS, FixedType, IntArray, as_int_array, in_range, requantize
+from golden.fixed import FixedType, IntArray, as_int_array, in_range, requantize, widen
 from golden.window import sliding_windows
 
 
@@ -58,12 +58,7 @@ def avg_reduce(beats: npt.ArrayLike, window: int, in_t: FixedType, out_t: FixedT
     if not in_range(arr, in_t):
         raise ValueError(f"avg_reduce: beats have values outside their type {in_t}")
     recip = avg_recip(window, recip_frac)
-    bits = in_t.width + (0 if in_t.signed else 1) + (window - 1).bit_length() + recip.bit_length() + 1
-    bits += max(0, out_t.frac - in_t.frac - recip_frac)  # fraction bits the output appends
-    if bits > MAX_INTERMEDIATE_BITS:
-        raise ValueError(
-            f"avg_reduce: the product aligned to {out_t} needs {bits} bits, more than the golden "
-            f"model's {MAX_INTERMEDIATE_BITS}"
-        )
-    sums = arr.reshape(-1, window, arr.shape[1]).sum(axis=1)
+    # the window's sum times the constant: computed in int64 when it fits, exactly otherwise
+    bits = in_t.bits + (window - 1).bit_length() + recip.bit_length() + 1
+    sums = widen(arr, bits).reshape(-1, window, arr.shape[1]).sum(axis=1)
     return requantize(sums * recip, in_t.frac + recip_frac, out_t)

@@ -15,7 +15,7 @@ from torch import nn
 
 from golden.activation import MAX_TABLE_BITS, activation_table
 from golden.components import linear_acc_frac
-from golden.fixed import FixedType
+from golden.fixed import FixedType, accumulator_width
 from quant import torch_fixed as tf
 from quant.config import LayerFormats
 
@@ -42,6 +42,20 @@ def _check_weight_formats(formats: LayerFormats, has_bias: bool, what: str) -> t
     return formats.weight, formats.bias
 
 
+def _check_accumulator(formats: LayerFormats, length: int, has_bias: bool, what: str) -> None:
+    """Refuse formats whose exact accumulator would not fit the int64 arithmetic of these modules."""
+    assert formats.weight is not None
+    bias = formats.bias if has_bias else None
+    bits = accumulator_width(formats.data_in, formats.weight, length, has_bias, bias)
+    if bits > tf.INT64_BITS:
+        raise ValueError(
+            f"{what}: {length} products of {formats.data_in} by {formats.weight}"
+            f"{' plus a ' + str(formats.bias) + ' bias' if has_bias else ''} need a {bits}-bit accumulator; "
+            f"the quantized PyTorch modules compute in int64 and are exact up to {tf.INT64_BITS} bits: "
+            "narrow data_in or weight (golden/ computes any width exactly)"
+        )
+
+
 def _accumulate_out(acc: torch.Tensor, int_bias: torch.Tensor | None, formats: LayerFormats) -> torch.Tensor:
     """Add the aligned bias to an exact accumulator and requantize to ``data_out`` (raw int64)."""
     assert formats.weight is not None
@@ -58,6 +72,7 @@ class _WeightedLayer(nn.Module):
 
     def _take_parameters(self, layer: nn.Linear | nn.Conv2d, formats: LayerFormats, kind: str) -> None:
         _check_weight_formats(formats, layer.bias is not None, kind)
+        _check_accumulator(formats, layer.weight[0].numel(), layer.bias is not None, kind)
         self.formats = formats
         self.weight = nn.Parameter(layer.weight.detach().clone())
         self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().clone())

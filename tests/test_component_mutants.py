@@ -7,12 +7,8 @@ sources are never touched (other benches use them).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from common.atomic import write_text
-from eda.toolchain import BUILD_ROOT
 from mapper.components import LIBRARY, Component, Mutant, get
 from sim import runner
 
@@ -22,17 +18,6 @@ CASES = [
     for mutant in owner.mutants
     for name, index in mutant.caught_by
 ]
-
-
-def mutant_file(owner: Component, mutant: Mutant) -> Path:
-    """A copy of ``owner``'s file with ``mutant`` applied (written once, reused by reruns)."""
-    text = owner.file.read_text()
-    assert text.count(mutant.original) == 1, f"mutant {mutant.name}: {mutant.original!r} not found once in {owner.file}"
-    path = BUILD_ROOT / "mutants" / mutant.name / owner.file.name
-    mutated = text.replace(mutant.original, mutant.replacement)
-    if not path.exists() or path.read_text() != mutated:
-        write_text(path, mutated)
-    return path
 
 
 def test_every_mutant_names_benches_that_use_its_file() -> None:
@@ -49,7 +34,7 @@ def test_every_mutant_names_benches_that_use_its_file() -> None:
 @pytest.mark.parametrize(("owner", "mutant", "name", "index"), CASES)
 def test_bench_catches_mutant(owner: Component, mutant: Mutant, name: str, index: int) -> None:
     comp = get(name)
-    files = [mutant_file(owner, mutant) if f == owner.file else f for f in comp.sources]
+    files = owner.mutant(mutant).sources(comp.sources)
     options = runner.RunOptions(seed=7, groups=comp.groups, gap_prob=0.3, stall_prob=0.4)
     with pytest.raises(runner.SimulationError, match="scoreboard: .* problem"):
         comp.run(comp.sweep()[index], options, tag="mutant", files=files)

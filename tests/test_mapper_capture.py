@@ -131,7 +131,8 @@ def test_unsupported_operation_names_node_op_and_supported_set() -> None:
     q = _quantized(model)
     with pytest.raises(
         UnsupportedOperationError,
-        match=r"node 'elu': operation 'elu' .*supported: activation, add, cast, conv2d, linear, max_pool2d, relu",
+        match=r"node 'elu': operation 'elu' .*supported: activation, add, affine, avg_pool2d, cast, conv2d, "
+        r"global_avg_pool, linear, max_pool2d, relu",
     ):
         capture(q, torch.randn(2, 4))
 

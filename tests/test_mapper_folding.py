@@ -119,7 +119,18 @@ def test_target_arguments_are_checked() -> None:
 
 
 def test_components_list_ops_and_costs() -> None:
-    assert supported_ops() == ["activation", "add", "cast", "conv2d", "linear", "max_pool2d", "relu"]
+    assert supported_ops() == [
+        "activation",
+        "add",
+        "affine",
+        "avg_pool2d",
+        "cast",
+        "conv2d",
+        "global_avg_pool",
+        "linear",
+        "max_pool2d",
+        "relu",
+    ]
     assert for_op("linear", "x") is LIBRARY["fixed_linear"]
     node = Node("l", "linear", weight=np.zeros((6, 4), dtype=np.int64))
     entry = LIBRARY["fixed_linear"]

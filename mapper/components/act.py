@@ -50,12 +50,17 @@ class FixedLut(Elementwise):
         return BenchTiming(interval=1, latency=1, in_spacing=1, out_spacing=1)
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A random table (every entry drawn independently), so every address is checked."""
+        """A random table (every entry drawn independently, every output bit taking both values),
+        so every address and every bit is checked."""
         out_w = int(params["OUT_WIDTH"])
         rng = np.random.default_rng(seed)
         lo, hi = (-(1 << (out_w - 1)), (1 << (out_w - 1)) - 1) if out_w >= 2 else (0, 1)
         entries = rng.integers(lo, hi + 1, size=1 << int(params["IN_WIDTH"]))
         words = [int(v) & ((1 << out_w) - 1) for v in entries]
+        for bit in range(out_w):  # every output bit takes both values (a 1-bit table drew [1, 1])
+            if len({(w >> bit) & 1 for w in words}) == 1:
+                words[1] ^= 1 << bit
+        entries = np.array([w - (1 << out_w) if out_w >= 2 and w >> (out_w - 1) else w for w in words])
         path = write_memh(folder / "table.memh", words, out_w)
         return {**params, "TABLE_FILE": str(path)}, {"table": entries.tolist()}
 

@@ -33,6 +33,9 @@ from golden.fixed import FixedType, IntArray
 from mapper.errors import UnsupportedOperationError
 from mapper.graph import Fold, Node, Resources
 from sim import runner
+from sim.mutants import Mutant as SimMutant
+from sim.offline import bench_of
+from sim.verif.ports import BenchSpec
 
 RTL_ROOT = REPO_ROOT / "rtl"
 
@@ -193,6 +196,18 @@ class Component:
         full, context = self.prepared(params, options.seed)
         return runner.run(self.name, files or self.sources, self.bench, full, options, tag=tag, context=context)
 
+    def bench_spec(self, overrides: dict[str, Any] | None = None, seed: int = 1) -> tuple[dict[str, Any], BenchSpec]:
+        """(full parameters with memory images written, the bench's BenchSpec) for ``overrides``
+        on the defaults, outside a simulation (for the SystemVerilog harness and stimulus tests)."""
+        if self.bench is None:
+            raise ValueError(f"{self.name} has no bench of its own")
+        params, context = self.prepared(self.parameters_with(overrides), seed)
+        return params, bench_of(self.bench, params, context)
+
+    def mutant(self, mutant: Mutant) -> SimMutant:
+        """The file-level mutant (``sim.mutants``) of one of this component's mutants."""
+        return SimMutant(mutant.name, self.file.relative_to(RTL_ROOT).as_posix(), mutant.original, mutant.replacement)
+
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """Expected handshake timing of a bench run with ``params`` (see ``timed_sweeps``)."""
         raise NotImplementedError(f"{self.name} states no bench timing")
@@ -299,7 +314,8 @@ def for_op(op: str, node_name: str) -> Component:
             return comp
     raise UnsupportedOperationError(
         f"node {node_name!r}: operation {op!r} has no library component; supported: "
-        f"{', '.join(supported_ops())} (view/reshape/flatten/dropout and batch-norm after linear are folded)"
+        f"{', '.join(supported_ops())} (view/reshape/flatten/dropout are folded; quantization folds a "
+        "batch-norm after a conv / linear)"
     )
 
 

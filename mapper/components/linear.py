@@ -174,9 +174,21 @@ class FixedLinear(Component):
         {"IN_FEATURES": 12, "OUT_FEATURES": 8, "IN_PAR": 12, "OUT_PAR": 1, "B_FRAC": 0, "OUT_WIDTH": 12, "OUT_FRAC": 2},
         # a deep weight ROM (512 words x 32 bits): the synchronous, block-RAM read path
         {"IN_FEATURES": 64, "OUT_FEATURES": 32, "IN_PAR": 4, "OUT_PAR": 1},
+        # a wide integer bias (16 bits, no fraction) that dominates the accumulator: its aligned
+        # range ends overflow an accumulator one bit short (the "+1" of ACC_W)
+        {
+            "IN_FEATURES": 8,
+            "OUT_FEATURES": 16,
+            "IN_PAR": 2,
+            "OUT_PAR": 4,
+            "B_WIDTH": 16,
+            "B_FRAC": 0,
+            "OUT_WIDTH": 20,
+            "OUT_FRAC": 0,
+        },
     )
     groups = 100  # up to 512 cycles per vector in the deepest set
-    timed_sweeps = (0, 1, 2, 3, 4)
+    timed_sweeps = (0, 1, 2, 3, 4, 5)
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """Random weights and bias written as fixed_linear memory images."""

@@ -119,6 +119,9 @@ class PoolAvg(Component):
             "WINDOW": 9,
             "RECIP_FRAC": 20,
         },
+        # 3x3 pooling at the default 16-bit reciprocal: round(2**16 / 9) = 7282, not the
+        # truncated 7281 (at 20 bits both are 116508); 16-bit sums make the difference show
+        {"CHANNELS": 4, "IN_WIDTH": 16, "IN_FRAC": 8, "OUT_WIDTH": 16, "OUT_FRAC": 8, "WINDOW": 9},
     )
     groups = 200
     timed_sweeps = (2,)

@@ -14,6 +14,7 @@ from golden.components import add, add_frac
 from golden.fixed import FixedType
 from sim.tb.fixed_edges import range_edges, requant_edges
 from sim.verif.bench import StreamTest
+from sim.verif.in_range import lanes_draw, preimage, scaled
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
@@ -35,11 +36,21 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         sum_edges = requant_edges(FixedType(32, frac), out_t)
         return sorted(set(range_edges(t)) | {v >> shift for v in sum_edges if v % (1 << shift) == 0})
 
+    # sums that do not saturate, half of the range from each operand
+    lo, hi = preimage(frac, out_t, -(1 << 200), 1 << 200)
+    half = (-((-lo) // 2), hi // 2)
+    inputs = [PortSpec("data_in_0", lanes, a_t.width), PortSpec("data_in_1", lanes, b_t.width)]
     return BenchSpec(
-        inputs=[PortSpec("data_in_0", lanes, a_t.width), PortSpec("data_in_1", lanes, b_t.width)],
+        inputs=inputs,
         outputs=[PortSpec("data_out", lanes, out_t.width)],
         model=model,
         extremes={"data_in_0": edges(a_t), "data_in_1": edges(b_t)},
+        draw=lanes_draw(
+            inputs,
+            {},
+            {"data_in_0": [scaled(*half, frac - a_t.frac)], "data_in_1": [scaled(*half, frac - b_t.frac)]},
+            {"data_in_0": edges(a_t), "data_in_1": edges(b_t)},
+        ),
     )
 
 

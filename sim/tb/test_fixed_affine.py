@@ -17,6 +17,7 @@ from golden.fixed import FixedType
 from golden.norm import affine
 from sim.tb.fixed_edges import range_edges
 from sim.verif.bench import StreamTest, load_run_config
+from sim.verif.in_range import lanes_draw, preimage
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
@@ -36,12 +37,27 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         x = np.array(group["data_in"], dtype=np.int64).reshape(-1)
         return {"data_out": affine(x, scale, shift, in_t, s_t, b_t, out_t).reshape(-1, lanes).tolist()}
 
+    # per channel, the inputs x with x * scale + shift inside the output range
+    acc_frac = in_t.frac + s_t.frac
+    lo, hi = preimage(acc_frac, out_t, -(1 << 200), 1 << 200)
+    ranges = []
+    for s, b in zip(scale.tolist(), shift.tolist()):
+        aligned = b << (acc_frac - b_t.frac)
+        if s == 0:
+            ranges.append((in_t.min_int, in_t.max_int))
+        else:
+            ends = sorted(((lo - aligned) / s, (hi - aligned) / s))
+            ranges.append((int(np.ceil(ends[0])), int(np.floor(ends[1]))))
+    inputs = [PortSpec("data_in", lanes, in_t.width, in_t.signed)]
     return BenchSpec(
-        inputs=[PortSpec("data_in", lanes, in_t.width, in_t.signed)],
+        inputs=inputs,
         outputs=[PortSpec("data_out", lanes, out_t.width, out_t.signed)],
         model=model,
         group_beats={"data_in": p["CHANNELS"] // lanes},
         extremes={"data_in": range_edges(in_t)},
+        draw=lanes_draw(
+            inputs, {"data_in": p["CHANNELS"] // lanes}, {"data_in": ranges}, {"data_in": range_edges(in_t)}
+        ),
     )
 
 

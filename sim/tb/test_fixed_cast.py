@@ -10,6 +10,7 @@ from golden.components import cast
 from golden.fixed import FixedType
 from sim.tb.fixed_edges import requant_edges
 from sim.verif.bench import StreamTest
+from sim.verif.in_range import lanes_draw, preimage
 from sim.verif.ports import BenchSpec, PortSpec
 
 
@@ -24,11 +25,15 @@ def bench(params: dict[str, Any]) -> BenchSpec:
     """Lane formats from the parameters; the model is golden.components.cast."""
     lanes = int(params["LANES"])
     in_t, out_t = formats(params)
+    inputs = [PortSpec("data_in", lanes, in_t.width, in_t.signed)]
+    fits = preimage(in_t.frac, out_t, in_t.min_int, in_t.max_int)  # inputs that do not saturate
+    extremes = {"data_in": requant_edges(in_t, out_t)}
     return BenchSpec(
-        inputs=[PortSpec("data_in", lanes, in_t.width, in_t.signed)],
+        inputs=inputs,
         outputs=[PortSpec("data_out", lanes, out_t.width, out_t.signed)],
         model=lambda g: {"data_out": cast(g["data_in"], in_t, out_t).tolist()},
-        extremes={"data_in": requant_edges(in_t, out_t)},
+        extremes=extremes,
+        draw=lanes_draw(inputs, {}, {"data_in": [fits]}, extremes),
     )
 
 

@@ -15,10 +15,13 @@ import pyuvm
 from golden.conv import conv2d
 from sim.tb.layer_params import layer_constants, layer_formats
 from sim.verif.bench import StreamTest
+from sim.verif.in_range import amplitude_draw, wide_parameters
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
-def bench(params: dict[str, Any]) -> BenchSpec:
+def bench(params: dict[str, Any], *, in_range: bool = True) -> BenchSpec:
+    """Image in, output pixels out; with ``in_range``, images drawn so that most outputs do not
+    saturate (judged by this bench's model with a 32-bit output)."""
     p = {k: v for k, v in params.items() if not isinstance(v, str)}
     in_t, w_t, b_t, out_t = layer_formats(p)
     w, b = layer_constants(p)
@@ -29,12 +32,22 @@ def bench(params: dict[str, Any]) -> BenchSpec:
         y = conv2d(image, w, b, in_t, w_t, b_t, out_t, (p["STRIDE"],) * 2, (p["PADDING"],) * 2)
         return {"data_out": y[0].transpose(1, 2, 0).reshape(-1, out_par).tolist()}
 
+    inputs = [PortSpec("data_in", c, p["IN_WIDTH"], bool(p["IN_SIGNED"]))]
+    outputs = [PortSpec("data_out", out_par, p["OUT_WIDTH"], bool(p["OUT_SIGNED"]))]
+    beats = {"data_in": h * wd}
+    draw = None
+    if in_range:
+        wide = bench(wide_parameters(params), in_range=False)
+        draw = amplitude_draw(
+            inputs, beats, wide.model, outputs, extremes={"data_in": [in_t.min_int, in_t.max_int, 0, 1, -1]}
+        )
     return BenchSpec(
-        inputs=[PortSpec("data_in", c, p["IN_WIDTH"], bool(p["IN_SIGNED"]))],
-        outputs=[PortSpec("data_out", out_par, p["OUT_WIDTH"], bool(p["OUT_SIGNED"]))],
+        inputs=inputs,
+        outputs=outputs,
         model=model,
-        group_beats={"data_in": h * wd},
+        group_beats=beats,
         extremes={"data_in": [in_t.min_int, in_t.max_int, 0, 1, -1]},
+        draw=draw,
     )
 
 

@@ -11,6 +11,7 @@ from golden.fixed import FixedType
 from golden.pool import avg_reduce
 from sim.tb.fixed_edges import range_edges
 from sim.verif.bench import StreamTest
+from sim.verif.in_range import lanes_draw, preimage
 from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 
@@ -24,13 +25,17 @@ def bench(params: dict[str, Any]) -> BenchSpec:
     def model(group: Mapping[str, Sequence[Beat]]) -> dict[str, list[Beat]]:
         return {"data_out": avg_reduce(group["data_in"], window, in_t, out_t, recip_frac).tolist()}
 
+    inputs = [PortSpec("data_in", c, in_t.width, in_t.signed)]
+    # every beat inside the range whose mean does not saturate, so the mean is inside too
+    fits = preimage(in_t.frac, out_t, in_t.min_int, in_t.max_int)
     return BenchSpec(
-        inputs=[PortSpec("data_in", c, in_t.width, in_t.signed)],
+        inputs=inputs,
         outputs=[PortSpec("data_out", c, out_t.width, out_t.signed)],
         model=model,
         group_beats={"data_in": window},
         # range ends often: whole windows at the ends reach the sum's extremes and saturate
         extremes={"data_in": range_edges(in_t)},
+        draw=lanes_draw(inputs, {"data_in": window}, {"data_in": [fits]}, {"data_in": range_edges(in_t)}),
     )
 
 

@@ -110,39 +110,79 @@ class StreamDriver(uvm_driver):
 
 
 class BackPressure(uvm_component):
-    """Drives an output port's ready low with probability ``stall_prob`` in each cycle."""
+    """Drives an output port's ready, in one of two modes (``sink_mode``):
+
+    - ``"random"``: ready is low with probability ``stall_prob`` in each cycle, independent of
+      the stream;
+    - ``"after_valid"``: ready rises only in a cycle after one in which valid was high and no beat
+      moved (and then is low with probability ``stall_prob``). A design whose valid waits for
+      ready never gets a beat out, and the watchdog names the port.
+    """
 
     def build_phase(self) -> None:
         self.spec: PortSpec = ConfigDB().get(self, "", "spec")
         self.stall_prob: float = ConfigDB().get(self, "", "stall_prob")
         self.rng: random.Random = ConfigDB().get(self, "", "rng")
         self.clocking: Clocking = ConfigDB().get(None, "", "clocking")
+        try:
+            self.mode: str = ConfigDB().get(self, "", "sink_mode")
+        except Exception:  # noqa: BLE001 - pyuvm raises its own UVMConfigItemNotFound
+            self.mode = "random"
         self.port = PortSignals(cocotb.top, self.spec)
 
     async def run_phase(self) -> None:
         self.port.ready = 0
         await self.clocking.reset_done.wait()
+        waiting = False  # valid was high and no beat moved in the last cycle
         while True:
             await FallingEdge(self.clocking.clk)
-            self.port.ready = 0 if self.rng.random() < self.stall_prob else 1
+            stall = self.rng.random() < self.stall_prob
+            ready = (waiting if self.mode == "after_valid" else True) and not stall
+            self.port.ready = int(ready)
+            if self.mode == "after_valid":
+                await ReadOnly()
+                waiting = self.port.valid == 1 and not ready
+
+
+@dataclass
+class ProtocolLog:
+    """Handshake rule violations seen by the monitors; ``broken`` is set at the first one so that
+    the test stops and reports it before any scoreboard or watchdog message."""
+
+    errors: list[str] = field(default_factory=list)
+    broken: Event = field(default_factory=Event)
+
+    def report(self, message: str) -> None:
+        self.errors.append(message)
+        self.broken.set()
 
 
 class StreamMonitor(uvm_component):
     """Publishes every transfer on a port and checks the DUT side of the handshake rules.
 
     On an output port it checks that valid, once high, stays high with stable data until ready.
+    A violation goes to the shared :class:`ProtocolLog` (``ConfigDB`` key ``protocol``), which ends
+    the test at once.
     """
 
     def build_phase(self) -> None:
         self.spec: PortSpec = ConfigDB().get(self, "", "spec")
         self.check_stability: bool = ConfigDB().get(self, "", "check_stability")
         self.clocking: Clocking = ConfigDB().get(None, "", "clocking")
+        try:
+            self.protocol: ProtocolLog = ConfigDB().get(None, "", "protocol")
+        except Exception:  # noqa: BLE001 - pyuvm raises its own UVMConfigItemNotFound
+            self.protocol = ProtocolLog()
         self.port = PortSignals(cocotb.top, self.spec)
         self.ap = uvm_analysis_port("ap", self)
         self.count = 0
         self.last_cycle = -1
         self.cycles: list[int] = []
         self.protocol_errors: list[str] = []
+
+    def _violation(self, message: str) -> None:
+        self.protocol_errors.append(message)
+        self.protocol.report(message)
 
     async def run_phase(self) -> None:
         await self.clocking.reset_done.wait()
@@ -153,14 +193,11 @@ class StreamMonitor(uvm_component):
             valid, ready = self.port.valid, self.port.ready
             data = self.port.read_data() if valid else None
             if self.check_stability and held is not None:
+                at = f"at cycle {self.clocking.cycle}"
                 if not valid:
-                    self.protocol_errors.append(
-                        f"{self.spec.name}: valid dropped without a transfer at cycle {self.clocking.cycle}"
-                    )
+                    self._violation(f"{self.spec.name}: valid dropped without a transfer {at}")
                 elif data != held:
-                    self.protocol_errors.append(
-                        f"{self.spec.name}: data changed while stalled at cycle {self.clocking.cycle}"
-                    )
+                    self._violation(f"{self.spec.name}: data changed while stalled {at}")
             if valid and ready:
                 self.count += 1
                 self.last_cycle = self.clocking.cycle

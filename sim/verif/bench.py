@@ -23,9 +23,10 @@ from cocotb.triggers import Event, FallingEdge, First, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_env, uvm_test
 
 from common.atomic import write_text
-from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent
-from sim.verif.ports import Beat, BenchSpec, PortSpec
+from sim.verif.agents import BeatSequence, Clocking, InputAgent, OutputAgent, ProtocolLog
+from sim.verif.ports import Beat, BenchSpec
 from sim.verif.scoreboard import Predictor, Scoreboard
+from sim.verif.stimulus import make_stimulus, random_beats  # noqa: F401 - random_beats: former home
 
 CONFIG_ENV = "CH_TB_CONFIG"
 
@@ -37,21 +38,6 @@ def load_run_config() -> dict[str, Any]:
         raise RuntimeError(f"{CONFIG_ENV} is not set: run benches through sim.runner or `make sim`")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def random_beats(spec: PortSpec, count: int, rng: random.Random, extremes: list[int]) -> list[Beat]:
-    """``count`` random beats; a quarter of the lanes take values from ``extremes``."""
-    choices = [v for v in extremes if spec.lane_min <= v <= spec.lane_max]
-    beats = []
-    for _ in range(count):
-        beat = []
-        for _ in range(spec.lanes):
-            if choices and rng.random() < 0.25:
-                beat.append(rng.choice(choices))
-            else:
-                beat.append(rng.randint(spec.lane_min, spec.lane_max))
-        beats.append(beat)
-    return beats
 
 
 class Watchdog:
@@ -77,23 +63,40 @@ class Watchdog:
                 raise AssertionError(self.describe(idle))
 
     def describe(self, idle: int) -> str:
-        """Name every port that holds up progress, with its handshake state."""
-        lines = [f"deadlock: no transfer for {idle} cycles"]
+        """Name every port that holds up progress, with its handshake state, and line up what
+        each output received against what it should have (a lost beat shows as missing)."""
+        lines = [f"handshake rule broken: {e}" for e in self.env.protocol.errors[:3]]
+        after_valid = self.env.sink_mode == "after_valid"
+        inputs = []
         for name, agent in self.env.in_agents.items():
             if agent.driver.pending or self.env.sequences_running.get(name):
                 port = agent.driver.port
-                lines.append(
+                inputs.append(
                     f"input {name}: beats still to send, valid={port.valid} ready={port.ready}"
                     + (" (the DUT is not accepting)" if port.valid and not port.ready else "")
                 )
-        for name, n in self.env.scoreboard.outstanding().items():
-            if n:
-                port = self.env.out_agents[name].monitor.port
-                lines.append(
-                    f"output {name}: {n} beats still expected, valid={port.valid} ready={port.ready}"
-                    + (" (the DUT is not producing)" if not port.valid else "")
+        if inputs:
+            lines.append(f"deadlock: no transfer for {idle} cycles")
+        else:
+            lines.append(f"no transfer for {idle} cycles after every input beat was taken: output beats are missing")
+        lines += inputs
+        outstanding = self.env.scoreboard.outstanding()
+        for name, agent in self.env.out_agents.items():
+            n = outstanding.get(name, 0)
+            if not n and not inputs:
+                continue
+            port = agent.monitor.port
+            why = ""
+            if not port.valid:
+                why = " (the DUT is not producing"
+                why += (
+                    "; the sink raises ready only after seeing valid: valid must not wait for ready)"
+                    if after_valid
+                    else ")"
                 )
-        lines += [f"before that: {e}" for e in self.env.scoreboard.errors[:3]]
+            lines.append(f"output {name}: {n} beats still expected, valid={port.valid} ready={port.ready}{why}")
+        for name in self.env.out_agents:
+            lines += self.env.scoreboard.describe_port(name)
         return "\n  ".join(lines)
 
 
@@ -103,7 +106,9 @@ class StreamEnv(uvm_env):
     def build_phase(self) -> None:
         self.spec: BenchSpec = ConfigDB().get(self, "", "bench")
         self.clocking: Clocking = ConfigDB().get(self, "", "clocking")
+        self.protocol: ProtocolLog = ConfigDB().get(self, "", "protocol")
         run_cfg: dict[str, Any] = ConfigDB().get(self, "", "run_config")
+        self.sink_mode = str(run_cfg.get("sink_mode", "random"))
         seed = int(run_cfg["seed"])
         self.in_agents: dict[str, InputAgent] = {}
         self.out_agents: dict[str, OutputAgent] = {}
@@ -118,6 +123,7 @@ class StreamEnv(uvm_env):
             name = f"out_{port.name}"
             ConfigDB().set(self, f"{name}.*", "spec", port)
             ConfigDB().set(self, f"{name}.*", "stall_prob", float(run_cfg["stall_prob"]))
+            ConfigDB().set(self, f"{name}.*", "sink_mode", self.sink_mode)
             ConfigDB().set(self, f"{name}.*", "rng", random.Random(seed * 1000 + 500 + i))
             self.out_agents[port.name] = OutputAgent(name, self)
         self.predictor = Predictor("predictor", self)
@@ -125,6 +131,7 @@ class StreamEnv(uvm_env):
 
     def connect_phase(self) -> None:
         self.predictor.expected_port = self.scoreboard.write_expected
+        self.scoreboard.groups_in = self.predictor.groups_in
         for agent in self.in_agents.values():
             agent.monitor.ap.connect(self.predictor.analysis_export)
         for agent in self.out_agents.values():
@@ -145,8 +152,10 @@ class StreamTest(uvm_test):
         self.run_cfg = load_run_config()
         self.spec = type(self).bench(self.run_cfg["parameters"])
         self.clocking = Clocking(cocotb.top.clk)
+        self.protocol = ProtocolLog()
         ConfigDB().set(None, "*", "bench", self.spec)
         ConfigDB().set(None, "*", "clocking", self.clocking)
+        ConfigDB().set(None, "*", "protocol", self.protocol)
         ConfigDB().set(None, "*", "run_config", self.run_cfg)
         self.env = StreamEnv("env", self)
 
@@ -160,13 +169,9 @@ class StreamTest(uvm_test):
         self.clocking.reset_done.set()
 
     def stimulus(self) -> dict[str, list[Beat]]:
-        """Random beats per input port: ``groups`` complete groups, seeded from the run config."""
-        rng = random.Random(int(self.run_cfg["seed"]))
-        groups = int(self.run_cfg["groups"])
-        return {
-            p.name: random_beats(p, groups * self.spec.beats_per_group(p.name), rng, self.spec.extremes.get(p.name, []))
-            for p in self.spec.inputs
-        }
+        """Beats per input port: ``groups`` complete groups, seeded from the run config: corner
+        groups first, then in-range and full-range groups (:mod:`sim.verif.stimulus`)."""
+        return make_stimulus(self.spec, int(self.run_cfg["seed"]), int(self.run_cfg["groups"]))
 
     async def _send(self, name: str, beats: list[Beat]) -> None:
         self.env.sequences_running[name] = True
@@ -182,10 +187,11 @@ class StreamTest(uvm_test):
         sends = [cocotb.start_soon(self._send(n, b)) for n, b in self.stimulus().items()]
         done = Event()
         watchdog = cocotb.start_soon(Watchdog(self.env, int(self.run_cfg["timeout_cycles"])).run(done))
+        protocol = cocotb.start_soon(self._protocol_watch())
         for task in sends:
-            await First(task, watchdog)
+            await First(task, watchdog, protocol)
         while any(self.env.scoreboard.outstanding().values()):
-            await First(FallingEdge(self.clocking.clk), watchdog)
+            await First(FallingEdge(self.clocking.clk), watchdog, protocol)
         done.set()
         # keep clocking so that any extra beat the DUT still emits is seen by the scoreboard
         for _ in range(self.DRAIN_CYCLES):
@@ -193,10 +199,16 @@ class StreamTest(uvm_test):
         self.write_results(start_cycle)
         self.drop_objection()
 
+    async def _protocol_watch(self) -> None:
+        """End the test at the first handshake rule a monitor sees broken, naming it (a later
+        scoreboard mismatch or deadlock is only its consequence)."""
+        await self.protocol.broken.wait()
+        await FallingEdge(self.clocking.clk)  # let the other monitors of the cycle report too
+        raise AssertionError("handshake rule broken:\n  " + "\n  ".join(self.protocol.errors[:10]))
+
     def check_phase(self) -> None:
-        errors = [e for a in self.env.out_agents.values() for e in a.monitor.protocol_errors]
-        if errors:
-            raise AssertionError("handshake rule broken:\n  " + "\n  ".join(errors[:10]))
+        if self.protocol.errors:
+            raise AssertionError("handshake rule broken:\n  " + "\n  ".join(self.protocol.errors[:10]))
 
     def write_results(self, start_cycle: int) -> None:
         """Save transfer counts and cycles so that pytest can check timing (measured, not guessed)."""

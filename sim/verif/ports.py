@@ -6,6 +6,7 @@ bits (docs/contracts.md). Lanes are signed two's complement unless the port says
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,10 @@ class BenchSpec:
         model: golden model of one group (see :data:`GroupModel`).
         group_beats: beats each input port contributes to one group (default 1 each).
         extremes: per input port, lane values to draw often (range ends, zero, ties).
+        draw: optional; draws one group whose arithmetic mostly lands inside the output range
+            (unsaturated outputs), from the given ``random.Random`` (see sim.verif.in_range).
+            The stimulus mixes three such groups with every full-range one
+            (:func:`sim.verif.stimulus.make_stimulus`).
     """
 
     inputs: list[PortSpec]
@@ -108,6 +113,7 @@ class BenchSpec:
     model: GroupModel
     group_beats: dict[str, int] = field(default_factory=dict)
     extremes: dict[str, list[int]] = field(default_factory=dict)
+    draw: Callable[[random.Random], dict[str, list[Beat]]] | None = None
 
     def beats_per_group(self, port: str) -> int:
         return self.group_beats.get(port, 1)
