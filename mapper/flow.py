@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,7 +31,7 @@ from mapper.emit import Design
 from mapper.graph import Graph
 from mapper.passes.base import PASSES, FlowContext
 from mapper.passes.folding import target_cycles
-from mapper.simulate import TB_MODULE, SimulationResult, deadlock_timeout
+from mapper.simulate import SimulationResult, deadlock_timeout, first_mismatch, harness_spec, run_harness
 from sim import runner
 
 #: The pass lists of the flows: mapping, then ``ch emit``, ``ch sim`` and ``ch flow``.
@@ -158,6 +159,8 @@ def run_flow(
     stall_prob: float = 0.3,
     labels: torch.Tensor | None = None,
     dump_graph: Iterable[str] = (),
+    bench: str = "harness",
+    waves: bool = False,
 ) -> FlowResult:
     """Map, emit, simulate (bit-exact check and timing) and optionally synthesize ``quant_model``.
 
@@ -174,6 +177,9 @@ def run_flow(
             quantized and accelerator accuracies.
         dump_graph: pass names after which to write the graph (``"all"``: every pass) into
             ``out_dir/graphs``.
+        bench: ``harness`` (the SystemVerilog harness, default) or ``pyuvm``.
+        waves: on a failure, repeat the checking run with an VCD wave dump of the failing window
+            (``result.simulation.waves`` names the file).
     """
     if throughput is None and cycles is None:
         cycles = 64
@@ -189,6 +195,8 @@ def run_flow(
         gap_prob=gap_prob,
         stall_prob=stall_prob,
         dump_graph=frozenset(dump_graph),
+        bench=bench,
+        waves=waves,
     )
     g = run_passes(FLOW if synth else SIM, ctx)
     assert ctx.design is not None and ctx.simulation is not None
@@ -196,7 +204,8 @@ def run_flow(
 
 
 def _cli(argv: list[str]) -> int:
-    """``sim|synth <design folder>``: re-run the bench or Yosys on an emitted folder."""
+    """``sim|synth <design folder>``: re-run the bench (the harness, random gaps and stalls) or
+    Yosys on an emitted folder."""
     if len(argv) != 2 or argv[0] not in ("sim", "synth"):
         print("usage: python -m mapper.flow sim|synth <design folder>", file=sys.stderr)
         return 2
@@ -207,24 +216,17 @@ def _cli(argv: list[str]) -> int:
         rep = yosys(top, report["memory_parameters"], sources, folder / "synth")
         print(f"{top}: LUT {rep.lut}, FF {rep.ff}, DSP {rep.dsp}, BRAM {rep.bram}")
         return 0
-    bench_file = folder / "bench" / "network.json"
-    groups = len(json.loads(bench_file.read_text())["samples"])
+    doc = json.loads((folder / "bench" / "network.json").read_text())
     predicted = report["predicted"]
     timeout = deadlock_timeout(predicted["cycles_per_inference"], predicted["latency_cycles"])
-    try:
-        res = runner.run(
-            top,
-            sources,
-            TB_MODULE,
-            {},
-            runner.RunOptions(1, groups, 0.3, 0.3, timeout),
-            "cli",
-            context={"bench": str(bench_file)},
-        )
-    except runner.SimulationError as err:
-        print(err, file=sys.stderr)
+    spec = harness_spec(top, sources, doc, report["memory_parameters"])
+    samples, expected = np.asarray(doc["samples"], dtype=np.int64), np.asarray(doc["expected"], dtype=np.int64)
+    run = run_harness(spec, samples, runner.RunOptions(1, len(samples), 0.3, 0.3, timeout), "cli")
+    found = first_mismatch(expected, run.outputs, spec.outputs[0].lanes)
+    if run.error or found:
+        print(f"{top}: {run.error or found[0]}", file=sys.stderr)
         return 1
-    print(f"{top}: {res['groups']} inferences, {res['outputs']['data_out']} output beats, all match the golden network")
+    print(f"{top}: {len(samples)} inferences under random stalls, every output integer matches the golden network")
     return 0
 
 

@@ -9,8 +9,10 @@ three-point throughput sweep and a wide sweep over depths, widths and bit widths
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -18,7 +20,7 @@ from torch import nn
 from eda.toolchain import BUILD_ROOT
 from golden.fixed import FixedType
 from mapper.capture import float_twin
-from mapper.flow import FlowResult, emit_design, map_model, run_flow
+from mapper.flow import MAP, FlowContext, FlowResult, emit_design, map_model, run_flow, run_passes
 from mapper.network import count_mismatches, golden_network, quantize_inputs
 from mapper.simulate import run_bench
 from quant.config import QuantConfig
@@ -174,3 +176,34 @@ def test_a_corrupted_weight_is_caught_by_the_bench(tmp_path: Path) -> None:
     assert run.error is not None and "scoreboard" in run.error
     assert count_mismatches(expected, run.outputs) > 0
     assert FixedType(8, 6) == g["linear"].formats.weight  # the flipped bit is a value bit
+
+
+@pytest.mark.sim
+def test_a_corrupted_weight_is_named_and_its_failing_window_dumped(tmp_path: Path) -> None:
+    """The harness (the default bench) on a design whose weight image has one flipped bit: the
+    result names the first differing integer (inference, output index, expected, actual), and with
+    waves the checking run is repeated with a VCD dump of the cycles around it."""
+    torch.manual_seed(13)
+    q = mlp([6, 4, 2], [True, True], [F8, F8], [[8, 4]])
+    x = torch.randn(12, 6) * 2
+    ctx = FlowContext(
+        model=q, example=x[:2], target_cycles=4, out_dir=tmp_path / "d", top="bad_top", samples=x, waves=True
+    )
+    g = run_passes((*MAP, "emit"), ctx)
+    assert ctx.design is not None
+    image = Path(ctx.design.memories["linear"]["WEIGHTS_FILE"])
+    words = image.read_text().split()
+    words[0] = format(int(words[0], 16) ^ (1 << 6), f"0{len(words[0])}x")  # weight 0, bit 6
+    image.write_text("\n".join(words) + "\n")
+    run_passes(("simulate",), ctx, g)
+    sim = ctx.simulation
+    assert sim is not None and sim.bench == "harness" and sim.mismatches > 0
+    i, k = next((int(a), int(b)) for a, b in zip(*np.nonzero(sim.golden != sim.outputs)))
+    assert sim.mismatch == f"inference {i}, output {k}: expected {sim.golden[i, k]}, got {sim.outputs[i, k]}"
+    assert sim.waves is not None and sim.waves.endswith("failure.vcd")
+    vcd = Path(sim.waves).read_text()
+    times = [int(t) for t in re.findall(r"^#(\d+)$", vcd, re.M)]
+    assert "$enddefinitions" in vcd and "u_dut" in vcd and len(times) > 20  # a window of cycles, not the run
+    assert "$timescale 1ps $end" in vcd.replace("\n", " ").replace("  ", " ")  # a 10 ns clock: 10,000 per cycle
+    assert (max(times) - min(times)) // 10_000 <= 400 + 60 + 1  # the window around the failure at most
+    assert sim.simulated_cycles > 0 and sim.cycles_per_second > 0

@@ -51,6 +51,8 @@ class FlowContext:
         top: top module name.
         samples, labels: float inputs ``(B, ...)`` to simulate and their classes (optional).
         seed, gap_prob, stall_prob: the random input gaps and output stalls of the checking run.
+        bench: the simulate pass's bench, ``harness`` (SystemVerilog, default) or ``pyuvm``.
+        waves: on a failure, repeat the checking run with an VCD wave dump of the failing window.
         dump_graph: pass names after which to write the graph (``"all"``: after every pass).
         dump_dir: where the graph dumps go (default ``out_dir / "graphs"``).
         design, simulation, synthesis: results of ``emit``, ``simulate``, ``synthesize``.
@@ -66,6 +68,8 @@ class FlowContext:
     seed: int = 1
     gap_prob: float = 0.3
     stall_prob: float = 0.3
+    bench: str = "harness"
+    waves: bool = False
     dump_graph: frozenset[str] = frozenset()
     dump_dir: Path | None = None
     design: Design | None = None
