@@ -50,8 +50,11 @@ sim: setup  ## component benches: COMPONENT=name (all when empty), PARAMS="NAME=
 synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS="NAME=VALUE ..."
 	$(PY) -m mapper.library_cli synth $(MODULE) $(PARAMS)
 
-bench: setup  ## benchmarks (measured side by side in one run): fixed_linear folding area vs throughput
+bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench
+	test -f mase_output/demo/hardware/bench/network.json || $(MAKE) run
+	$(PY) bench/network_sim_speed.py --design mase_output/demo/hardware --out $(BUILD)/bench
+	$(PY) bench/cnn_test_set.py --images 10000 --out $(BUILD)/bench
 
 cores: setup  ## regenerate the FuseSoC cores (rtl/*/*.core, cores.core) from the component descriptors
 	$(PY) -m mapper.cores

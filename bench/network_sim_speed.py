@@ -3,7 +3,7 @@
 On one emitted accelerator (default: the design `make run` emits, ``mase_output/demo/hardware``;
 copy it anywhere and pass ``--design``) and its own samples, measured in one run:
 
-1. the pyuvm bench (``mapper.tb_accelerator`` through ``sim.runner``): Python drives and samples
+1. the pyuvm bench (``sim.tb.test_accelerator`` through ``sim.runner``): Python drives and samples
    every cycle;
 2. the generated harness (``sim.harness``): ``verilator --binary`` run as a subprocess, no Python
    per cycle, checkers on every stream port of every module (``bind_components``);
@@ -37,7 +37,7 @@ from sim import harness, runner
 from sim.verif.bench import StreamTest
 from sim.verif.ports import PortSpec
 
-TB_MODULE = "mapper.tb_accelerator"
+TB_MODULE = "sim.tb.test_accelerator"
 
 
 def load_design(folder: Path) -> dict[str, Any]:
