@@ -147,20 +147,20 @@ class QuantLinear(_WeightedLayer):
 
 
 class QuantConv2d(_WeightedLayer):
-    """``golden.conv.conv2d`` as a trainable module (groups=1, dilation=1, zero padding).
+    """``golden.conv.conv2d`` as a trainable module (any groups, dilation 1, zero padding).
 
     Attributes:
-        in_channels, out_channels, kernel_size, stride, padding: as nn.Conv2d (2-tuples).
+        in_channels, out_channels, kernel_size, stride, padding, groups: as nn.Conv2d (2-tuples).
         formats: data_in / weight / bias / data_out fixed-point formats.
         weight (O, C, KH, KW), bias (O,) or None: float parameters.
     """
 
     def __init__(self, layer: nn.Conv2d, formats: LayerFormats) -> None:
         super().__init__()
-        if layer.groups != 1 or tuple(layer.dilation) != (1, 1) or layer.padding_mode != "zeros":
+        if tuple(layer.dilation) != (1, 1) or layer.padding_mode != "zeros":
             raise ValueError(
-                "QuantConv2d supports groups=1, dilation=1, padding_mode='zeros'; got "
-                f"groups={layer.groups}, dilation={layer.dilation}, padding_mode={layer.padding_mode}"
+                "QuantConv2d supports dilation=1, padding_mode='zeros'; got "
+                f"dilation={layer.dilation}, padding_mode={layer.padding_mode}"
             )
         if isinstance(layer.padding, str):
             raise ValueError(f"QuantConv2d needs numeric padding, got {layer.padding!r}")
@@ -169,6 +169,7 @@ class QuantConv2d(_WeightedLayer):
         self.kernel_size: tuple[int, int] = (int(layer.kernel_size[0]), int(layer.kernel_size[1]))
         self.stride: tuple[int, int] = (int(layer.stride[0]), int(layer.stride[1]))
         self.padding: tuple[int, int] = (int(layer.padding[0]), int(layer.padding[1]))
+        self.groups = int(layer.groups)
         self._take_parameters(layer, formats, "QuantConv2d")
 
     def int_forward(self, q: torch.Tensor) -> torch.Tensor:
@@ -177,21 +178,29 @@ class QuantConv2d(_WeightedLayer):
         qp = F.pad(q, (pw, pw, ph, ph))
         patches = qp.unfold(2, kh, sh).unfold(3, kw, sw)  # N, C, OH, OW, KH, KW
         n, c, oh, ow = patches.shape[:4]
-        flat = patches.permute(0, 2, 3, 1, 4, 5).reshape(n, oh, ow, c * kh * kw)
-        acc = flat @ self.int_weight().reshape(self.out_channels, -1).T
+        g = self.groups
+        flat = patches.permute(0, 2, 3, 1, 4, 5).reshape(n, oh, ow, g, (c // g) * kh * kw)
+        weight = self.int_weight().reshape(g, self.out_channels // g, -1)
+        acc = torch.einsum("nyxgk,gok->nyxgo", flat, weight).reshape(n, oh, ow, self.out_channels)
         return _accumulate_out(acc, self.int_bias(), self.formats).permute(0, 3, 1, 2).contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Float in, float out; exact golden values, straight-through gradients."""
         q, xq = _quant_ste(x, self.formats.data_in)
         wq, bq = self._ste_parameters()
-        shadow = F.conv2d(xq.to(wq.dtype), wq, bq, self.stride, self.padding)
+        shadow = F.conv2d(xq.to(wq.dtype), wq, bq, self.stride, self.padding, groups=self.groups)
         return tf.ste(tf.fixed_to_float(self.int_forward(q), self.formats.data_out), shadow)
 
     def to_float(self) -> nn.Module:
         """A float ``nn.Conv2d`` with the same float weights."""
         layer = nn.Conv2d(
-            self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias is not None
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            groups=self.groups,
+            bias=self.bias is not None,
         )
         return self._float_copy(layer)
 
@@ -199,7 +208,7 @@ class QuantConv2d(_WeightedLayer):
         f = self.formats
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, data_in={f.data_in}, weight={f.weight}, "
+            f"stride={self.stride}, padding={self.padding}, groups={self.groups}, data_in={f.data_in}, weight={f.weight}, "
             f"bias={f.bias if self.bias is not None else None}, data_out={f.data_out}"
         )
 

@@ -285,3 +285,21 @@ def test_nan_input_is_refused_like_golden() -> None:
         m(torch.tensor([1.0, float("nan")]))
     with pytest.raises(ValueError, match="NaN"):
         float_to_fixed(np.array([float("nan")]), FixedType(8, 4))
+
+
+@pytest.mark.parametrize(("groups", "cin", "cout"), [(4, 4, 4), (2, 4, 6), (3, 3, 6)], ids=["depthwise", "g2", "g3x2"])
+def test_grouped_quant_conv2d_equals_golden(groups: int, cin: int, cout: int) -> None:
+    """Grouped and depthwise convolutions (MobileNet / DS-CNN blocks): output group g reads only
+    input group g, in the quantized module and in golden.conv.conv2d alike."""
+    gen = torch.Generator().manual_seed(groups * 100 + cout)
+    fmt = (FixedType(8, 4), FixedType(8, 6), FixedType(10, 8), FixedType(8, 4))
+    layer = nn.Conv2d(cin, cout, 3, stride=2, padding=1, groups=groups)
+    with torch.no_grad():
+        layer.weight.copy_(_rand(tuple(layer.weight.shape), gen, 0.5))
+        layer.bias.copy_(_rand((cout,), gen, 1.0))
+    m = QuantConv2d(layer, LayerFormats(*fmt))
+    x = _rand((3, cin, 7, 7), gen, 3.0)
+    q = float_to_fixed(x.numpy(), fmt[0])
+    want = golden_conv2d(q, m.int_weight().numpy(), m.int_bias().numpy(), *fmt, (2, 2), (1, 1), groups)
+    assert np.array_equal(_out_int(m(x), fmt[3]), want)
+    assert isinstance(m.to_float(), nn.Conv2d) and m.to_float().groups == groups

@@ -56,13 +56,22 @@ def _square(pair: tuple[int, int], name: str, node: str) -> int:
 
 @handles("conv2d")
 def conv2d(state: CaptureState, fx: torch.fx.Node) -> None:
-    """``aten.conv2d`` -> ``conv2d`` (fixed_conv2d) with the QuantConv2d's formats and integers."""
+    """``aten.conv2d`` -> ``conv2d`` (fixed_conv2d), or ``dwconv2d`` for a depthwise convolution
+    (``groups`` = input channels = output channels), with the QuantConv2d's formats and integers.
+    Other grouped convolutions are refused naming the node."""
     node = state.new_node(fx, "conv2d")
     qmod = state.quantized(node, QuantConv2d, "")
     if len(node.in_shape) != 3:
         raise MappingError(
             f"node {fx.name!r}: conv2d on per-sample shape {node.in_shape}; fixed_conv2d takes (C, H, W) images"
         )
+    if qmod.groups != 1:
+        if not qmod.groups == qmod.in_channels == qmod.out_channels:
+            raise MappingError(
+                f"node {fx.name!r}: a convolution of {qmod.in_channels} -> {qmod.out_channels} channels in "
+                f"{qmod.groups} groups is not supported; groups must be 1 or depthwise (groups = in = out channels)"
+            )
+        node.op = "dwconv2d"
     node.attrs = {
         "image": tuple(node.in_shape),
         "kernel": qmod.kernel_size,
