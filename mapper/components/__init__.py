@@ -1,7 +1,8 @@
 """The component library as everything else sees it: one descriptor per component, by family.
 
-Importing this package registers every descriptor in :data:`LIBRARY`. See
-:mod:`mapper.components.base` for what a descriptor states; the families are
+Importing this package imports every module of it, which registers every descriptor in
+:data:`LIBRARY` (a new family file needs no edit here). See :mod:`mapper.components.base` for what
+a descriptor states; the families are
 
 | module | components |
 | --- | --- |
@@ -14,15 +15,9 @@ Importing this package registers every descriptor in :data:`LIBRARY`. See
 | ``norm`` | fixed_affine |
 """
 
-from mapper.components import (
-    act,  # noqa: F401
-    arith,  # noqa: F401
-    conv,  # noqa: F401
-    linear,  # noqa: F401
-    norm,  # noqa: F401
-    pool,  # noqa: F401
-    stream,  # noqa: F401  (importing a family registers its components)
-)
+import importlib
+import pkgutil
+
 from mapper.components.base import (
     LIBRARY,
     BenchTiming,
@@ -33,5 +28,8 @@ from mapper.components.base import (
     sources,
     supported_ops,
 )
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"):
+    importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = ["LIBRARY", "BenchTiming", "Component", "Mutant", "for_op", "get", "sources", "supported_ops"]
