@@ -131,6 +131,34 @@ class QuantLinear(_WeightedLayer):
         )
 
 
+class QuantConv1D(QuantLinear):
+    """transformers' ``Conv1D`` (GPT-2's linear layer: ``y = x @ W + b``, ``W`` of shape (in, out))
+    as a :class:`QuantLinear`; its ``weight`` is stored as ``W.T`` (out, in), like ``nn.Linear``.
+    ``to_float`` gives back a ``Conv1D``."""
+
+    def __init__(self, layer: nn.Module, formats: LayerFormats) -> None:
+        weight: torch.Tensor = layer.weight  # type: ignore[assignment]
+        linear = nn.Linear(weight.shape[0], weight.shape[1], bias=layer.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(weight.T)
+            if layer.bias is not None:
+                linear.bias.copy_(layer.bias)  # type: ignore[arg-type]
+        super().__init__(linear, formats)
+
+    def to_float(self) -> nn.Module:
+        """A transformers ``Conv1D`` with the same float weights."""
+        from transformers.pytorch_utils import Conv1D
+
+        layer = Conv1D(self.out_features, self.in_features)
+        with torch.no_grad():
+            layer.weight.copy_(self.weight.T)
+            if self.bias is not None:
+                layer.bias.copy_(self.bias)
+            else:
+                layer.bias = None  # type: ignore[assignment]
+        return layer
+
+
 class QuantConv2d(_WeightedLayer):
     """``golden.conv.conv2d`` as a trainable module (groups=1, dilation=1, zero padding).
 

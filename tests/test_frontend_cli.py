@@ -208,7 +208,7 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
         (
             ["transform", "mlp", "digits"],
             "[quantize]\ndefault = { data_in = [8, 4], wieght = [8, 6] }\n",
-            "unknown key 'wieght' in quantize.default; allowed keys: bias, data_in, data_out, weight",
+            "unknown key 'wieght' in quantize.default; allowed keys: bias, data_in, data_out, float, weight",
         ),
         (["transform", "mlp", "digits"], None, "needs a [quantize] table"),
         (
