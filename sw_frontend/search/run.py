@@ -32,10 +32,11 @@ from common.tomlout import dumps as toml_dumps
 from quant.config import QuantConfig
 from quant.transform import dequantize_model, quantize_model
 from sw_frontend.actions import prepare, software_dir
-from sw_frontend.options import Settings, options_for
+from sw_frontend.options import options_for
 from sw_frontend.report import print_table, write_json
 from sw_frontend.search.cost import cost_function
 from sw_frontend.search.space import SearchSpace
+from sw_frontend.settings import Settings
 from sw_frontend.training import evaluate
 
 
