@@ -152,6 +152,7 @@ def run_flow(settings: Settings) -> dict[str, Any]:
     if settings.load is None:
         print(f"[1/4] training {settings.model} on {settings.dataset} ({settings.max_epochs} epochs)", flush=True)
         train_values = {o.name: settings.values.get(o.name, o.default) for o in options_for("train")}
+        train_values["debug"] = False  # --debug logs; a one-batch training would leave nothing to map
         run_train(Settings("train", train_values))
         settings.values["load"] = str(settings.project_dir / "software" / "training_ckpts" / "best.ckpt")
         settings.values["load_type"] = "pl"
