@@ -161,8 +161,11 @@ def _keep_finished_epochs(
     with deferred():
         write_json(ckpts / "metrics.json", metrics)
         _install(tmp, sw, version)
+    at = f"in epoch {finished + 1}{total}"
+    if 0 < settings.max_epochs <= finished:
+        at = "after the last epoch, while testing the best checkpoint"
     return (
-        f"in epoch {finished + 1}{total}: best.ckpt and last.ckpt of the {finished} finished "
+        f"{at}: best.ckpt and last.ckpt of the {finished} finished "
         f"epoch{'s' if finished != 1 else ''} are in {sw / 'training_ckpts'}"
     )
 

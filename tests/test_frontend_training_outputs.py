@@ -180,3 +180,23 @@ def test_ddp_trains_in_two_cpu_processes(tmp_path: Path) -> None:
     assert m["epochs"] == 2 and m["test_acc"] > 0.5
     assert torch.load(tmp_path / SW / "training_ckpts/last.ckpt", weights_only=True)["epoch"] == 1
     assert not [p for p in (tmp_path / SW).iterdir() if p.name.startswith(".")]
+
+
+def test_interrupt_while_testing_the_best_checkpoint_keeps_every_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sw_frontend import train
+
+    monkeypatch.chdir(tmp_path)
+
+    def ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(train, "evaluate", ctrl_c)
+    assert main(["train", "mlp", "--max-epochs", "2", "--quiet"]) == 130
+    assert capsys.readouterr().err == (
+        "ch: error: interrupted (SIGINT, Ctrl-C) after the last epoch, while testing the best checkpoint: "
+        "best.ckpt and last.ckpt of the 2 finished epochs are in mase_output/mlp_digits/software/training_ckpts\n"
+    )
+    assert torch.load(SW / "training_ckpts/last.ckpt", weights_only=True)["epoch"] == 1
+    assert metrics(tmp_path)["interrupted"] == "SIGINT"
