@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ def load_tensors(path: Path, what: str, remedy: str = "write it again") -> Any:
     if head.startswith(_ZIP_MAGIC) and not zipfile.is_zipfile(path):
         raise ConfigError(f"{what} is truncated or corrupt (a torch archive without its end); {remedy}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of a file it then refuses
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = _GLOBAL.search(str(exc))
         if found:
