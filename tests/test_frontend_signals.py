@@ -27,7 +27,7 @@ from test_frontend_failures import SEARCH_SPACE, documented_failures
 from sw_frontend.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"} | {"PYTHONPATH": str(ROOT)}
 
 
 def documented(row_id: str) -> tuple[re.Pattern[str], int]:
