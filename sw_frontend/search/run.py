@@ -114,7 +114,8 @@ def _run_trials(settings: Settings, study: optuna.Study, objective: Any) -> None
             if bar is not None:
                 bar.update(1)
             elif not settings.quiet:
-                print(f"trial {number}: val acc {values[0]:.4f} cost {values[1]:.6g} ({i + 1}/{settings.trials})")
+                line = f"trial {number}: val acc {values[0]:.4f} cost {values[1]:.6g} ({i + 1}/{settings.trials})"
+                print(line, flush=True)  # a line per trial reaches a log or pipe as it happens
     except BaseException:
         if current is not None:
             with deferred():
