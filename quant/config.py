@@ -9,8 +9,11 @@ Table shape (every format is ``[width, frac]`` or ``[width, frac, "signed"|"unsi
     data_out = [8, 4, "unsigned"]
     [quantize.by_name.fc2]         # module path, as in model.named_modules()
     weight = [4, 3]
+    [quantize.by_type.silu]
+    float = true                   # this layer type stays a float layer
 
-Each of the four fields is looked up by name first, then by type, then in ``default``.
+Each of the four fields is looked up by name first, then by type, then in ``default``; so is
+``float`` (default false), which keeps a layer as the float module it was.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ ACTIVATION_TYPES = ("sigmoid", "tanh", "gelu", "silu")
 LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES, "avgpool", "batchnorm")
 #: Format fields of a layer.
 FORMAT_FIELDS = ("data_in", "weight", "bias", "data_out")
+#: Keys of one level table: the format fields and ``float`` (keep the layer float).
+LEVEL_KEYS = (*FORMAT_FIELDS, "float")
 #: Fields each layer type needs (a ReLU has no weights).
 FIELDS_OF_TYPE = {
     "linear": FORMAT_FIELDS,
@@ -77,11 +82,16 @@ def format_to_list(t: FixedType) -> list[int | str]:
     return [t.width, t.frac] if t.signed else [t.width, t.frac, "unsigned"]
 
 
-def _parse_fields(table: Any, where: str) -> dict[str, FixedType]:
+def _parse_fields(table: Any, where: str) -> tuple[dict[str, FixedType], bool | None]:
+    """The formats of one level table and its ``float`` flag (None when unset)."""
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where} must be a table of {', '.join(FORMAT_FIELDS)}, got {table!r}")
-    check_keys(dict(table), FORMAT_FIELDS, where)
-    return {k: parse_format(v, f"{where}.{k}") for k, v in table.items()}
+    check_keys(dict(table), LEVEL_KEYS, where)
+    keep_float = table.get("float")
+    if keep_float is not None and not isinstance(keep_float, bool):
+        raise ConfigError(f"{where}.float must be true or false, got {keep_float!r}")
+    formats = {k: parse_format(v, f"{where}.{k}") for k, v in table.items() if k != "float"}
+    return formats, keep_float
 
 
 @dataclass
@@ -91,6 +101,10 @@ class QuantConfig:
     default: dict[str, FixedType] = field(default_factory=dict)
     by_type: dict[str, dict[str, FixedType]] = field(default_factory=dict)
     by_name: dict[str, dict[str, FixedType]] = field(default_factory=dict)
+    #: ``float`` flags: None = unset at that level (so the next level decides).
+    float_default: bool | None = None
+    float_by_type: dict[str, bool] = field(default_factory=dict)
+    float_by_name: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, table: Mapping[str, Any], where: str = "quantize") -> QuantConfig:
@@ -98,7 +112,7 @@ class QuantConfig:
         if not isinstance(table, Mapping):
             raise ConfigError(f"[{where}] must be a table, got {table!r}")
         check_keys(dict(table), SECTION_KEYS, f"[{where}]")
-        default = _parse_fields(table.get("default", {}), f"{where}.default")
+        default, float_default = _parse_fields(table.get("default", {}), f"{where}.default")
         by_type_raw = table.get("by_type", {})
         if not isinstance(by_type_raw, Mapping):
             raise ConfigError(f"{where}.by_type must be a table keyed by layer type")
@@ -108,22 +122,41 @@ class QuantConfig:
         if not isinstance(by_name_raw, Mapping):
             raise ConfigError(f"{where}.by_name must be a table keyed by layer name")
         by_name = {k: _parse_fields(v, f"{where}.by_name.{k}") for k, v in by_name_raw.items()}
-        return cls(default, by_type, by_name)
+        return cls(
+            default,
+            {k: f for k, (f, _) in by_type.items()},
+            {k: f for k, (f, _) in by_name.items()},
+            float_default,
+            {k: fl for k, (_, fl) in by_type.items() if fl is not None},
+            {k: fl for k, (_, fl) in by_name.items() if fl is not None},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``[quantize]`` table that :meth:`from_dict` reads back to an equal config."""
 
-        def fields(d: dict[str, FixedType]) -> dict[str, list[int | str]]:
-            return {k: format_to_list(v) for k, v in d.items()}
+        def fields(d: dict[str, FixedType], keep_float: bool | None) -> dict[str, Any]:
+            out: dict[str, Any] = {k: format_to_list(v) for k, v in d.items()}
+            if keep_float is not None:
+                out["float"] = keep_float
+            return out
 
         out: dict[str, Any] = {}
-        if self.default:
-            out["default"] = fields(self.default)
-        if self.by_type:
-            out["by_type"] = {k: fields(v) for k, v in self.by_type.items()}
-        if self.by_name:
-            out["by_name"] = {k: fields(v) for k, v in self.by_name.items()}
+        if self.default or self.float_default is not None:
+            out["default"] = fields(self.default, self.float_default)
+        types = list(self.by_type) + [k for k in self.float_by_type if k not in self.by_type]
+        if types:
+            out["by_type"] = {k: fields(self.by_type.get(k, {}), self.float_by_type.get(k)) for k in types}
+        names = list(self.by_name) + [k for k in self.float_by_name if k not in self.by_name]
+        if names:
+            out["by_name"] = {k: fields(self.by_name.get(k, {}), self.float_by_name.get(k)) for k in names}
         return out
+
+    def keeps_float(self, name: str, layer_type: str) -> bool:
+        """True when the layer at ``name`` stays float (``float = true``, by name > type > default)."""
+        for flag in (self.float_by_name.get(name), self.float_by_type.get(layer_type), self.float_default):
+            if flag is not None:
+                return flag
+        return False
 
     def formats_for(self, name: str, layer_type: str) -> LayerFormats:
         """Formats of the layer at module path ``name`` of type ``layer_type``.
@@ -149,7 +182,7 @@ class QuantConfig:
 
     def check_names(self, names: list[str]) -> None:
         """Raise ConfigError when ``by_name`` names a layer that is not among ``names``."""
-        for n in self.by_name:
+        for n in [*self.by_name, *self.float_by_name]:
             if n not in names:
                 raise ConfigError(
                     f"quantize.by_name.{n}: no quantizable layer of that name; layers: {', '.join(names)}"

@@ -146,6 +146,34 @@ class QuantLinear(_WeightedLayer):
         )
 
 
+class QuantConv1D(QuantLinear):
+    """transformers' ``Conv1D`` (GPT-2's linear layer: ``y = x @ W + b``, ``W`` of shape (in, out))
+    as a :class:`QuantLinear`; its ``weight`` is stored as ``W.T`` (out, in), like ``nn.Linear``.
+    ``to_float`` gives back a ``Conv1D``."""
+
+    def __init__(self, layer: nn.Module, formats: LayerFormats) -> None:
+        weight: torch.Tensor = layer.weight  # type: ignore[assignment]
+        linear = nn.Linear(weight.shape[0], weight.shape[1], bias=layer.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(weight.T)
+            if layer.bias is not None:
+                linear.bias.copy_(layer.bias)  # type: ignore[arg-type]
+        super().__init__(linear, formats)
+
+    def to_float(self) -> nn.Module:
+        """A transformers ``Conv1D`` with the same float weights."""
+        from transformers.pytorch_utils import Conv1D
+
+        layer = Conv1D(self.out_features, self.in_features)
+        with torch.no_grad():
+            layer.weight.copy_(self.weight.T)
+            if self.bias is not None:
+                layer.bias.copy_(self.bias)
+            else:
+                layer.bias = None  # type: ignore[assignment]
+        return layer
+
+
 class QuantConv2d(_WeightedLayer):
     """``golden.conv.conv2d`` as a trainable module (any groups, dilation 1, zero padding).
 
@@ -208,7 +236,8 @@ class QuantConv2d(_WeightedLayer):
         f = self.formats
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, groups={self.groups}, data_in={f.data_in}, weight={f.weight}, "
+            f"stride={self.stride}, padding={self.padding}, groups={self.groups}, "
+            f"data_in={f.data_in}, weight={f.weight}, "
             f"bias={f.bias if self.bias is not None else None}, data_out={f.data_out}"
         )
 

@@ -7,8 +7,12 @@
   model name and, after quantization-aware training, the ``[quantize]`` table, so loading rebuilds
   the same (quantized) model and refuses a checkpoint of another model.
 - ``hf``: a local ``save_pretrained`` folder of a transformers model.
-- ``pkl``: an arbitrary pickle (a whole ``nn.Module`` or a state dict). Unpickling can run any code
-  stored in the file, so it needs ``--allow-pickle``.
+- ``pkl``: a pickle (``torch.save`` or ``pickle.dump``) of a whole ``nn.Module`` or of a state dict.
+  Unpickling can run any code stored in the file, so it needs ``--allow-pickle``. A pickled module
+  must be the named model (same classes layer by layer); a pickled quantized model keeps its
+  formats. Its weights are then loaded into the model built here, so no foreign class runs later.
+
+A truncated, corrupt or foreign file is a one-line ConfigError that says which.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from torch import nn
 
 from common.errors import ConfigError
 from quant.config import QuantConfig
-from quant.transform import CONFIG_FILE, load_quantized, quantize_model, read_quantized_meta
+from quant.torch_files import PickledObjectsError, load_pickle, load_tensors
+from quant.transform import CONFIG_FILE, config_of, load_quantized, quantize_model, read_quantized_meta
 from sw_frontend.data import DataBundle
 from sw_frontend.models import HF_MODELS, build_model, load_hf_pretrained
 from sw_frontend.options import LOAD_TYPES
@@ -38,17 +43,6 @@ class Loaded:
     model: nn.Module
     quant_config: QuantConfig | None
     source: str
-
-
-def _torch_load_safe(path: Path, load_type: str) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for foreign files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(
-            f"--load {path} cannot be read as --load-type {load_type} with weights_only=True ({first[:160]}); "
-            "if it is a pickle you trust, use --load-type pkl --allow-pickle"
-        ) from None
 
 
 def _strip_prefix(state: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +62,9 @@ def _load_state(model: nn.Module, state: Any, path: Path, model_name: str) -> No
         raise ConfigError(f"--load {path} is not a checkpoint of model '{model_name}' here: {detail[:200]}") from None
 
 
-def _check_meta(meta: dict[str, Any], wanted: dict[str, str], path: Path) -> None:
+def _check_meta(meta: Any, wanted: dict[str, str], path: Path) -> None:
+    if not isinstance(meta, dict):
+        raise ConfigError(f"--load {path}: its '{CH_KEY}' entry is not a table of facts; the file is damaged")
     for key, value in wanted.items():
         if key in meta and meta[key] != value:
             raise ConfigError(f"--load {path} was made for {key} '{meta[key]}', not '{value}'")
@@ -116,7 +112,10 @@ def load_model(
         return Loaded(load_quantized(path, build_model(name, data)), config, f"transformed:{path}")
     if kind == "pkl":
         return _load_pickle(name, data, path, allow_pickle)
-    obj = _torch_load_safe(path, kind)
+    try:
+        obj = load_tensors(path, f"--load {path}", "give another checkpoint (or train again)")
+    except PickledObjectsError as exc:
+        raise ConfigError(f"{exc}; if you trust the file, --load-type pkl --allow-pickle reads it") from None
     if kind == "pl" and not (isinstance(obj, dict) and "pytorch-lightning_version" in obj):
         raise ConfigError(
             f"--load {path} is not a Lightning checkpoint (no pytorch-lightning_version); "
@@ -134,15 +133,49 @@ def load_model(
     return Loaded(model, config, f"{kind}:{path}")
 
 
+def _layer_classes(model: nn.Module) -> list[tuple[str, str]]:
+    return [(n, type(m).__name__) for n, m in model.named_modules()]
+
+
+def _check_model_class(found: nn.Module, expected: nn.Module, path: Path, name: str) -> None:
+    if type(found).__name__ != type(expected).__name__:
+        raise ConfigError(
+            f"--load {path} holds a {type(found).__name__}, not the '{name}' model ({type(expected).__name__})"
+        )
+
+
+def _check_same_model(found: nn.Module, expected: nn.Module, path: Path, name: str) -> None:
+    """Refuse a pickled module that is not model ``name`` (compared class by class, layer by layer)."""
+    _check_model_class(found, expected, path, name)
+    theirs, ours = dict(_layer_classes(found)), dict(_layer_classes(expected))
+    for layer, cls in ours.items():
+        if theirs.get(layer) != cls:
+            what = f"a {theirs[layer]}" if layer in theirs else "missing"
+            raise ConfigError(f"--load {path}: layer '{layer}' is {what} in the file, a {cls} in '{name}' here")
+    extra = [layer for layer in theirs if layer not in ours]
+    if extra:
+        raise ConfigError(f"--load {path}: layer '{extra[0]}' of the file is not in '{name}' here")
+
+
 def _load_pickle(name: str, data: DataBundle, path: Path, allow_pickle: bool) -> Loaded:
     if not allow_pickle:
         raise ConfigError(
             f"--load-type pkl unpickles {path}, which can run arbitrary code stored in the file; "
             "pass --allow-pickle only for a file you trust (or use --load-type pt/pl)"
         )
-    obj = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(obj, nn.Module):
-        return Loaded(obj, None, f"pkl:{path}")
+    obj = load_pickle(path, f"--load {path}")
     model = build_model(name, data)
-    _load_state(model, obj.get("state_dict", obj) if isinstance(obj, dict) else obj, path, name)
-    return Loaded(model, None, f"pkl:{path}")
+    config = None
+    if isinstance(obj, nn.Module):
+        _check_model_class(obj, model, path, name)
+        config = config_of(obj)
+        if config is not None:
+            model = quantize_model(model, config)
+        _check_same_model(obj, model, path, name)
+        state: Any = obj.state_dict()
+    elif isinstance(obj, dict):
+        state = obj.get("state_dict", obj)
+    else:
+        raise ConfigError(f"--load {path} holds a {type(obj).__name__}, not a model or a state dict")
+    _load_state(model, state, path, name)
+    return Loaded(model, config, f"pkl:{path}")

@@ -285,6 +285,13 @@ def load_lm_bundle(data_dir: str | None, seq_len: int) -> DataBundle:
 DATASETS = ("digits", "cifar10", "cifar100", "text", "lm")
 
 
+def task_of(name: str) -> str | None:
+    """``classification`` or ``lm`` for a dataset name (None for an unknown name)."""
+    if name == "lm":
+        return "lm"
+    return "classification" if name in DATASETS else None
+
+
 def load_dataset(name: str, data_dir: str | None, seq_len: int) -> DataBundle:
     """Load dataset ``name``; unknown names and missing files are ConfigErrors."""
     if name == "digits":

@@ -26,10 +26,13 @@ import torch
 from torch import nn
 
 from common.errors import ConfigError
-from sw_frontend.actions import prepare, run_train
+from sw_frontend.actions import prepare
 from sw_frontend.data import DataBundle
-from sw_frontend.options import Settings, options_for
+from sw_frontend.options import options_for
+from sw_frontend.outputs import require_writable
 from sw_frontend.report import print_table, write_json
+from sw_frontend.settings import Settings
+from sw_frontend.train import run_train
 
 CONFIGS = Path(__file__).parent / "configs"
 TOP = "accel_top"
@@ -80,6 +83,7 @@ def run_emit(settings: Settings) -> dict[str, Any]:
     dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
     samples, _ = _test_tensors(data, settings.samples)
+    require_writable(hardware_dir(settings))
     ctx = FlowContext(
         model=model,
         example=samples[:2],
@@ -119,17 +123,20 @@ def run_synth(settings: Settings) -> dict[str, Any]:
     report_file = folder / "report.json"
     if not report_file.is_file():
         raise ConfigError(f"no design in {folder}: run `ch emit` (or `ch sim`) for this project first")
-    report = json.loads(report_file.read_text())
-    print(f"synthesizing {report['top']} with Yosys (synth_xilinx -family xc7) ...", flush=True)
     try:
-        rep = synthesize(
-            report["top"], report["memory_parameters"], [Path(s) for s in report["sources"]], folder / "synth"
-        )
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+        top, memories, sources = report["top"], report["memory_parameters"], report["sources"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        raise ConfigError(f"{report_file} is damaged: run `ch emit` (or `ch sim`) for this project again") from None
+    require_writable(folder / "synth")
+    print(f"synthesizing {top} with Yosys (synth_xilinx -family xc7) ...", flush=True)
+    try:
+        rep = synthesize(top, memories, [Path(s) for s in sources], folder / "synth")
     except SynthesisError as err:
         raise ConfigError(str(err).splitlines()[0]) from None
-    estimate = report["estimate"]
+    estimate = report.get("estimate", {})
     print_table(
-        f"ch synth {report['top']}",
+        f"ch synth {top}",
         ["resource", "Yosys", "mapper estimate"],
         [[k.upper(), getattr(rep, k), estimate.get(k)] for k in ("lut", "ff", "dsp", "bram")],
     )
@@ -141,9 +148,11 @@ def run_flow(settings: Settings) -> dict[str, Any]:
     """The main job: train, quantize, map, emit, simulate bit-exactly, synthesize, summarize."""
     start = time.monotonic()
     dump_passes(settings.dump_graph)  # refuse a bad option before training
+    require_writable(hardware_dir(settings))
     if settings.load is None:
         print(f"[1/4] training {settings.model} on {settings.dataset} ({settings.max_epochs} epochs)", flush=True)
         train_values = {o.name: settings.values.get(o.name, o.default) for o in options_for("train")}
+        train_values["debug"] = False  # --debug logs; a one-batch training would leave nothing to map
         run_train(Settings("train", train_values))
         settings.values["load"] = str(settings.project_dir / "software" / "training_ckpts" / "best.ckpt")
         settings.values["load_type"] = "pl"
@@ -160,6 +169,7 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
     dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
     samples, labels = _test_tensors(data, settings.samples)
+    require_writable(hardware_dir(settings))
     print(
         f"[3/4] simulating {len(samples)} test samples on Verilator (random stalls p={settings.stall_prob})"
         + (" and synthesizing with Yosys" if synth else ""),

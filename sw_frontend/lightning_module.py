@@ -1,4 +1,9 @@
-"""The Lightning module that trains any front-end model (imported only by `ch train`)."""
+"""The Lightning module that trains any front-end model (imported only by `ch train`).
+
+Logged metrics (TensorBoard): ``train_loss`` / ``train_acc`` / ``val_loss`` / ``val_acc`` per
+epoch, ``train_loss_step`` every ``--log-every-n-steps`` steps. Epoch metrics are averaged over
+every process of a ddp run (``sync_dist``), so all processes take the same checkpoint decisions.
+"""
 
 from __future__ import annotations
 
@@ -32,15 +37,11 @@ class ChModule(pl.LightningModule):
         logits, target = logits_and_targets(self.model, batch, self.task)
         loss_sum, correct, count = batch_metrics(logits, target)
         loss = loss_sum / max(count, 1)
-        self.log(f"{stage}_loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=count)
-        self.log(
-            f"{stage}_acc",
-            correct / max(count, 1),
-            prog_bar=True,
-            on_epoch=True,
-            on_step=False,
-            batch_size=count,
-        )
+        acc = correct / max(count, 1)  # a number: Lightning puts it on the module's device
+        for name, value in ((f"{stage}_loss", loss), (f"{stage}_acc", acc)):
+            self.log(name, value, prog_bar=True, on_epoch=True, on_step=False, batch_size=count, sync_dist=True)
+        if stage == "train":
+            self.log("train_loss_step", loss, on_step=True, on_epoch=False, batch_size=count)
         return loss
 
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:

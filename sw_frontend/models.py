@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from common.errors import ConfigError
-from sw_frontend.data import DataBundle
+from sw_frontend.data import DataBundle, WordTokenizer
 
 IMAGE_MODELS = ("mlp", "cnn", "resnet18")
 HF_MODELS = ("bert", "roberta", "gpt2", "opt")
@@ -119,7 +119,12 @@ def hf_config(name: str, data: DataBundle):  # type: ignore[no-untyped-def]
     import transformers as tr
 
     positions = max(64, data.input_shape[0] + 2)
-    common = {"vocab_size": max(data.vocab_size, 8), "pad_token_id": data.pad_id}
+    common = {
+        "vocab_size": max(data.vocab_size, 8),
+        "pad_token_id": data.pad_id,
+        "bos_token_id": WordTokenizer.BOS,  # ids inside the small vocabulary (the defaults are not)
+        "eos_token_id": WordTokenizer.BOS,
+    }
     if data.task == "text":
         common["num_labels"] = data.num_classes
     if name in ("bert", "roberta"):
@@ -176,7 +181,10 @@ def load_hf_pretrained(name: str, data: DataBundle, folder: str) -> nn.Module:
     path = Path(folder)
     if not (path / "config.json").is_file():
         raise ConfigError(f"--load {folder} with --load-type hf must be a save_pretrained folder holding config.json")
-    config = tr.AutoConfig.from_pretrained(path, local_files_only=True)
+    try:
+        config = tr.AutoConfig.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"--load {folder}: config.json cannot be read ({_first_line(exc)})") from None
     if config.model_type != name:
         raise ConfigError(f"--load {folder} holds a '{config.model_type}' model, not '{name}'")
     if config.vocab_size < data.vocab_size:
@@ -185,7 +193,15 @@ def load_hf_pretrained(name: str, data: DataBundle, folder: str) -> nn.Module:
         )
     if data.task == "text":
         config.num_labels = data.num_classes
-    return _hf_class(name, data.task).from_pretrained(path, config=config, local_files_only=True)
+    try:
+        return _hf_class(name, data.task).from_pretrained(path, config=config, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - safetensors, torch and transformers raise many types for a bad file
+        raise ConfigError(f"--load {folder}: the weights cannot be read ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
 def build_model(name: str, data: DataBundle) -> nn.Module:

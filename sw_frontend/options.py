@@ -1,31 +1,59 @@
-"""Options of every `ch` action: one table drives argparse, `--help`, toml configs and checks.
+"""Options of every `ch` action: one table drives argparse, `--help`, toml configs and value checks.
 
 Every option may be given on the command line or as a top-level key of the ``--config`` toml
 (dashes become underscores: ``--max-epochs 3`` or ``max_epochs = 3``); the command line wins,
-then the toml, then the default. Besides option keys a toml may hold a ``[quantize]`` table
-(see quant/config.py) and, for ``ch search``, a ``[search]`` table.
+then the toml, then the default. Machop's names are accepted as well (``--training-optimizer``,
+``--trainer-precision``, ``--num-devices``, ``--nodes``, ``--max-token-len``, ``--project-dir``;
+toml keys ``load_name``, ``training_optimizer``, ``trainer_precision``, ``num_devices``, ...).
+How a toml is read (shared across actions, its tables) is in sw_frontend/settings.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import tomllib
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from common.errors import ConfigError
 
 ACTIONS = ("train", "test", "transform", "search", "emit", "sim", "synth", "flow")
 ALL = frozenset(ACTIONS)
 HARDWARE = frozenset({"emit", "sim", "flow"})  # actions that map a model for a throughput target
 TRAINING = frozenset({"train", "flow"})  # actions that train
+SEARCH = frozenset({"search"})
 LOAD_TYPES = ("pt", "pl", "hf", "pkl")
+#: Machop's task names; the dataset fixes the task, so --task is checked against it.
+TASKS = ("cls", "classification", "lm", "language_modeling")
+PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed", "bf16", "64", "64-true")
+STRATEGIES = ("auto", "ddp", "ddp_find_unused_parameters_true")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value rule: ``text`` completes "must be ..." in the error message."""
+
+    text: str
+    ok: Callable[[Any], bool]
+
+
+def at_least(n: int) -> Rule:
+    return Rule(f">= {n}", lambda v: v >= n)
+
+
+POSITIVE = Rule("> 0", lambda v: v > 0)
+NON_NEGATIVE = Rule(">= 0", lambda v: v >= 0)
+PROBABILITY_BELOW_1 = Rule("in [0, 1) (1 would stall forever)", lambda v: 0 <= v < 1)
+FRACTION = Rule("in [0, 1]", lambda v: 0 <= v <= 1)
+EPOCHS = Rule(">= 1, or -1 (no limit: stop at --max-steps)", lambda v: v >= 1 or v == -1)
+STEPS = Rule(">= 1, or -1 (no limit)", lambda v: v >= 1 or v == -1)
+SEED = Rule("in 0 .. 4294967295", lambda v: 0 <= v < 2**32)
+SEQ_LEN = Rule("in 2 .. 4096 (a start token and at least one word)", lambda v: 2 <= v <= 4096)
 
 
 @dataclass(frozen=True)
 class Opt:
-    """One option: its key, value type, default, help and the actions that take it."""
+    """One option: its key, value type, default, help, the actions that take it, its rule and its
+    Machop names (toml keys and command-line flags)."""
 
     name: str
     type: type
@@ -34,20 +62,64 @@ class Opt:
     actions: frozenset[str] = ALL
     choices: tuple[str, ...] | None = None
     flag: bool = False
+    rule: Rule | None = None
+    machop_keys: tuple[str, ...] = ()
+    machop_flags: tuple[str, ...] = ()
 
     @property
     def cli(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def check(self, value: Any, where: str) -> Any:
+        """``value`` converted to the option's type, or a ConfigError in one line.
+
+        ``where`` is ``--name`` for the command line or ``config FILE: 'name'`` for a toml key.
+        """
+        from common.errors import ConfigError
+
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.type is str and self.choices and isinstance(value, int) and str(value) in self.choices:
+            value = str(value)  # precision = 32 in a toml
+        if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
+            raise ConfigError(f"{where} must be {self.type.__name__}, got {type(value).__name__} {value!r}")
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where} = {value!r} is not allowed; allowed: {', '.join(self.choices)}")
+        if self.type is float and not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
+        if self.rule is not None and not self.rule.ok(value):
+            raise ConfigError(f"{where} must be {self.rule.text}, got {value!r}")
+        return value
+
 
 OPTIONS: tuple[Opt, ...] = (
     Opt("model", str, None, "model name (positional MODEL)"),
     Opt("dataset", str, "digits", "dataset name (positional DATASET)"),
-    Opt("config", str, None, "toml file with any of these options and a [quantize] / [search] table"),
+    Opt("config", str, None, "toml file: any of these options, [quantize], [passes.quantize] or [search] tables"),
     Opt("project", str, None, "output folder name under --output-root (default: MODEL_DATASET)"),
-    Opt("output_root", str, "mase_output", "folder that holds every project"),
+    Opt(
+        "output_root",
+        str,
+        "mase_output",
+        "folder that holds every project",
+        machop_keys=("project_dir",),
+        machop_flags=("project-dir",),
+    ),
     Opt("data_dir", str, None, "folder of the dataset's files (default: data/DATASET; digits needs none)"),
-    Opt("load", str, None, "checkpoint to start from: a file, a transformed-model folder or an hf folder"),
+    Opt(
+        "task",
+        str,
+        None,
+        "Machop's task; the dataset decides it (cls: digits, cifar10, cifar100, text; lm: lm), so it is only checked",
+        choices=TASKS,
+    ),
+    Opt(
+        "load",
+        str,
+        None,
+        "checkpoint to start from: a file, a transformed-model folder or an hf folder",
+        machop_keys=("load_name",),
+    ),
     Opt("load_type", str, None, "how to read --load", choices=LOAD_TYPES),
     Opt(
         "allow_pickle",
@@ -62,37 +134,139 @@ OPTIONS: tuple[Opt, ...] = (
         False,
         "hf models: take weights from the local save_pretrained folder given by --load --load-type hf",
         flag=True,
+        machop_keys=("is_pretrained",),
     ),
-    Opt("seed", int, 0, "random seed (weights, data order, search sampler)"),
-    Opt("batch_size", int, 64, "samples per batch"),
-    Opt("accelerator", str, "cpu", "Lightning accelerator", choices=("cpu", "gpu", "auto")),
-    Opt("threads", int, 1, "torch CPU threads (1 is fastest for the small models on a shared machine)"),
-    Opt("max_seq_len", int, 32, "text datasets: tokens per sample"),
-    Opt("max_epochs", int, 10, "training epochs", actions=TRAINING),
-    Opt("learning_rate", float, 1e-2, "optimizer learning rate", actions=TRAINING),
-    Opt("optimizer", str, "adam", "optimizer", actions=TRAINING, choices=("adam", "adamw", "sgd")),
-    Opt("weight_decay", float, 0.0, "optimizer weight decay", actions=TRAINING),
-    Opt("trials", int, 20, "trials this worker runs", actions=frozenset({"search"})),
+    Opt("seed", int, 0, "random seed (weights, data order, search sampler)", rule=SEED),
+    Opt("batch_size", int, 64, "samples per batch", rule=at_least(1)),
+    Opt(
+        "accelerator",
+        str,
+        "cpu",
+        "Lightning accelerator (training only; evaluation runs on the CPU)",
+        choices=("cpu", "gpu", "cuda", "mps", "auto"),
+    ),
+    Opt(
+        "threads",
+        int,
+        1,
+        "torch CPU threads (1 is fastest for the small models on a shared machine)",
+        rule=at_least(1),
+    ),
+    Opt(
+        "max_seq_len",
+        int,
+        32,
+        "text datasets: tokens per sample",
+        rule=SEQ_LEN,
+        machop_keys=("max_token_len",),
+        machop_flags=("max-token-len",),
+    ),
+    Opt(
+        "debug",
+        bool,
+        False,
+        "debug log (ignored config keys, Lightning's messages, a traceback after an error); ch train: "
+        "one training and one validation batch only (Lightning's fast_dev_run), nothing written",
+        flag=True,
+        machop_keys=("to_debug",),
+    ),
+    Opt("quiet", bool, False, "no progress bars or per-epoch / per-trial lines, only the result", flag=True),
+    Opt("max_epochs", int, 10, "training epochs", actions=TRAINING, rule=EPOCHS),
+    Opt("max_steps", int, -1, "stop after this many optimizer steps (-1: no limit)", actions=TRAINING, rule=STEPS),
+    Opt(
+        "learning_rate",
+        float,
+        1e-2,
+        "optimizer learning rate",
+        actions=TRAINING,
+        rule=POSITIVE,
+    ),
+    Opt(
+        "optimizer",
+        str,
+        "adam",
+        "optimizer",
+        actions=TRAINING,
+        choices=("adam", "adamw", "sgd"),
+        machop_keys=("training_optimizer",),
+        machop_flags=("training-optimizer",),
+    ),
+    Opt("weight_decay", float, 0.0, "optimizer weight decay", actions=TRAINING, rule=NON_NEGATIVE),
+    Opt(
+        "accumulate_grad_batches",
+        int,
+        1,
+        "batches whose gradients are summed before each optimizer step",
+        actions=TRAINING,
+        rule=at_least(1),
+    ),
+    Opt(
+        "log_every_n_steps",
+        int,
+        10,
+        "TensorBoard: log the training loss every N steps",
+        actions=TRAINING,
+        rule=at_least(1),
+    ),
+    Opt(
+        "precision",
+        str,
+        "32",
+        "Lightning precision (quantized models train at 32; on the CPU use bf16-mixed, not 16-mixed)",
+        actions=TRAINING,
+        choices=PRECISIONS,
+        machop_keys=("trainer_precision",),
+        machop_flags=("trainer-precision",),
+    ),
+    Opt(
+        "devices",
+        int,
+        1,
+        "devices (processes on the CPU) per node; more than 1 needs --strategy ddp",
+        actions=TRAINING,
+        rule=at_least(1),
+        machop_keys=("num_devices",),
+        machop_flags=("num-devices",),
+    ),
+    Opt(
+        "num_nodes",
+        int,
+        1,
+        "machines taking part in a ddp run",
+        actions=TRAINING,
+        rule=at_least(1),
+        machop_flags=("nodes",),
+    ),
+    Opt("strategy", str, "auto", "Lightning strategy", actions=TRAINING, choices=STRATEGIES),
+    Opt("trials", int, 20, "trials this worker runs", actions=SEARCH, rule=at_least(1)),
     Opt(
         "storage",
         str,
         None,
         "Optuna storage URL (default: sqlite file software/search/study.db in the project folder)",
-        actions=frozenset({"search"}),
+        actions=SEARCH,
     ),
     Opt(
         "study_name",
         str,
         "quantize",
         "Optuna study name (workers with the same name share it)",
-        actions=frozenset({"search"}),
+        actions=SEARCH,
+    ),
+    Opt(
+        "new_study",
+        bool,
+        False,
+        "delete the study of this name in the storage (its trials are lost) and start a new one",
+        actions=SEARCH,
+        flag=True,
     ),
     Opt(
         "sampler",
         str,
         "nsga2",
         "Optuna sampler",
-        actions=frozenset({"search"}),
+        actions=SEARCH,
         choices=("nsga2", "tpe", "random"),
     ),
     Opt(
@@ -100,7 +274,7 @@ OPTIONS: tuple[Opt, ...] = (
         str,
         "bitops",
         "hardware cost: bitops (bit-operations proxy) or mapper (the mapper's LUT-equivalent estimate)",
-        actions=frozenset({"search"}),
+        actions=SEARCH,
         choices=("bitops", "mapper"),
     ),
     Opt(
@@ -109,15 +283,24 @@ OPTIONS: tuple[Opt, ...] = (
         64,
         "cycles per inference the mapper folds the pipeline for (1: one input vector per cycle; "
         "ch search: with --cost mapper)",
-        actions=HARDWARE | {"search"},
+        actions=HARDWARE | SEARCH,
+        rule=at_least(1),
     ),
-    Opt("samples", int, 0, "test samples to simulate (0: the whole test split)", actions=HARDWARE),
+    Opt(
+        "samples",
+        int,
+        0,
+        "test samples to simulate (0: the whole test split)",
+        actions=HARDWARE,
+        rule=at_least(0),
+    ),
     Opt(
         "stall_prob",
         float,
         0.3,
         "probability of an input gap and of an output stall per cycle in the checking simulation",
         actions=frozenset({"sim", "flow"}),
+        rule=PROBABILITY_BELOW_1,
     ),
     Opt("skip_synth", bool, False, "do not run Yosys", actions=frozenset({"flow"}), flag=True),
     Opt(
@@ -133,13 +316,25 @@ OPTIONS: tuple[Opt, ...] = (
         float,
         0.02,
         "best config: cheapest Pareto trial whose accuracy is at most this below the float model's",
-        actions=frozenset({"search"}),
+        actions=SEARCH,
+        rule=FRACTION,
     ),
 )
 
-SECTIONS = {
-    "quantize": frozenset({"train", "test", "transform", "emit", "sim", "flow"}),
-    "search": frozenset({"search"}),
+BY_NAME = {o.name: o for o in OPTIONS}
+#: Machop's toml key -> our option name.
+MACHOP_KEYS = {alias: o.name for o in OPTIONS for alias in o.machop_keys}
+#: Machop toml keys with no counterpart here, and why.
+MACHOP_UNSUPPORTED = {
+    "report_to": "TensorBoard is always written",
+    "log_level": "use --debug or --quiet",
+    "num_workers": "data loads in the main process; see --threads",
+    "quant_config": "put a [quantize] or [passes.quantize] table into the --config toml",
+    "is_to_auto_requeue": "no SLURM requeueing",
+    "github_ci": "not needed",
+    "disable_dataset_cache": "datasets are read from local files, not cached",
+    "target": "ch synth targets Xilinx 7-series with Yosys",
+    "num_targets": "one device per design",
 }
 
 
@@ -160,97 +355,17 @@ def add_arguments(parser: argparse.ArgumentParser, action: str) -> None:
     for o in options_for(action):
         if o.name in ("model", "dataset"):
             continue
+        flags = [o.cli, *("--" + f for f in o.machop_flags)]
         shown = "" if o.default is None else f" (default: {o.default})"
         if o.flag:
-            parser.add_argument(o.cli, action="store_true", default=None, help=o.help + " (default: off)")
+            parser.add_argument(*flags, dest=o.name, action="store_true", default=None, help=o.help + " (default: off)")
         else:
             parser.add_argument(
-                o.cli,
+                *flags,
+                dest=o.name,
                 type=o.type,
                 default=None,
                 choices=o.choices,
                 help=o.help + shown,
                 metavar=None if o.choices else o.name.upper(),
             )
-
-
-@dataclass
-class Settings:
-    """Merged options of one run plus the toml sections it carries."""
-
-    action: str
-    values: dict[str, Any]
-    quantize: dict[str, Any] | None = None
-    search: dict[str, Any] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["values"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @property
-    def project_dir(self) -> Path:
-        """``output_root/project``."""
-        return Path(self.values["output_root"]) / self.values["project"]
-
-
-def _check_type(o: Opt, value: Any, where: str) -> Any:
-    ok = isinstance(value, o.type) and not (o.type is int and isinstance(value, bool))
-    if o.type is float and isinstance(value, int) and not isinstance(value, bool):
-        value, ok = float(value), True
-    if not ok:
-        raise ConfigError(f"{where}: '{o.name}' must be {o.type.__name__}, got {type(value).__name__} {value!r}")
-    if o.choices and value not in o.choices:
-        raise ConfigError(f"{where}: '{o.name}' = {value!r} is not allowed; allowed: {', '.join(o.choices)}")
-    return value
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a toml file; a missing file or bad syntax is a ConfigError."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    try:
-        with open(p, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {p}: invalid toml: {exc}") from None
-
-
-def merge(action: str, ns: argparse.Namespace) -> Settings:
-    """Command line over toml over defaults; unknown toml keys and wrong types are ConfigErrors."""
-    opts = {o.name: o for o in options_for(action)}
-    cli: dict[str, Any] = {k: v for k, v in vars(ns).items() if k in opts and v is not None}
-    if ns.model_pos is not None:
-        cli["model"] = ns.model_pos
-    if ns.dataset_pos is not None:
-        cli["dataset"] = ns.dataset_pos
-    toml: dict[str, Any] = {}
-    settings = Settings(action, {})
-    if "config" in cli:
-        toml = read_toml(cli["config"])
-        where = f"config {cli['config']}"
-        sections = [s for s, acts in SECTIONS.items() if action in acts]
-        allowed = sorted(set(opts) - {"config"}) + [f"[{s}]" for s in sections]
-        for key, value in toml.items():
-            if key in sections:
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{where}: '{key}' must be a table [{key}]")
-                setattr(settings, key, value)
-            elif key not in opts or key == "config":
-                raise ConfigError(f"{where}: unknown key '{key}' for `ch {action}`; allowed keys: {', '.join(allowed)}")
-            else:
-                toml[key] = _check_type(opts[key], value, where)
-    for name, o in opts.items():
-        if name in cli:
-            settings.values[name] = cli[name]
-        elif name in toml:
-            settings.values[name] = toml[name]
-        else:
-            settings.values[name] = o.default
-    if settings.values["model"] is None:
-        raise ConfigError(f"`ch {action}` needs a MODEL (positional, or `model` in the --config toml)")
-    if settings.values.get("project") is None:
-        settings.values["project"] = f"{settings.values['model']}_{settings.values['dataset']}"
-    return settings

@@ -6,6 +6,8 @@ positions); ``loss`` is mean cross-entropy in nats.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -41,12 +43,22 @@ def loader(ds: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, ds: Dataset, task: str, batch_size: int, desc: str) -> dict[str, float]:
-    """Accuracy and mean loss of ``model`` on ``ds`` (eval mode, with a progress bar)."""
+def evaluate(
+    model: nn.Module, ds: Dataset, task: str, batch_size: int, desc: str, quiet: bool = False
+) -> dict[str, float]:
+    """Accuracy and mean loss of ``model`` on ``ds`` (eval mode; a progress bar on a terminal
+    unless ``quiet``)."""
     was_training = model.training
     model.eval()
     loss_total, correct, count = 0.0, 0, 0
-    for batch in tqdm(loader(ds, batch_size, False, 0), desc=desc, leave=False, unit="batch", disable=None):
+    bar = tqdm(
+        loader(ds, batch_size, False, 0),
+        desc=desc,
+        leave=False,
+        unit="batch",
+        disable=quiet or not sys.stderr.isatty(),
+    )
+    for batch in bar:
         logits, target = logits_and_targets(model, batch, task)
         loss, c, n = batch_metrics(logits, target)
         loss_total, correct, count = loss_total + float(loss), correct + c, count + n

@@ -208,9 +208,9 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
         (
             ["transform", "mlp", "digits"],
             "[quantize]\ndefault = { data_in = [8, 4], wieght = [8, 6] }\n",
-            "unknown key 'wieght' in quantize.default; allowed keys: bias, data_in, data_out, weight",
+            "unknown key 'wieght' in quantize.default; allowed keys: bias, data_in, data_out, float, weight",
         ),
-        (["transform", "mlp", "digits"], None, "needs a [quantize] table"),
+        (["transform", "mlp", "digits"], None, "needs a [quantize] (or Machop [passes.quantize]) table"),
         (
             ["search", "mlp", "digits"],
             "[search.default]\nweight = { width = [4], frak = [2] }\n",
@@ -245,7 +245,7 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
         (
             ["test", "mlp", "digits", "--load", "junk.bin", "--load-type", "pt"],
             None,
-            "cannot be read as --load-type pt",
+            "--load junk.bin is not a torch file (torch.save) or is corrupt",
         ),
         (["train", "cifar10"], None, "unknown model 'cifar10'; allowed: mlp"),
         (
@@ -331,7 +331,8 @@ def test_pickle_loads_only_with_opt_in(tmp_path: Path, capsys, monkeypatch) -> N
     monkeypatch.chdir(tmp_path)
     torch.save(MLP(64, 32, 10), tmp_path / "whole.pkl")
     code, _, err = ch(capsys, "test", "mlp", "--load", "whole.pkl", "--load-type", "pt")
-    assert code == 2 and "weights_only=True" in err
+    assert code == 2 and "holds a pickled sw_frontend.models.MLP, not only tensors" in err
+    assert "if you trust the file, --load-type pkl --allow-pickle reads it" in err
     assert ch(capsys, "test", "mlp", "--load", "whole.pkl", "--load-type", "pkl", "--allow-pickle")[0] == 0
     assert results("mlp_digits", tmp_path)["source"] == "pkl:whole.pkl"
 

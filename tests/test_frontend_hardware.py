@@ -130,3 +130,15 @@ def test_dump_graph_of_an_unknown_pass_is_one_line(tmp_path: Path, capsys: pytes
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ch: error: --dump-graph nope: no such pass; passes: capture, ") and "\n" not in err
+
+
+def test_flow_with_debug_trains_for_real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--debug in `ch flow` logs verbosely but does not shrink the training to one batch (a
+    fast_dev_run writes no checkpoint to map)."""
+    from sw_frontend import hardware
+
+    seen = {}
+    monkeypatch.setattr(hardware, "run_train", lambda s: seen.update(debug=s.debug, action=s.action))
+    monkeypatch.setattr(hardware, "_flow", lambda settings, synth, started=None: {})
+    assert main(["flow", "mlp", "--debug", "--output-root", str(tmp_path)]) == 0
+    assert seen == {"debug": False, "action": "train"}

@@ -92,6 +92,12 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, table: Mapping[str, Any]) -> SearchSpace:
         """Build from a ``[search]`` table; unknown keys and bad values are ConfigErrors."""
+        machop = [k for k in ("search_space", "strategy") if k in table]
+        if machop:
+            raise ConfigError(
+                f"[search.{machop[0]}] is Machop's search config, which ch search does not read; give the "
+                "per-layer choices as [search.default] / [search.by_type.X] / [search.by_name.X] (docs/frontend.md)"
+            )
         check_keys(dict(table), ("default", "by_type", "by_name"), "[search]")
         by_type = table.get("by_type", {})
         by_name = table.get("by_name", {})
@@ -103,6 +109,20 @@ class SearchSpace:
             {k: _parse_level(v, f"search.by_type.{k}") for k, v in by_type.items()},
             {k: _parse_level(v, f"search.by_name.{k}") for k, v in by_name.items()},
         )
+
+    def canonical(self) -> dict[str, Any]:
+        """The space as plain sorted data (lists, bools): equal spaces give equal values."""
+
+        def level(d: dict[str, FieldChoices]) -> dict[str, Any]:
+            return {
+                f: {"width": list(c.widths), "frac": list(c.fracs), "signed": c.signed} for f, c in sorted(d.items())
+            }
+
+        return {
+            "default": level(self.default),
+            "by_type": {k: level(v) for k, v in sorted(self.by_type.items())},
+            "by_name": {k: level(v) for k, v in sorted(self.by_name.items())},
+        }
 
     def choices(self, name: str, kind: str, field: str) -> FieldChoices:
         """Choices of ``field`` for layer ``name`` of type ``kind`` (name > type > default)."""
