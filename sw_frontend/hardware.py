@@ -56,14 +56,18 @@ def hardware_dir(settings: Settings) -> Path:
     return settings.project_dir / "hardware"
 
 
-def _test_tensors(data: DataBundle, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``count`` test samples (all when 0) and their labels."""
+def _test_tensors(data: DataBundle, count: int, split: str = "test") -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The first ``count`` samples (all when 0) of the test split, or of every split with the test
+    split first (``split`` = ``all``); their labels; and how many of them are test samples."""
     if data.task != "image":
         raise ConfigError(f"hardware actions take image datasets; '{data.name}' is a {data.task} set")
     if count < 0:
         raise ConfigError(f"--samples must be >= 0, got {count}")
-    xs, ys = zip(*(data.test[i] for i in range(len(data.test) if count == 0 else min(count, len(data.test)))))
-    return torch.stack(xs), torch.stack([torch.as_tensor(y) for y in ys])
+    parts = [data.test] if split == "test" else [data.test, data.train, data.val]
+    pairs = [part[i] for part in parts for i in range(len(part))]
+    pairs = pairs if count == 0 else pairs[:count]
+    xs, ys = zip(*pairs)
+    return torch.stack(xs), torch.stack([torch.as_tensor(y) for y in ys]), min(len(pairs), len(data.test))
 
 
 def _quantized_model(settings: Settings) -> tuple[nn.Module, DataBundle]:
@@ -82,7 +86,7 @@ def run_emit(settings: Settings) -> dict[str, Any]:
 
     dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
-    samples, _ = _test_tensors(data, settings.samples)
+    samples, _, _ = _test_tensors(data, settings.samples, settings.sim_split)
     require_writable(hardware_dir(settings))
     ctx = FlowContext(
         model=model,
@@ -168,11 +172,12 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
     started = time.monotonic() if started is None else started
     dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
-    samples, labels = _test_tensors(data, settings.samples)
+    samples, labels, tests = _test_tensors(data, settings.samples, settings.sim_split)
     require_writable(hardware_dir(settings))
+    what = "test samples" if tests == len(samples) else f"samples ({tests} of the test split first)"
     print(
-        f"[3/4] simulating {len(samples)} test samples on Verilator (random stalls p={settings.stall_prob})"
-        + (" and synthesizing with Yosys" if synth else ""),
+        f"[3/4] simulating {len(samples)} {what} on Verilator ({settings.bench}, random stalls "
+        f"p={settings.stall_prob})" + (" and synthesizing with Yosys" if synth else ""),
         flush=True,
     )
     result = mapper_flow(
@@ -185,10 +190,12 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
         seed=settings.seed,
         gap_prob=settings.stall_prob,
         stall_prob=settings.stall_prob,
-        labels=labels,
+        labels=labels[:tests],
         dump_graph=dumps,
+        bench=settings.bench,
+        waves=settings.waves,
     )
-    summary = _summary(result, time.monotonic() - started)
+    summary = _summary(result, time.monotonic() - started, tests)
     write_json(hardware_dir(settings) / "flow_summary.json", summary)
     _print_summary(summary)
     if result.errors or result.mismatches or result.accelerator_model_mismatches:
@@ -196,17 +203,25 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
             f"the accelerator does not match: {result.mismatches} mismatching integers vs the golden "
             f"network, {result.accelerator_model_mismatches} vs the quantized model; see "
             f"{hardware_dir(settings) / 'report.md'}"
+            + (f" (first: {result.simulation.mismatch})" if result.simulation.mismatch else "")
             + (f" ({result.errors[0].splitlines()[0]})" if result.errors else "")
+            + (f"; waves: {result.simulation.waves}" if result.simulation.waves else "")
         )
     return summary
 
 
-def _summary(result: Any, seconds: float) -> dict[str, Any]:
+def _summary(result: Any, seconds: float, accuracy_samples: int) -> dict[str, Any]:
     plan_resources = result.graph.info.resources
     return {
         "design": str(result.design.out_dir),
         "samples": int(len(result.inputs)),
+        "accuracy_samples": accuracy_samples,
         "accuracy": result.accuracy,
+        "bench": result.simulation.bench,
+        "simulated_cycles": int(result.simulation.simulated_cycles),
+        "simulator_cycles_per_second": round(result.simulation.cycles_per_second),
+        "first_mismatch": result.simulation.mismatch,
+        "waves": result.simulation.waves,
         "compared_integers": int(result.compared),
         "mismatches_accelerator_vs_golden": int(result.mismatches),
         "mismatches_golden_vs_quantized_model": int(result.golden_model_mismatches),
@@ -229,10 +244,12 @@ def _summary(result: Any, seconds: float) -> dict[str, Any]:
 def _print_summary(s: dict[str, Any]) -> None:
     acc = s["accuracy"] or {}
     rows = [
-        ["float model accuracy", acc.get("float"), ""],
+        ["float model accuracy", acc.get("float"), f"{s['accuracy_samples']} test samples"],
         ["quantized model accuracy", acc.get("quantized"), ""],
         ["accelerator accuracy (its own outputs)", acc.get("accelerator"), ""],
         ["output integers compared", s["compared_integers"], ""],
+        ["simulated cycles (checking run)", s["simulated_cycles"], f"{s['bench']} bench"],
+        ["simulator speed, cycles/s", s["simulator_cycles_per_second"], "build and Python excluded"],
         ["mismatches accelerator vs golden", s["mismatches_accelerator_vs_golden"], "must be 0"],
         ["mismatches golden vs quantized PyTorch", s["mismatches_golden_vs_quantized_model"], "must be 0"],
         ["mismatches accelerator vs quantized PyTorch", s["mismatches_accelerator_vs_quantized_model"], "must be 0"],

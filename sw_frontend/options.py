@@ -290,9 +290,35 @@ OPTIONS: tuple[Opt, ...] = (
         "samples",
         int,
         0,
-        "test samples to simulate (0: the whole test split)",
+        "samples to simulate (0: every sample of --sim-split)",
         actions=HARDWARE,
         rule=at_least(0),
+    ),
+    Opt(
+        "sim_split",
+        str,
+        "test",
+        "samples to simulate: the test split, or all the dataset's samples (test split first; "
+        "accuracy is reported on the test split)",
+        actions=HARDWARE,
+        choices=("test", "all"),
+    ),
+    Opt(
+        "bench",
+        str,
+        "harness",
+        "network bench: the SystemVerilog harness (no Python per cycle) or the pyuvm bench",
+        actions=frozenset({"sim", "flow"}),
+        choices=("harness", "pyuvm"),
+    ),
+    Opt(
+        "waves",
+        bool,
+        False,
+        "on a mismatch or failure, repeat the checking run with a VCD dump of the cycles around it "
+        "(hardware/bench/failure.vcd)",
+        actions=frozenset({"sim", "flow"}),
+        flag=True,
     ),
     Opt(
         "stall_prob",

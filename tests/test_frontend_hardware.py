@@ -51,6 +51,9 @@ def test_flow_is_bit_exact_and_the_accelerator_classifies_like_the_quantized_mod
     assert measured == predicted
     assert (flow_project / "software" / "training_ckpts" / "best.ckpt").is_file()
     assert (flow_project / "hardware" / "accel_top.core").is_file()
+    assert summary["bench"] == "harness" and summary["accuracy_samples"] == 60
+    assert summary["simulated_cycles"] >= 60 * predicted and summary["simulator_cycles_per_second"] > 0
+    assert summary["first_mismatch"] is None and summary["waves"] is None
 
 
 @pytest.mark.sim
@@ -142,3 +145,27 @@ def test_flow_with_debug_trains_for_real(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(hardware, "_flow", lambda settings, synth, started=None: {})
     assert main(["flow", "mlp", "--debug", "--output-root", str(tmp_path)]) == 0
     assert seen == {"debug": False, "action": "train"}
+
+
+@pytest.mark.sim
+def test_sim_of_every_sample_with_the_pyuvm_bench(tmp_path: Path) -> None:
+    """--sim-split all takes the test split first, then the rest of the data set; the accuracy
+    stays the test split's. --bench pyuvm runs the Python-driven bench instead of the harness."""
+    config = tmp_path / "q.toml"
+    config.write_text(
+        "[quantize]\ndefault = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }\n"
+        '[quantize.by_type.relu]\ndata_out = [8, 4, "unsigned"]\n'
+    )
+    args = ["sim", "mlp", "digits", "--config", str(config), "--output-root", str(tmp_path), "--target-cycles", "16"]
+    assert main([*args, "--sim-split", "all", "--samples", "400", "--bench", "pyuvm"]) == 0
+    summary = json.loads((tmp_path / "mlp_digits" / "hardware" / "flow_summary.json").read_text())
+    assert summary["samples"] == 400 and summary["accuracy_samples"] == 359  # digits: 359 test images
+    assert summary["bench"] == "pyuvm" and summary["mismatches_accelerator_vs_golden"] == 0
+
+
+def test_an_unknown_bench_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["sim", "mlp", "digits", "--output-root", str(tmp_path), "--bench", "modelsim"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--bench" in err and "harness" in err and "\n" not in err
