@@ -23,6 +23,7 @@ import collections
 import io
 import pickle
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,10 @@ def _data_dir(name: str, data_dir: str | None, marker: str, expected: str) -> Pa
     for cand in (root, root / marker):
         if (cand / expected).exists():
             return cand
+    stand_in = f", or use {name}-random" if f"{name}-random" in RANDOM_SETS else ""
     raise ConfigError(
         f"dataset '{name}': no {expected} under {root}; put the files of '{marker}' there "
-        f"(or pass --data-dir FOLDER); see docs/frontend.md#datasets"
+        f"(or pass --data-dir FOLDER{stand_in}); see docs/frontend.md#datasets"
     )
 
 
@@ -282,7 +284,54 @@ def load_lm_bundle(data_dir: str | None, seq_len: int) -> DataBundle:
     )
 
 
-DATASETS = ("digits", "cifar10", "cifar100", "text", "lm")
+#: Random stand-ins, for flows that check the hardware rather than the accuracy: name -> (per-sample
+#: shape, classes, training and test samples).
+RANDOM_SETS = {"cifar10-random": ((3, 32, 32), 10, 2000, 1000), "kws-random": ((1, 49, 10), 12, 2000, 1000)}
+DATASETS = ("digits", "cifar10", "cifar100", "kws", *RANDOM_SETS, "text", "lm")
+
+
+def load_random_bundle(name: str) -> DataBundle:
+    """A random stand-in of a data set (``RANDOM_SETS``): standard-normal inputs and uniformly drawn
+    labels, fixed by a seed. It announces itself on standard error: its accuracy means nothing."""
+    shape, classes, n_train, n_test = RANDOM_SETS[name]
+    rng = np.random.default_rng(SPLIT_SEED)
+    x = rng.standard_normal((n_train + n_test, *shape)).astype(np.float32)
+    y = rng.integers(0, classes, n_train + n_test).astype(np.int64)
+    print(
+        f"ch: note: {name}: {n_train} training and {n_test} test inputs of shape {shape} drawn at random, "
+        "with random labels (no data set is read; accuracy is chance)",
+        file=sys.stderr,
+    )
+    return _image_bundle(name, x[:n_train], y[:n_train], x[n_train:], y[n_train:], classes)
+
+
+KWS_FILE = "kws.npz"
+KWS_CLASSES = 12
+
+
+def load_kws_bundle(data_dir: str | None) -> DataBundle:
+    """Keyword spotting features (MLPerf Tiny's KWS shapes): ``kws.npz`` under ``--data-dir``
+    (default ``data/kws``) holding ``x_train`` / ``x_test`` ``(N, 49, 10)`` float feature maps
+    (e.g. MFCCs) and ``y_train`` / ``y_test`` labels in 0..11."""
+    folder = Path(data_dir) if data_dir else Path("data") / "kws"
+    path = folder / KWS_FILE
+    if not path.is_file():
+        raise ConfigError(f"dataset 'kws': no {path}; put {KWS_FILE} there (or --data-dir), or use kws-random")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
+    except (KeyError, ValueError, OSError) as exc:
+        raise ConfigError(f"{path}: not a KWS feature file (x_train, y_train, x_test, y_test): {exc}") from None
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (49, 10) or len(y) != len(x):
+            raise ConfigError(f"{path}: x_{split} must be (N, 49, 10) with N labels, got {x.shape} and {y.shape}")
+        if y.size and (y.min() < 0 or y.max() >= KWS_CLASSES):
+            raise ConfigError(f"{path}: y_{split} labels must lie in 0..{KWS_CLASSES - 1}")
+    x_tr, x_te = (arrays[k].astype(np.float32)[:, None] for k in ("x_train", "x_test"))
+    return _image_bundle(
+        "kws", x_tr, arrays["y_train"].astype(np.int64), x_te, arrays["y_test"].astype(np.int64), KWS_CLASSES
+    )
 
 
 def task_of(name: str) -> str | None:
@@ -298,6 +347,10 @@ def load_dataset(name: str, data_dir: str | None, seq_len: int) -> DataBundle:
         return load_digits_bundle()
     if name in ("cifar10", "cifar100"):
         return load_cifar_bundle(name, data_dir)
+    if name == "kws":
+        return load_kws_bundle(data_dir)
+    if name in RANDOM_SETS:
+        return load_random_bundle(name)
     if name == "text":
         return load_text_bundle(data_dir, seq_len)
     if name == "lm":

@@ -21,7 +21,7 @@ from torch import nn
 from common.errors import ConfigError
 from sw_frontend.data import DataBundle, WordTokenizer
 
-IMAGE_MODELS = ("mlp", "cnn", "resnet18")
+IMAGE_MODELS = ("mlp", "cnn", "resnet8", "resnet18", "dscnn")
 HF_MODELS = ("bert", "roberta", "gpt2", "opt")
 MODELS = IMAGE_MODELS + HF_MODELS
 
@@ -109,6 +109,65 @@ class ResNet18(nn.Module):
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.flatten(self.pool(x)))
+
+
+class ResNet8(nn.Module):
+    """MLPerf Tiny's ResNet-8 for 32x32 images: a 3x3 stem of 16 channels, three residual stacks of
+    one BasicBlock each (16, 32 and 64 channels; the last two halve the image, with a 1x1
+    projection on the shortcut), global average pooling, a linear classifier."""
+
+    def __init__(self, in_channels: int, classes: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU()
+        self.stack1 = BasicBlock(16, 16, 1)
+        self.stack2 = BasicBlock(16, 32, 2)
+        self.stack3 = BasicBlock(32, 64, 2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.stack3(self.stack2(self.stack1(x)))
+        return self.fc(self.flatten(self.pool(x)))
+
+
+class DepthwiseSeparable(nn.Module):
+    """A 3x3 depthwise convolution and a 1x1 pointwise one, each with batch norm and ReLU."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(channels, channels, 3, 1, 1, groups=channels, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu1 = nn.ReLU()
+        self.pointwise = nn.Conv2d(channels, channels, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu2(self.bn2(self.pointwise(self.relu1(self.bn1(self.depthwise(x))))))
+
+
+class DSCNN(nn.Module):
+    """MLPerf Tiny's DS-CNN for keyword spotting on 49 x 10 feature maps: a 10x4 stride-2 stem of 64
+    channels with batch norm and ReLU, four depthwise-separable blocks, global average pooling, a
+    linear classifier. The stem pads one pixel on every side (the original pads it 'same', unevenly;
+    the window generator takes one padding for rows and columns): 49 x 10 -> 21 x 5."""
+
+    def __init__(self, in_channels: int, classes: int, channels: int = 64, blocks: int = 4) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, (10, 4), 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU()
+        self.blocks = nn.Sequential(*(DepthwiseSeparable(channels) for _ in range(blocks)))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.flatten(self.pool(self.blocks(self.relu(self.bn1(self.conv1(x)))))))
 
 
 TINY = {"hidden": 64, "layers": 2, "heads": 2, "ffn": 128}
@@ -209,13 +268,20 @@ def build_model(name: str, data: DataBundle) -> nn.Module:
     if name not in MODELS:
         raise ConfigError(f"unknown model '{name}'; allowed: {', '.join(MODELS)}")
     if name in IMAGE_MODELS and data.task != "image":
-        raise ConfigError(f"model '{name}' needs an image dataset (digits, cifar10, cifar100), not '{data.name}'")
+        raise ConfigError(
+            f"model '{name}' needs an image dataset (digits, cifar10, cifar100, kws, or their -random forms), "
+            f"not '{data.name}'"
+        )
     if name in HF_MODELS and data.task == "image":
         raise ConfigError(f"model '{name}' needs a text dataset (text, lm), not '{data.name}'")
     if name == "mlp":
         return MLP(_flat(data.input_shape), 32, data.num_classes)
     if name == "cnn":
         return SmallCNN(data.input_shape, data.num_classes)
+    if name == "resnet8":
+        return ResNet8(data.input_shape[0], data.num_classes)
     if name == "resnet18":
         return ResNet18(data.input_shape[0], data.num_classes)
+    if name == "dscnn":
+        return DSCNN(data.input_shape[0], data.num_classes)
     return _hf_class(name, data.task)(hf_config(name, data))
