@@ -11,9 +11,10 @@ STAMP       := $(VENV)/.installed
 COMPONENT ?=
 PARAMS    ?=
 MODULE    ?= fixed_linear
+FREQ      ?= 200
 
 
-.PHONY: help setup run library test test-all lint sim synth bench fusesoc-lint clean
+.PHONY: help setup run library test test-all lint sim synth pnr timing bench fusesoc-lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -46,6 +47,12 @@ sim: setup  ## component benches: COMPONENT=name (all when empty), PARAMS="NAME=
 
 synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS="NAME=VALUE ..."
 	$(PY) -m eda.synth $(MODULE) $(PARAMS)
+
+pnr: setup  ## ECP5 place and route of MODULE (LFE5UM-85F, seed 1): Fmax, critical path; PARAMS="NAME=VALUE ...", FREQ=MHz
+	$(PY) -m eda.pnr $(MODULE) $(PARAMS) --freq=$(FREQ)
+
+timing: setup  ## Fmax of every component at its largest sweep set next to the two references (eda/timing_table.py)
+	$(PY) -m eda.timing_table --freq=$(FREQ)
 
 bench: setup  ## benchmarks (measured side by side in one run): fixed_linear folding area vs throughput
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench

@@ -12,19 +12,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eda.lint import library_files
-from eda.toolchain import BUILD_ROOT, yosys_bin
+from eda.toolchain import BUILD_ROOT
+from eda.yosys import SynthesisError, run_yosys
 
-
-class SynthesisError(RuntimeError):
-    """Yosys failed; the message carries its error lines."""
+__all__ = ["SynthReport", "SynthesisError", "summarize", "synthesize"]
 
 
 @dataclass
@@ -59,12 +56,6 @@ def summarize(stats: dict[str, Any], top: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in module.get("num_cells_by_type", {}).items()}
 
 
-def _param_arg(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        return f'-G {name}="{value}"'
-    return f"-G {name}={int(value)}"
-
-
 def synthesize(
     top: str,
     parameters: dict[str, Any] | None = None,
@@ -77,42 +68,15 @@ def synthesize(
     tag = "-".join(f"{k}{v}" for k, v in parameters.items() if not isinstance(v, str))[:80]
     out_dir = Path(out_dir or BUILD_ROOT / "synth" / (f"{top}-{tag}" if tag else top)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    # The WebAssembly Yosys sees the host's /tmp as a private folder, so a clone or a pytest
-    # tmp_path under /tmp would be invisible: every folder it needs is mounted explicitly.
-    mounts: dict[Path, str] = {out_dir: "/out"}
-
-    def guest(path: Path | str) -> str:
-        host = Path(path).resolve()
-        folder = mounts.setdefault(host.parent, f"/m{len(mounts)}")
-        return f"{folder}/{host.name}"
-
-    params = " ".join(
-        _param_arg(k, guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items()
-    )
-    files = " ".join(guest(s) for s in sources)
-    script = "\n".join(
+    seconds = run_yosys(
+        top, parameters, sources, out_dir,
         [
-            f"read_slang --threads 1 --top {top} {params} {files}",
             f"synth_xilinx -family xc7 -flatten -top {top}",
             "tee -q -o /out/stats.json stat -json",
             "write_json /out/netlist.json",
-        ]
+        ],
+        expect="stats.json",
     )
-    (out_dir / "synth.ys").write_text(script + "\n")
-    env = dict(os.environ)
-    env["YOWASP_MOUNT"] = ":".join(f"{g}={h}" for h, g in mounts.items())
-    start = time.monotonic()
-    proc = subprocess.run(
-        [yosys_bin(), "-q", "-l", "/out/synth.log", "-s", "/out/synth.ys"],
-        cwd=out_dir, env=env, capture_output=True, text=True, check=False,
-    )
-    seconds = time.monotonic() - start
-    if proc.returncode != 0 or not (out_dir / "stats.json").exists():
-        log = (out_dir / "synth.log").read_text(errors="replace") if (out_dir / "synth.log").exists() else ""
-        errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
-        raise SynthesisError(
-            f"Yosys failed on {top} {parameters}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:])
-        )
     cells = summarize(json.loads((out_dir / "stats.json").read_text()), top)
     report = SynthReport(
         top=top,
@@ -155,26 +119,35 @@ def _write_reports(report: SynthReport, out_dir: Path) -> None:
         os.replace(tmp, out_dir / name)
 
 
-def main(argv: list[str] | None = None) -> int:
+def catalogue_job(args: list[str], verb: str) -> tuple[Any, dict[str, Any]] | int:
+    """(component, parameters with memory images written) from ``MODULE NAME=VALUE ...``, or an
+    exit code after printing what is wrong (``verb`` names the command in the message)."""
     from sim.catalogue import COMPONENTS  # noqa: PLC0415 - the CLI knows the library; the API does not
     from sim.cli import parse_overrides  # noqa: PLC0415
     from sim.runner import RunOptions  # noqa: PLC0415
 
-    args = sys.argv[1:] if argv is None else argv
     if not args:
-        print("usage: python -m eda.synth MODULE [NAME=VALUE ...]", file=sys.stderr)
+        print(f"usage: python -m eda.{verb.split()[-1]} MODULE [NAME=VALUE ...]", file=sys.stderr)
         return 2
     by_top = {c.toplevel: c for c in COMPONENTS.values()}
     if args[0] not in by_top:
-        print(f"make synth: unknown module {args[0]!r}; known: {', '.join(sorted(by_top))}", file=sys.stderr)
+        print(f"{verb}: unknown module {args[0]!r}; known: {', '.join(sorted(by_top))}", file=sys.stderr)
         return 2
     comp = by_top[args[0]]
     try:
         params = comp.parameters(parse_overrides(args[1:]))
     except (KeyError, ValueError) as err:
-        print(f"make synth: {err.args[0]}", file=sys.stderr)
+        print(f"{verb}: {err.args[0]}", file=sys.stderr)
         return 2
     params, _ = comp.prepared(params, RunOptions().seed)  # memory images with random contents
+    return comp, params
+
+
+def main(argv: list[str] | None = None) -> int:
+    job = catalogue_job(sys.argv[1:] if argv is None else argv, "make synth")
+    if isinstance(job, int):
+        return job
+    comp, params = job
     print(f"synthesizing {comp.toplevel} ...", flush=True)
     try:
         report = synthesize(comp.toplevel, params, comp.sources)
