@@ -480,6 +480,11 @@ def _registered_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int
     return [t + 1 for t in times]
 
 
+def _requant_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
+    # fixed_cast / fixed_relu: the requantizer's register, then the skid buffer (latency 2)
+    return [t + 2 for t in times]
+
+
 def _requant_resources(node: Node, fold: Fold) -> Resources:
     f = node["formats"]
     lanes = fold.in_lanes
@@ -652,7 +657,7 @@ register(
         parameters=_requant_params,
         golden=lambda node, x: gc.relu(x, in_format(node), out_format(node)),
         cycles=_elementwise_cycles,
-        beat_times=_registered_beat_times,
+        beat_times=_requant_beat_times,
         resources=_requant_resources,
     )
 )
@@ -665,7 +670,7 @@ register(
         parameters=_requant_params,
         golden=lambda node, x: gc.cast(x, in_format(node), out_format(node)),
         cycles=_elementwise_cycles,
-        beat_times=_registered_beat_times,
+        beat_times=_requant_beat_times,
         resources=_requant_resources,
     )
 )

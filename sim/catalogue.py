@@ -266,7 +266,8 @@ register(
     Component(
         name="fixed_cast",
         toplevel="fixed_cast",
-        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "arith/fixed_cast.sv"),
+        files=("arith/fixed_requant_reg.sv", "stream/pipe_ctrl.sv", "stream/skid_buffer.sv",
+               "arith/fixed_cast.sv"),
         tb_module="sim.tb.test_fixed_cast",
         defaults={"LANES": 1, "IN_WIDTH": 16, "IN_FRAC": 8, "IN_SIGNED": 1,
                   "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 1},
@@ -288,8 +289,8 @@ register(
     Component(
         name="fixed_relu",
         toplevel="fixed_relu",
-        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "arith/fixed_cast.sv",
-               "arith/fixed_relu.sv"),
+        files=("arith/fixed_requant_reg.sv", "stream/pipe_ctrl.sv", "stream/skid_buffer.sv",
+               "arith/fixed_cast.sv", "arith/fixed_relu.sv"),
         tb_module="sim.tb.test_fixed_relu",
         defaults={"LANES": 1, "IN_WIDTH": 16, "IN_FRAC": 8, "IN_SIGNED": 1,
                   "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 0},
@@ -311,8 +312,8 @@ register(
     Component(
         name="fixed_add",
         toplevel="fixed_add",
-        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "stream/stream_join.sv",
-               "arith/fixed_add.sv"),
+        files=("arith/fixed_requant_reg.sv", "stream/pipe_ctrl.sv", "stream/skid_buffer.sv",
+               "stream/stream_join.sv", "arith/fixed_add.sv"),
         tb_module="sim.tb.test_fixed_add",
         defaults={"LANES": 1, "A_WIDTH": 8, "A_FRAC": 4, "B_WIDTH": 8, "B_FRAC": 4,
                   "OUT_WIDTH": 8, "OUT_FRAC": 4},
@@ -457,7 +458,8 @@ register(
     Component(
         name="fixed_affine",
         toplevel="fixed_affine",
-        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "norm/fixed_affine.sv"),
+        files=("arith/fixed_requant_reg.sv", "arith/add_tree.sv", "arith/mult_pipe.sv",
+               "stream/pipe_ctrl.sv", "stream/skid_buffer.sv", "norm/fixed_affine.sv"),
         tb_module="sim.tb.test_fixed_affine",
         defaults={"CHANNELS": 4, "LANES": 1, "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1,
                   "S_WIDTH": 8, "S_FRAC": 6, "B_WIDTH": 8, "B_FRAC": 6, "OUT_WIDTH": 8,
@@ -483,7 +485,8 @@ register(
     Component(
         name="pool_avg",
         toplevel="pool_avg",
-        files=("arith/fixed_requant.sv", "pool/pool_avg.sv"),
+        files=("arith/fixed_requant_reg.sv", "arith/add_tree.sv", "arith/mult_pipe.sv",
+               "stream/pipe_ctrl.sv", "stream/skid_buffer.sv", "pool/pool_avg.sv"),
         tb_module="sim.tb.test_pool_avg",
         defaults={"CHANNELS": 1, "IN_WIDTH": 8, "IN_FRAC": 4, "IN_SIGNED": 1, "OUT_WIDTH": 8,
                   "OUT_FRAC": 4, "OUT_SIGNED": 1, "WINDOW": 4, "RECIP_FRAC": 16},
@@ -507,7 +510,8 @@ register(
     Component(
         name="fixed_mul",
         toplevel="fixed_mul",
-        files=("arith/fixed_requant.sv", "stream/skid_buffer.sv", "stream/stream_join.sv",
+        files=("arith/fixed_requant_reg.sv", "arith/add_tree.sv", "arith/mult_pipe.sv",
+               "stream/pipe_ctrl.sv", "stream/skid_buffer.sv", "stream/stream_join.sv",
                "arith/fixed_mul.sv"),
         tb_module="sim.tb.test_fixed_mul",
         defaults={"LANES": 1, "A_WIDTH": 8, "A_FRAC": 4, "B_WIDTH": 8, "B_FRAC": 4,

@@ -45,9 +45,9 @@ CASES = [
     Timing("stream_resize", 1, latency=1, in_ii=4, out_ii=1),  # split 16 -> 4
     Timing("stream_resize", 2, latency=1, in_ii=1, out_ii=4, group_inputs=4),  # gather 3 -> 12
     Timing("stream_resize", 3, latency=1, in_ii=1, out_ii=1),  # 4 -> 4: register slice
-    Timing("fixed_cast", 1, latency=1, in_ii=1, out_ii=1),
-    Timing("fixed_relu", 1, latency=1, in_ii=1, out_ii=1),
-    Timing("fixed_add", 1, latency=1, in_ii=1, out_ii=1),
+    Timing("fixed_cast", 1, latency=2, in_ii=1, out_ii=1),  # requantizer register, skid buffer
+    Timing("fixed_relu", 1, latency=2, in_ii=1, out_ii=1),
+    Timing("fixed_add", 1, latency=3, in_ii=1, out_ii=1),  # sum, requantizer, skid buffer
 ]
 
 

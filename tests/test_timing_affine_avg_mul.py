@@ -10,9 +10,14 @@ from sim import catalogue, runner
 
 #: (component, sweep index, latency, input spacing, output spacing, input beats per output beat)
 CASES = [
-    ("fixed_affine", 1, 1, 1, 1, 1),
-    ("pool_avg", 2, 1, 1, 9, 9),  # WINDOW=9: one input beat per cycle, one average per 9 cycles
-    ("fixed_mul", 1, 1, 1, 1, 1),
+    # product (9 x 8 bits: M = 1 level), sum, requantizer, skid buffer
+    ("fixed_affine", 1, 4, 1, 1, 1),
+    # WINDOW=9: one input beat per cycle, one average per 9 cycles; latency: the sum's register,
+    # the 37 x 22-bit product (3 x 2 limbs: M = 1 + ceil(log2 6) = 4 levels), requantizer, skid
+    ("pool_avg", 2, 7, 1, 9, 9),
+    # 32 x 16 bits: 2 x 1 limbs, M = 2 + 1 levels (operands, partial products, their sum),
+    # requantizer, skid buffer
+    ("fixed_mul", 1, 5, 1, 1, 1),
 ]
 
 
