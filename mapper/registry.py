@@ -32,6 +32,7 @@ from golden.conv import conv2d as golden_conv2d
 from golden.fixed import FixedType, IntArray, accumulator_width
 from golden.pool import max_reduce
 from golden.window import sliding_windows
+from mapper.latency import REQUANT_LATENCY, linear_latency
 from sim.memimage import conv2d_weight_matrix, linear_bias_words, linear_weight_words, write_memh
 
 Node = Mapping[str, Any]
@@ -197,10 +198,18 @@ def _linear_cycles(node: Node, fold: Fold) -> int:
     return g * c
 
 
+def _linear_latency(node: Node, in_lanes: int) -> int:
+    """fixed_linear's pipeline: cycles from a group's last step to its beat (mapper/latency.py)."""
+    f = node["formats"]
+    return linear_latency(f.data_in.width, bool(f.data_in.signed), f.weight.width, in_lanes)
+
+
 def _linear_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
-    # Group 0 steps with the input beats; group g's beat leaves 1 cycle after its last step.
+    # Group 0 steps with the input beats; group g's beat leaves the pipeline depth after its
+    # last step.
     g, c = _linear_steps(node, fold)
-    return [times[-1] + 1 + j * c for j in range(g)]
+    lat = _linear_latency(node, fold.in_lanes)
+    return [times[-1] + lat + j * c for j in range(g)]
 
 
 def _linear_resources(node: Node, fold: Fold) -> Resources:
@@ -367,7 +376,8 @@ def _conv_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
     _, _, kh, kw, *_ = _window_geometry(node)
     k, groups = kh * kw, o // fold.out_lanes
     beats = window_beat_times(node, times, (groups - 1) * k)
-    return [beats[j + k - 1] + 1 + g * k for j in range(0, len(beats), k) for g in range(groups)]
+    lat = _linear_latency(node, _conv_channels(node)[0])  # its fixed_linear has IN_PAR = channels
+    return [beats[j + k - 1] + lat + g * k for j in range(0, len(beats), k) for g in range(groups)]
 
 
 def _window_resources(node: Node, channels: int, width: int) -> Resources:
@@ -481,8 +491,8 @@ def _registered_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int
 
 
 def _requant_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
-    # fixed_cast / fixed_relu: the requantizer's register, then the skid buffer (latency 2)
-    return [t + 2 for t in times]
+    # fixed_cast / fixed_relu: the requantizer's register, then the skid buffer
+    return [t + REQUANT_LATENCY for t in times]
 
 
 def _requant_resources(node: Node, fold: Fold) -> Resources:

@@ -190,7 +190,8 @@ register(
     Component(
         name="fixed_linear",
         toplevel="fixed_linear",
-        files=("arith/fixed_requant.sv", "linear/fixed_linear.sv"),
+        files=("arith/fixed_requant_reg.sv", "arith/add_tree.sv", "arith/mult_pipe.sv",
+               "stream/skid_buffer.sv", "linear/fixed_linear.sv"),
         tb_module="sim.tb.test_fixed_linear",
         defaults={"IN_FEATURES": 8, "OUT_FEATURES": 4, "IN_PAR": 2, "OUT_PAR": 2, **_LINEAR_FORMAT,
                   "WEIGHTS_FILE": "", "BIAS_FILE": ""},
@@ -360,7 +361,8 @@ register(
     Component(
         name="fixed_conv2d",
         toplevel="fixed_conv2d",
-        files=("arith/fixed_requant.sv", "linear/fixed_linear.sv", "conv/conv_window.sv",
+        files=("arith/fixed_requant_reg.sv", "arith/add_tree.sv", "arith/mult_pipe.sv",
+               "stream/skid_buffer.sv", "linear/fixed_linear.sv", "conv/conv_window.sv",
                "conv/fixed_conv2d.sv"),
         tb_module="sim.tb.test_fixed_conv2d",
         defaults={"IN_CHANNELS": 1, "OUT_CHANNELS": 2, "IMG_H": 8, "IMG_W": 8, "KERNEL_H": 3,

@@ -19,13 +19,14 @@ import torch
 from torch import nn
 
 from eda.lint import lint_module
+from golden.fixed import FixedType
 from eda.toolchain import tool_env
 from mapper.capture import capture, chain
 from mapper.emit import emit
 from mapper.folding import plan, target_cycles
 from mapper.registry import REGISTRY, Fold, entry_for, supported_ops
 from sim.memimage import linear_weight_words
-from sw_frontend.quant.config import QuantConfig
+from sw_frontend.quant.config import LayerFormats, QuantConfig
 from sw_frontend.quant.transform import quantize_model
 
 CONFIG = {
@@ -100,8 +101,9 @@ def test_fifo_holds_one_input_vector_in_front_of_folded_layers(graph) -> None:
 
 def test_latency_prediction_follows_beat_times(graph) -> None:
     p = plan(graph, 1)
-    # fully parallel: linear (1 cycle after its beat), relu, cast (registered), linear again
-    assert p.predicted_latency == 4
+    # fully parallel: linear 64 -> 32 (pipeline 5 + ceil(log2 64) adder levels), relu and cast
+    # (requantizer register + skid buffer each), linear 32 -> 10 (5 + ceil(log2 32))
+    assert p.predicted_latency == (5 + 6) + 2 + 2 + (5 + 5)
     assert [p.graph.nodes[n]["op"] for n in chain(p.graph)] == ["input", "linear", "relu", "cast", "linear", "output"]
 
 
@@ -118,10 +120,13 @@ def test_target_arguments_are_checked() -> None:
 def test_registry_lists_ops_and_costs() -> None:
     assert supported_ops() == ["activation", "cast", "conv2d", "linear", "max_pool2d", "relu"]
     assert entry_for("linear", "x") is REGISTRY["fixed_linear"]
-    node = {"name": "l", "op": "linear", "weight": np.zeros((6, 4), dtype=np.int64), "bias": None}
+    fmt = LayerFormats(FixedType(8, 4), FixedType(8, 6), None, FixedType(8, 4))
+    node = {"name": "l", "op": "linear", "weight": np.zeros((6, 4), dtype=np.int64), "bias": None,
+            "formats": fmt}
     entry = REGISTRY["fixed_linear"]
     assert entry.cycles(node, Fold(2, 3)) == 2 * 2
-    assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [2, 4]
+    # groups leave 5 + ceil(log2(IN_PAR=2)) = 6 cycles after their last step, C = 2 steps apart
+    assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [1 + 6, 1 + 6 + 2]
     assert entry.input_buffer(node, Fold(4, 6)) == 0 and entry.input_buffer(node, Fold(1, 1)) == 4
 
 

@@ -58,4 +58,9 @@ module add_tree #(
   end
 
   assign data_out = level[LEVELS][0];
+
+  if (LEVELS == 0) begin : gen_no_register
+    logic unused_clk_en;  // a single input passes through: nothing is registered
+    assign unused_clk_en = clk ^ en;
+  end
 endmodule
