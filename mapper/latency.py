@@ -31,3 +31,6 @@ def linear_latency(in_width: int, in_signed: bool, w_width: int, in_par: int) ->
 
 #: fixed_cast / fixed_relu: the requantizer's register, then the skid buffer.
 REQUANT_LATENCY = 2
+
+#: fixed_lut: the table read, the entry register, the skid buffer.
+LUT_LATENCY = 3

@@ -32,7 +32,7 @@ from golden.conv import conv2d as golden_conv2d
 from golden.fixed import FixedType, IntArray, accumulator_width
 from golden.pool import max_reduce
 from golden.window import sliding_windows
-from mapper.latency import REQUANT_LATENCY, linear_latency
+from mapper.latency import LUT_LATENCY, REQUANT_LATENCY, linear_latency
 from sim.memimage import conv2d_weight_matrix, linear_bias_words, linear_weight_words, write_memh
 
 Node = Mapping[str, Any]
@@ -381,16 +381,13 @@ def _conv_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
 
 
 def _window_resources(node: Node, channels: int, width: int) -> Resources:
-    """conv_window: the position counters and pixel-index arithmetic (32-bit integers in the RTL;
-    about 290 LUTs, 80 more with padding's bounds checks), the line store (LUTRAM, about one LUT
-    per 32 bits), the output register and counters' FFs. Calibrated on Yosys runs of eight
-    windows (1 to 16 channels, 2x2 / 3x3, padding 0 / 1, widths 3 to 8, strides 1 to 3): LUT and
-    FF within about 12 %, DSP exact."""
-    _, w, _, _, s, p, _, _ = _window_geometry(node)
+    """conv_window: position counters, coordinates and raster indices kept incrementally in narrow
+    registers (no products, so no DSP), the line store (LUTRAM, about one LUT per 192 bits), the
+    output register. Calibrated on Yosys synth_xilinx runs of four windows after the timing rework
+    (1 to 16 channels, 2x2 / 3x3, padding 0 / 1, widths 4 to 8, strides 1 / 2): LUT (LUTRAM
+    included) and FF within about 12 %, DSP exact."""
     bits = _window_depth(node) * channels * width
-    # its products by IMG_W and by STRIDE are shifts for powers of two, else 4 DSP48E1 each
-    dsp = sum(4 for v in (w, s) if v & (v - 1))
-    return Resources(lut=290 + (80 if p else 0) + math.ceil(bits / 32), ff=channels * width + 137, dsp=dsp)
+    return Resources(lut=120 + math.ceil(bits / 192), ff=channels * width + 100, dsp=0)
 
 
 def _conv_resources(node: Node, fold: Fold) -> Resources:
@@ -462,7 +459,7 @@ def _pool_resources(node: Node, fold: Fold) -> Resources:
     return Resources(lut=math.ceil(1.75 * bits) + 6, ff=2 * bits + 3)
 
 
-# ---- element-wise components (one beat per cycle, 1 cycle latency) -----------------------------
+# ---- element-wise components (one beat per cycle) -------------------------------------------
 
 
 def _elementwise_folds(node: Node) -> list[Fold]:
@@ -486,13 +483,14 @@ def _elementwise_cycles(node: Node, fold: Fold) -> int:
     return elements(node["out_shape"]) // fold.out_lanes
 
 
-def _registered_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
-    return [t + 1 for t in times]
-
-
 def _requant_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
     # fixed_cast / fixed_relu: the requantizer's register, then the skid buffer
     return [t + REQUANT_LATENCY for t in times]
+
+
+def _lut_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
+    # fixed_lut: table read, entry register, skid buffer
+    return [t + LUT_LATENCY for t in times]
 
 
 def _requant_resources(node: Node, fold: Fold) -> Resources:
@@ -763,7 +761,7 @@ register(
         memories=_lut_memories,
         golden=_lut_golden,
         cycles=_elementwise_cycles,
-        beat_times=_registered_beat_times,
+        beat_times=_lut_beat_times,
         resources=_lut_resources,
     )
 )

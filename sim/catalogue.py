@@ -117,7 +117,7 @@ register(
     Component(
         name="stream_fifo",
         toplevel="stream_fifo",
-        files=("stream/stream_fifo.sv",),
+        files=("stream/skid_buffer.sv", "stream/stream_fifo.sv"),
         tb_module="sim.tb.test_stream_fifo",
         defaults={"LANES": 1, "WIDTH": 8, "DEPTH": 2},
         sweeps=(
@@ -221,13 +221,14 @@ register(
     Component(
         name="stream_fork",
         toplevel="stream_fork",
-        files=("stream/stream_fork.sv",),
+        files=("stream/skid_buffer.sv", "stream/stream_fork.sv"),
         tb_module="sim.tb.test_stream_fork",
-        defaults={"LANES": 1, "WIDTH": 8, "N": 2},
+        defaults={"LANES": 1, "WIDTH": 8, "N": 2, "IN_REG": 1},
         sweeps=(
             {"LANES": 1, "WIDTH": 1, "N": 1},
             {"LANES": 3, "WIDTH": 8, "N": 2},
             {"LANES": 16, "WIDTH": 32, "N": 4},
+            {"LANES": 3, "WIDTH": 8, "N": 3, "IN_REG": 0},  # combinational (inside a block)
         ),
     )
 )
@@ -236,13 +237,14 @@ register(
     Component(
         name="stream_join",
         toplevel="stream_join",
-        files=("stream/stream_join.sv",),
+        files=("stream/skid_buffer.sv", "stream/stream_join.sv"),
         tb_module="sim.tb.test_stream_join",
-        defaults={"LANES": 1, "WIDTH": 8, "N": 2},
+        defaults={"LANES": 1, "WIDTH": 8, "N": 2, "OUT_REG": 1},
         sweeps=(
             {"LANES": 1, "WIDTH": 2, "N": 1},
             {"LANES": 3, "WIDTH": 8, "N": 2},
             {"LANES": 16, "WIDTH": 32, "N": 4},
+            {"LANES": 3, "WIDTH": 8, "N": 3, "OUT_REG": 0},  # combinational (inside a block)
         ),
     )
 )
@@ -388,7 +390,7 @@ register(
     Component(
         name="pool_max",
         toplevel="pool_max",
-        files=("pool/pool_max.sv",),
+        files=("stream/skid_buffer.sv", "pool/pool_max.sv"),
         tb_module="sim.tb.test_pool_max",
         defaults={"CHANNELS": 1, "DATA_WIDTH": 8, "SIGNED": 1, "WINDOW": 4},
         sweeps=(
@@ -419,7 +421,7 @@ register(
     Component(
         name="fixed_lut",
         toplevel="fixed_lut",
-        files=("act/fixed_lut.sv",),
+        files=("stream/pipe_ctrl.sv", "stream/skid_buffer.sv", "act/fixed_lut.sv"),
         tb_module="sim.tb.test_fixed_lut",
         defaults={"LANES": 1, "IN_WIDTH": 8, "OUT_WIDTH": 8, "TABLE_FILE": ""},
         sweeps=(

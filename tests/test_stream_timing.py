@@ -40,8 +40,8 @@ class Timing:
 CASES = [
     Timing("stream_fifo", 0, latency=1, in_ii=2, out_ii=2),  # DEPTH=1: a lone register
     Timing("stream_fifo", 1, latency=1, in_ii=1, out_ii=1),  # DEPTH=2
-    Timing("stream_fork", 2, latency=0, in_ii=1, out_ii=1),  # N=4
-    Timing("stream_join", 2, latency=0, in_ii=1, out_ii=1),  # N=4
+    Timing("stream_fork", 2, latency=1, in_ii=1, out_ii=1),  # N=4, input skid buffer
+    Timing("stream_join", 2, latency=1, in_ii=1, out_ii=1),  # N=4, output skid buffer
     Timing("stream_resize", 1, latency=1, in_ii=4, out_ii=1),  # split 16 -> 4
     Timing("stream_resize", 2, latency=1, in_ii=1, out_ii=4, group_inputs=4),  # gather 3 -> 12
     Timing("stream_resize", 3, latency=1, in_ii=1, out_ii=1),  # 4 -> 4: register slice

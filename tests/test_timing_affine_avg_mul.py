@@ -15,9 +15,9 @@ CASES = [
     # WINDOW=9: one input beat per cycle, one average per 9 cycles; latency: the sum's register,
     # the 37 x 22-bit product (3 x 2 limbs: M = 1 + ceil(log2 6) = 4 levels), requantizer, skid
     ("pool_avg", 2, 7, 1, 9, 9),
-    # 32 x 16 bits: 2 x 1 limbs, M = 2 + 1 levels (operands, partial products, their sum),
+    # 32 x 16 bits: 2 x 1 limbs, M = 3 + 1 levels (operands, partial products twice, their sum),
     # requantizer, skid buffer
-    ("fixed_mul", 1, 5, 1, 1, 1),
+    ("fixed_mul", 1, 6, 1, 1, 1),
 ]
 
 

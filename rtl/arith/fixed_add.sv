@@ -74,8 +74,9 @@ module fixed_add #(
 
   stream_join #(
       .LANES(LANES),
-      .WIDTH(JW),
-      .N    (2)
+      .WIDTH  (JW),
+      .N      (2),
+      .OUT_REG(1'b0)
   ) u_join (
       .clk,
       .rst,

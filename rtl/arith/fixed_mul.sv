@@ -3,9 +3,9 @@
 //
 // A beat of data_in_0 and a beat of data_in_1 are taken together (stream_join). In every lane the
 // product is exact (A_WIDTH + B_WIDTH bits, A_FRAC + B_FRAC fraction bits; mult_pipe with input
-// registers, 18 x 18 pieces for operands over 18 bits) and is converted once by fixed_requant_reg to the
-// output format (round half up, saturation). A skid_buffer registers the result, so
-// data_in_ready never depends on data_out_ready in the same cycle.
+// and output registers, 18 x 18 pieces for operands over 18 bits) and is converted once by
+// fixed_requant_reg to the output format (round half up, saturation). A skid_buffer registers
+// the result, so data_in_ready never depends on data_out_ready in the same cycle.
 //
 // Parameters:
 //   LANES      lanes per beat, the same on both inputs and the output (>= 1)
@@ -17,9 +17,9 @@
 //   OUT_FRAC   fraction bits of the output
 //   OUT_SIGNED 1: output lanes are two's complement, 0: unsigned (negative products become 0)
 //
-// Latency: M + 2 cycles from the cycle both inputs are taken: M = 2 + ceil(log2(LA * LB)) register
-//   levels of mult_pipe (operands, partial products, their sums; LA = 1 if A_WIDTH <= 18 else
-//   1 + ceil((A_WIDTH - 18) / 17), LB likewise; M = 2 for operands of at most 18 bits), the
+// Latency: M + 2 cycles from the cycle both inputs are taken: M = 3 + ceil(log2(LA * LB)) register
+//   levels of mult_pipe (operands, partial products twice, their sums; LA = 1 if A_WIDTH <= 18
+//   else 1 + ceil((A_WIDTH - 18) / 17), LB likewise; M = 3 for operands of at most 18 bits), the
 //   requantizer's register, the skid_buffer.
 // Initiation interval: 1.
 module fixed_mul #(
@@ -73,8 +73,9 @@ module fixed_mul #(
 
   stream_join #(
       .LANES(LANES),
-      .WIDTH(JW),
-      .N    (2)
+      .WIDTH  (JW),
+      .N      (2),
+      .OUT_REG(1'b0)
   ) u_join (
       .clk,
       .rst,
@@ -88,10 +89,10 @@ module fixed_mul #(
 
   // mult_pipe's register levels (the product, plus the partial-product sums of operands over 18
   // bits), then fixed_requant_reg's; a skid_buffer after them.
-  // mult_pipe's latency with input registers: 2 + ceil(log2(limbs of a * limbs of b))
+  // mult_pipe's latency with input and output registers: 3 + ceil(log2(limbs of a * of b))
   localparam int LA = A_WIDTH <= 18 ? 1 : 1 + (A_WIDTH - 2) / 17;  // = 1 + ceil((A_WIDTH-18)/17)
   localparam int LB = B_WIDTH <= 18 ? 1 : 1 + (B_WIDTH - 2) / 17;
-  localparam int MULT_LAT = 2 + (LA * LB > 1 ? $clog2(LA * LB) : 0);
+  localparam int MULT_LAT = 3 + (LA * LB > 1 ? $clog2(LA * LB) : 0);
   logic [LANES-1:0][OUT_WIDTH-1:0] result;
   logic result_valid, result_ready, advance;
 
@@ -112,7 +113,8 @@ module fixed_mul #(
     mult_pipe #(
         .A_WIDTH(A_WIDTH),
         .B_WIDTH(B_WIDTH),
-        .IN_REG (1'b1)
+        .IN_REG (1'b1),
+        .OUT_REG(1'b1)
     ) u_mult (
         .clk,
         .en(advance),

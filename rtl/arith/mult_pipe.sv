@@ -10,14 +10,18 @@
 //   A_WIDTH  bits of a, two's complement (>= 2)
 //   B_WIDTH  bits of b, two's complement (>= 2)
 //   IN_REG   1: register a and b before multiplying
+//   OUT_REG  1: register the partial products twice (the first register then only feeds the
+//            second, so placement keeps it next to the multiplier)
 //
-// Latency: IN_REG + 1 + ceil(log2(LA * LB)) cycles, LA = 1 if A_WIDTH <= 18 else
-//   1 + ceil((A_WIDTH - 18) / 17) limbs (LB likewise): IN_REG + 1 for operands of at most 18 bits.
+// Latency: IN_REG + 1 + OUT_REG + ceil(log2(LA * LB)) cycles, LA = 1 if A_WIDTH <= 18 else
+//   1 + ceil((A_WIDTH - 18) / 17) limbs (LB likewise): IN_REG + 1 + OUT_REG for operands of at
+//   most 18 bits.
 // Initiation interval: 1.
 module mult_pipe #(
     parameter int A_WIDTH = 8,  // bits of a (signed)
     parameter int B_WIDTH = 8,  // bits of b (signed)
-    parameter bit IN_REG  = 1   // register the operands first
+    parameter bit IN_REG  = 1,  // register the operands first
+    parameter bit OUT_REG = 0   // register the partial products a second time
 ) (
     input  logic                                clk,
     input  logic                                en,
@@ -36,48 +40,57 @@ module mult_pipe #(
     $error("mult_pipe: A_WIDTH=%0d and B_WIDTH=%0d must be >= 2", A_WIDTH, B_WIDTH);
   end
 
-  logic signed [A_WIDTH-1:0] a_q;
-  logic signed [B_WIDTH-1:0] b_q;
-
-  if (IN_REG) begin : gen_in_reg
-    always_ff @(posedge clk) begin
-      if (en) begin
-        a_q <= a;
-        b_q <= b;
-      end
-    end
-  end else begin : gen_no_in_reg
-    assign a_q = a;
-    assign b_q = b;
-  end
-
   // Limb i of a: bits [17i +: 17] zero-extended, the top limb sign-extended; likewise b.
   logic signed [17:0] a_limb[LA];
   logic signed [17:0] b_limb[LB];
   for (genvar i = 0; i < LA; i++) begin : gen_a_limb
     if (i < LA - 1) begin : gen_low
-      assign a_limb[i] = 18'($unsigned(a_q[i*LIMB+:LIMB]));
+      assign a_limb[i] = 18'($unsigned(a[i*LIMB+:LIMB]));
     end else begin : gen_top
-      assign a_limb[i] = 18'(signed'(a_q[A_WIDTH-1:i*LIMB]));
+      assign a_limb[i] = 18'(signed'(a[A_WIDTH-1:i*LIMB]));
     end
   end
   for (genvar j = 0; j < LB; j++) begin : gen_b_limb
     if (j < LB - 1) begin : gen_low
-      assign b_limb[j] = 18'($unsigned(b_q[j*LIMB+:LIMB]));
+      assign b_limb[j] = 18'($unsigned(b[j*LIMB+:LIMB]));
     end else begin : gen_top
-      assign b_limb[j] = 18'(signed'(b_q[B_WIDTH-1:j*LIMB]));
+      assign b_limb[j] = 18'(signed'(b[B_WIDTH-1:j*LIMB]));
     end
   end
 
-  // Partial products, registered, each shifted to its place in the full-width product.
+  // Partial products, registered, each shifted to its place in the full-width product. With
+  // IN_REG every multiplier has its own copy of its operand limbs' registers (kept apart), so
+  // placement can put each copy next to its multiplier.
   logic [NP-1:0][PW-1:0] partial;
   for (genvar i = 0; i < LA; i++) begin : gen_pa
     for (genvar j = 0; j < LB; j++) begin : gen_pb
-      logic signed [PPW-1:0] pp;
-      always_ff @(posedge clk) begin
-        if (en) pp <= PPW'(a_limb[i] * b_limb[j]);
+      logic signed [17:0] a_in, b_in;  // the multiplier's operands
+      logic signed [PPW-1:0] pp, pp_out;
+      if (IN_REG) begin : gen_in_reg
+        (* keep *) logic signed [17:0] a_own, b_own;
+        always_ff @(posedge clk) begin
+          if (en) begin
+            a_own <= a_limb[i];
+            b_own <= b_limb[j];
+          end
+        end
+        assign a_in = a_own;
+        assign b_in = b_own;
+      end else begin : gen_no_in_reg
+        assign a_in = a_limb[i];
+        assign b_in = b_limb[j];
       end
-      assign partial[i*LB+j] = PW'(PW'(pp) <<< (LIMB * (i + j)));
+      always_ff @(posedge clk) begin
+        if (en) pp <= PPW'(a_in * b_in);
+      end
+      if (OUT_REG) begin : gen_out_reg
+        always_ff @(posedge clk) begin
+          if (en) pp_out <= pp;
+        end
+      end else begin : gen_no_out_reg
+        assign pp_out = pp;
+      end
+      assign partial[i*LB+j] = PW'(PW'(pp_out) <<< (LIMB * (i + j)));
     end
   end
 
