@@ -20,13 +20,18 @@ def product_sum_levels(a_width: int, b_width: int) -> int:
     return math.ceil(math.log2(n)) if n > 1 else 0
 
 
-def linear_latency(in_width: int, in_signed: bool, w_width: int, in_par: int) -> int:
-    """fixed_linear: cycles from a group's last step to its output beat, 5 + M + T (issue,
-    multiplier input, product, M product-sum levels, T = ceil(log2(IN_PAR)) adder-tree levels,
-    accumulator, requantizer, skid buffer)."""
+def rom_in_bram(words: int, word_bits: int) -> bool:
+    """fixed_linear's rule for a weight ROM left to block RAM: >= 512 words and >= 16 kb."""
+    return words >= 512 and words * word_bits >= 16384
+
+
+def linear_latency(in_width: int, in_signed: bool, w_width: int, in_par: int, bram: bool) -> int:
+    """fixed_linear: cycles from a group's last step to its output beat, 5 + R + M + T (issue,
+    R = 1 register behind a block-RAM weight ROM, multiplier input, product, M product-sum
+    levels, T = ceil(log2(IN_PAR)) adder-tree levels, accumulator, requantizer, skid buffer)."""
     xw = in_width + (0 if in_signed else 1)
     tree = math.ceil(math.log2(in_par)) if in_par > 1 else 0
-    return 5 + product_sum_levels(xw, w_width) + tree
+    return 5 + (1 if bram else 0) + product_sum_levels(xw, w_width) + tree
 
 
 #: fixed_cast / fixed_relu: the requantizer's register, then the skid buffer.

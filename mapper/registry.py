@@ -32,7 +32,7 @@ from golden.conv import conv2d as golden_conv2d
 from golden.fixed import FixedType, IntArray, accumulator_width
 from golden.pool import max_reduce
 from golden.window import sliding_windows
-from mapper.latency import LUT_LATENCY, REQUANT_LATENCY, linear_latency
+from mapper.latency import LUT_LATENCY, REQUANT_LATENCY, linear_latency, rom_in_bram
 from sim.memimage import conv2d_weight_matrix, linear_bias_words, linear_weight_words, write_memh
 
 Node = Mapping[str, Any]
@@ -198,17 +198,19 @@ def _linear_cycles(node: Node, fold: Fold) -> int:
     return g * c
 
 
-def _linear_latency(node: Node, in_lanes: int) -> int:
-    """fixed_linear's pipeline: cycles from a group's last step to its beat (mapper/latency.py)."""
+def _linear_latency(node: Node, in_lanes: int, out_lanes: int, words: int) -> int:
+    """fixed_linear's pipeline: cycles from a group's last step to its beat (mapper/latency.py);
+    ``words``: its weight ROM's depth G * C."""
     f = node["formats"]
-    return linear_latency(f.data_in.width, bool(f.data_in.signed), f.weight.width, in_lanes)
+    bram = rom_in_bram(words, in_lanes * out_lanes * f.weight.width)
+    return linear_latency(f.data_in.width, bool(f.data_in.signed), f.weight.width, in_lanes, bram)
 
 
 def _linear_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
     # Group 0 steps with the input beats; group g's beat leaves the pipeline depth after its
     # last step.
     g, c = _linear_steps(node, fold)
-    lat = _linear_latency(node, fold.in_lanes)
+    lat = _linear_latency(node, fold.in_lanes, fold.out_lanes, g * c)
     return [times[-1] + lat + j * c for j in range(g)]
 
 
@@ -376,7 +378,8 @@ def _conv_beat_times(node: Node, fold: Fold, times: list[int]) -> list[int]:
     _, _, kh, kw, *_ = _window_geometry(node)
     k, groups = kh * kw, o // fold.out_lanes
     beats = window_beat_times(node, times, (groups - 1) * k)
-    lat = _linear_latency(node, _conv_channels(node)[0])  # its fixed_linear has IN_PAR = channels
+    # its fixed_linear has IN_PAR = channels, C = KH * KW steps and G = groups
+    lat = _linear_latency(node, _conv_channels(node)[0], fold.out_lanes, groups * k)
     return [beats[j + k - 1] + lat + g * k for j in range(0, len(beats), k) for g in range(groups)]
 
 

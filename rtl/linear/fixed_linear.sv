@@ -35,14 +35,17 @@
 //
 // Initiation interval: G * C = (OUT_FEATURES/OUT_PAR) * (IN_FEATURES/IN_PAR) cycles per vector
 //   when the input keeps up and the output is never stalled (1 when fully parallel).
-// Latency: the beat of group g leaves 5 + M + T cycles after its last step, T = ceil(log2(IN_PAR))
-//   adder-tree levels, M = ceil(log2(LX * LW)) extra product levels for operands over 18 bits
-//   (LX = 1 if XW <= 18 else 1 + ceil((XW - 18) / 17), XW = IN_WIDTH + (IN_SIGNED ? 0 : 1); LW
-//   likewise for W_WIDTH; M = 0 for operands of at most 18 bits): issue, multiplier input,
-//   product, T tree levels, accumulator, requantizer, skid_buffer. With G = 1 that is after the
-//   vector's last input beat.
-// Memories: every ROM is read synchronously at issue. A weight ROM of at least 512 words and
-//   16 kb is left to synthesis (block RAM); smaller ones carry rom_style = "logic" (LUTs).
+// Latency: the beat of group g leaves 5 + R + M + T cycles after its last step, T =
+//   ceil(log2(IN_PAR)) adder-tree levels, M = ceil(log2(LX * LW)) extra product levels for
+//   operands over 18 bits (LX = 1 if XW <= 18 else 1 + ceil((XW - 18) / 17), XW = IN_WIDTH +
+//   (IN_SIGNED ? 0 : 1); LW likewise for W_WIDTH; M = 0 for operands of at most 18 bits), R = 1
+//   for a block-RAM weight ROM (see Memories), else 0: issue, [block-RAM word register],
+//   multiplier input, product, T tree levels, accumulator, requantizer, skid_buffer. With G = 1
+//   that is after the vector's last input beat.
+// Memories: every ROM is read synchronously at issue. A weight ROM of at least 512 words
+//   (G * C >= 512) and 16 kb (G * C * OUT_PAR * IN_PAR * W_WIDTH >= 16384) is left to synthesis
+//   (block RAM) and its word is registered once more; smaller ones carry rom_style = "logic"
+//   (LUTs).
 module fixed_linear #(
     parameter int    IN_FEATURES  = 4,   // K: elements per input vector
     parameter int    OUT_FEATURES = 4,   // N: elements per output vector
@@ -123,7 +126,8 @@ module fixed_linear #(
   localparam int MLAT = 2 + (LX * LW > 1 ? $clog2(LX * LW) : 0);  // mult_pipe, input regs included
   localparam int TREE = IN_PAR > 1 ? $clog2(IN_PAR) : 0;  // adder-tree levels
   localparam int TREE_W = PROD_W + TREE;  // bits of a lane's sum of products
-  localparam int DT = MLAT + TREE;  // register levels from the issue registers to the tree's sum
+  localparam int RL = ROM_IN_BRAM ? 1 : 0;  // a register level behind a block-RAM read
+  localparam int DT = RL + MLAT + TREE;  // register levels from the issue registers to the tree's sum
   localparam int AW = G * C > 1 ? $clog2(G * C) : 1;  // weight ROM address bits
 
   // ---- issue: the step's counters, operand and weights --------------------------------------
@@ -206,6 +210,22 @@ module fixed_linear #(
     end
   end
 
+  // A block RAM's clock-to-out is most of a cycle: its word (and the operand beside it) is
+  // registered once more next to the RAM before it travels to the multipliers.
+  logic [IN_PAR-1:0][IN_WIDTH-1:0] x_mult;
+  logic [WWORD-1:0] w_mult;
+  if (ROM_IN_BRAM) begin : gen_bram_level
+    always_ff @(posedge clk) begin
+      if (advance) begin
+        x_mult <= x_issue;
+        w_mult <= w_issue;
+      end
+    end
+  end else begin : gen_no_bram_level
+    assign x_mult = x_issue;
+    assign w_mult = w_issue;
+  end
+
   // ---- products and their sums, per output lane ------------------------------------------
   logic signed [OUT_PAR-1:0][TREE_W-1:0] lane_sum;  // with tok_*[DT]
   for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
@@ -218,8 +238,8 @@ module fixed_linear #(
       ) u_mult (
           .clk,
           .en(advance),
-          .a (XW'($signed({IN_SIGNED ? x_issue[i][IN_WIDTH-1] : 1'b0, x_issue[i]}))),
-          .b ($signed(w_issue[(o*IN_PAR+i)*W_WIDTH+:W_WIDTH])),
+          .a (XW'($signed({IN_SIGNED ? x_mult[i][IN_WIDTH-1] : 1'b0, x_mult[i]}))),
+          .b ($signed(w_mult[(o*IN_PAR+i)*W_WIDTH+:W_WIDTH])),
           .p (products[i])
       );
     end
