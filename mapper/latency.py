@@ -26,12 +26,12 @@ def rom_in_bram(words: int, word_bits: int) -> bool:
 
 
 def linear_latency(in_width: int, in_signed: bool, w_width: int, in_par: int, bram: bool) -> int:
-    """fixed_linear: cycles from a group's last step to its output beat, 5 + R + M + T (issue,
+    """fixed_linear: cycles from a group's last step to its output beat, 6 + R + M + T (issue,
     R = 1 register behind a block-RAM weight ROM, multiplier input, product, M product-sum
     levels, T = ceil(log2(IN_PAR)) adder-tree levels, accumulator, requantizer, skid buffer)."""
     xw = in_width + (0 if in_signed else 1)
     tree = math.ceil(math.log2(in_par)) if in_par > 1 else 0
-    return 5 + (1 if bram else 0) + product_sum_levels(xw, w_width) + tree
+    return 6 + (1 if bram else 0) + product_sum_levels(xw, w_width) + tree
 
 
 #: fixed_cast / fixed_relu: the requantizer's register, then the skid buffer.

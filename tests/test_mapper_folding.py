@@ -101,9 +101,9 @@ def test_fifo_holds_one_input_vector_in_front_of_folded_layers(graph) -> None:
 
 def test_latency_prediction_follows_beat_times(graph) -> None:
     p = plan(graph, 1)
-    # fully parallel: linear 64 -> 32 (pipeline 5 + ceil(log2 64) adder levels), relu and cast
-    # (requantizer register + skid buffer each), linear 32 -> 10 (5 + ceil(log2 32))
-    assert p.predicted_latency == (5 + 6) + 2 + 2 + (5 + 5)
+    # fully parallel: linear 64 -> 32 (pipeline 6 + ceil(log2 64) adder levels), relu and cast
+    # (requantizer register + skid buffer each), linear 32 -> 10 (6 + ceil(log2 32))
+    assert p.predicted_latency == (6 + 6) + 2 + 2 + (6 + 5)
     assert [p.graph.nodes[n]["op"] for n in chain(p.graph)] == ["input", "linear", "relu", "cast", "linear", "output"]
 
 
@@ -125,8 +125,8 @@ def test_registry_lists_ops_and_costs() -> None:
             "formats": fmt}
     entry = REGISTRY["fixed_linear"]
     assert entry.cycles(node, Fold(2, 3)) == 2 * 2
-    # groups leave 5 + ceil(log2(IN_PAR=2)) = 6 cycles after their last step, C = 2 steps apart
-    assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [1 + 6, 1 + 6 + 2]
+    # groups leave 6 + ceil(log2(IN_PAR=2)) = 7 cycles after their last step, C = 2 steps apart
+    assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [1 + 7, 1 + 7 + 2]
     assert entry.input_buffer(node, Fold(4, 6)) == 0 and entry.input_buffer(node, Fold(1, 1)) == 4
 
 

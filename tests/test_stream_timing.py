@@ -48,6 +48,8 @@ CASES = [
     Timing("fixed_cast", 1, latency=2, in_ii=1, out_ii=1),  # requantizer register, skid buffer
     Timing("fixed_relu", 1, latency=2, in_ii=1, out_ii=1),
     Timing("fixed_add", 1, latency=3, in_ii=1, out_ii=1),  # sum, requantizer, skid buffer
+    Timing("fixed_lut", 2, latency=3, in_ii=1, out_ii=1),  # table read, entry register, skid buffer
+    Timing("pool_max", 2, latency=1, in_ii=1, out_ii=9, group_inputs=9),  # WINDOW=9
 ]
 
 
@@ -61,7 +63,7 @@ def test_latency_and_initiation_interval(t: Timing) -> None:
     comp = catalogue.get(t.component)
     params = comp.sweep()[t.sweep]
     options = runner.RunOptions(seed=3, groups=40, gap_prob=0.0, stall_prob=0.0)
-    result = runner.run(comp.toplevel, comp.sources, comp.tb_module, params, options, tag="timing")
+    result = comp.run(params, options, tag="timing")  # writes memory images where needed
     first_group_done = max(c[t.group_inputs - 1] for c in result["input_cycles"].values())
     for port, cycles in result["input_cycles"].items():
         assert gaps(cycles) == {t.in_ii}, f"{port}: input transfer spacing {sorted(gaps(cycles))}"

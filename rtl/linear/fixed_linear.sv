@@ -35,7 +35,7 @@
 //
 // Initiation interval: G * C = (OUT_FEATURES/OUT_PAR) * (IN_FEATURES/IN_PAR) cycles per vector
 //   when the input keeps up and the output is never stalled (1 when fully parallel).
-// Latency: the beat of group g leaves 5 + R + M + T cycles after its last step, T =
+// Latency: the beat of group g leaves 6 + R + M + T cycles after its last step, T =
 //   ceil(log2(IN_PAR)) adder-tree levels, M = ceil(log2(LX * LW)) extra product levels for
 //   operands over 18 bits (LX = 1 if XW <= 18 else 1 + ceil((XW - 18) / 17), XW = IN_WIDTH +
 //   (IN_SIGNED ? 0 : 1); LW likewise for W_WIDTH; M = 0 for operands of at most 18 bits), R = 1
