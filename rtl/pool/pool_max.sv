@@ -49,10 +49,13 @@ module pool_max #(
   assign data_in_ready = !last || out_ready;
   assign take = data_in_valid && data_in_ready;
 
+  // best restarts from the smallest value after each group, so the running maximum is one
+  // compare and one multiplexer (no "first beat" case on the path).
+  localparam logic [DATA_WIDTH-1:0] LOWEST = SIGNED ? DATA_WIDTH'(1) << (DATA_WIDTH - 1) : '0;
+
   always_comb begin
     for (int c = 0; c < CHANNELS; c++) begin
-      if (count == '0) best_next[c] = data_in[c];
-      else if (SIGNED ? $signed(data_in[c]) > $signed(best[c]) : data_in[c] > best[c])
+      if (SIGNED ? $signed(data_in[c]) > $signed(best[c]) : data_in[c] > best[c])
         best_next[c] = data_in[c];
       else best_next[c] = best[c];
     end
@@ -64,7 +67,8 @@ module pool_max #(
   end
 
   always_ff @(posedge clk) begin
-    if (take && !last) best <= best_next;
+    if (rst || (take && last)) best <= {CHANNELS{LOWEST}};
+    else if (take) best <= best_next;
   end
 
   skid_buffer #(
