@@ -1,6 +1,6 @@
 """The arithmetic benches catch broken rounding and saturation (mutation tests).
 
-Each case copies rtl/arith/fixed_requant.sv with one deliberate bug, builds a component with the
+Each case copies rtl/arith/fixed_requant_reg.sv with one deliberate bug, builds a component with the
 mutant in place of the real file, and requires its bench to fail in the scoreboard. The real
 sources are never touched; the mutants live under build/mutants/ so that reruns reuse builds.
 """
@@ -15,16 +15,16 @@ import pytest
 from eda.toolchain import BUILD_ROOT
 from sim import catalogue, runner
 
-REQUANT = "arith/fixed_requant.sv"
+REQUANT = "arith/fixed_requant_reg.sv"  # the requantizer of the pipelined components
 
 #: name -> (text in fixed_requant.sv, its buggy replacement)
 MUTANTS = {
-    "truncate": ("((extended <<< LSHIFT) + HALF) >>> RSHIFT", "(extended <<< LSHIFT) >>> RSHIFT"),
+    "truncate": ("OUT_WIDTH'((wide + HALF) >>> RSHIFT)", "OUT_WIDTH'(wide >>> RSHIFT)"),
     # differs from the real thing only on exact ties: the edge values must hit them
-    "round_half_down": ("+ HALF) >>> RSHIFT", "+ HALF - WIDE'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT"),
+    "round_half_down": ("+ HALF) >>> RSHIFT", "+ HALF - TW'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT"),
     "wrap_high": (
-        "if (rounded > OUT_MAX) data_out = OUT_MAX[OUT_WIDTH-1:0];",
-        "if (rounded > OUT_MAX) data_out = rounded[OUT_WIDTH-1:0];",
+        "assign data_out = over_q ? OUT_MAX[OUT_WIDTH-1:0]",
+        "assign data_out = over_q ? low_q",
     ),
 }
 
@@ -33,13 +33,13 @@ CASES = {"fixed_cast": 0, "fixed_add": 1}
 
 
 def mutant_sources(comp: catalogue.Component, mutant: str) -> list[Path]:
-    """The component's sources with fixed_requant.sv replaced by the mutant ``mutant``."""
+    """The component's sources with fixed_requant_reg.sv replaced by the mutant ``mutant``."""
     original, buggy = MUTANTS[mutant]
     text = (catalogue.RTL_ROOT / REQUANT).read_text()
     assert text.count(original) == 1, f"mutant {mutant}: {original!r} not found once in {REQUANT}"
     folder = BUILD_ROOT / "mutants" / mutant
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "fixed_requant.sv"
+    path = folder / Path(REQUANT).name
     mutated = text.replace(original, buggy)
     if not path.exists() or path.read_text() != mutated:
         tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -16,14 +16,14 @@ import pytest
 from eda.toolchain import BUILD_ROOT
 from sim import catalogue, runner
 
-REQUANT = "arith/fixed_requant.sv"
+REQUANT = "arith/fixed_requant_reg.sv"  # the requantizer of the pipelined components
 
 
 #: name -> (file under rtl/, text in it, its buggy replacement)
 MUTANTS = {
-    "truncate": (REQUANT, "((extended <<< LSHIFT) + HALF) >>> RSHIFT", "(extended <<< LSHIFT) >>> RSHIFT"),
+    "truncate": (REQUANT, "OUT_WIDTH'((wide + HALF) >>> RSHIFT)", "OUT_WIDTH'(wide >>> RSHIFT)"),
     # differs from the real rounding only on exact ties
-    "round_half_down": (REQUANT, "+ HALF) >>> RSHIFT", "+ HALF - WIDE'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT"),
+    "round_half_down": (REQUANT, "+ HALF) >>> RSHIFT", "+ HALF - TW'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT"),
     # every beat uses the previous beat's scales and shifts (channel index one beat late)
     "affine_stale_channel": ("norm/fixed_affine.sv", "scale_mem[pos_next]", "scale_mem[pos]"),
     # lane i takes the scale of lane LANES-1-i
