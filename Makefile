@@ -11,9 +11,10 @@ STAMP       := $(VENV)/.installed
 COMPONENT ?=
 PARAMS    ?=
 MODULE    ?= fixed_linear
+FREQ      ?= 200
 
 
-.PHONY: help setup run library test test-all lint sim synth bench cores fusesoc-lint clean
+.PHONY: help setup run library test test-all lint sim synth pnr timing bench cores fusesoc-lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -49,6 +50,12 @@ sim: setup  ## component benches: COMPONENT=name (all when empty), PARAMS="NAME=
 
 synth: setup  ## Yosys synth_xilinx of MODULE (default fixed_linear) with PARAMS="NAME=VALUE ..."
 	$(PY) -m mapper.library_cli synth $(MODULE) $(PARAMS)
+
+pnr: setup  ## ECP5 place and route of MODULE (LFE5UM-85F, seed 1): Fmax, critical path; PARAMS="NAME=VALUE ...", FREQ=MHz
+	$(PY) -m mapper.library_cli pnr $(MODULE) $(PARAMS) --freq $(FREQ)
+
+timing: setup  ## Fmax of every component at its largest sweep set next to the two references (~4 min)
+	$(PY) -m mapper.library_cli timing --freq $(FREQ)
 
 bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench

@@ -11,21 +11,17 @@ components.)
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.atomic import write_text
 from eda.lint import library_files
-from eda.toolchain import BUILD_ROOT, yosys_bin
+from eda.toolchain import BUILD_ROOT
+from eda.yosys import SynthesisError, run_yosys
 
-
-class SynthesisError(RuntimeError):
-    """Yosys failed; the message carries its error lines."""
+__all__ = ["SynthReport", "SynthesisError", "summarize", "synthesize"]
 
 
 @dataclass
@@ -60,12 +56,6 @@ def summarize(stats: dict[str, Any], top: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in module.get("num_cells_by_type", {}).items()}
 
 
-def _param_arg(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        return f'-G {name}="{value}"'
-    return f"-G {name}={int(value)}"
-
-
 def synthesize(
     top: str,
     parameters: dict[str, Any] | None = None,
@@ -78,42 +68,18 @@ def synthesize(
     tag = "-".join(f"{k}{v}" for k, v in parameters.items() if not isinstance(v, str))[:80]
     out_dir = Path(out_dir or BUILD_ROOT / "synth" / (f"{top}-{tag}" if tag else top)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    # The WebAssembly Yosys sees the host's /tmp as a private folder, so a clone or a pytest
-    # tmp_path under /tmp would be invisible: every folder it needs is mounted explicitly.
-    mounts: dict[Path, str] = {out_dir: "/out"}
-
-    def guest(path: Path | str) -> str:
-        host = Path(path).resolve()
-        folder = mounts.setdefault(host.parent, f"/m{len(mounts)}")
-        return f"{folder}/{host.name}"
-
-    params = " ".join(_param_arg(k, guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items())
-    files = " ".join(guest(s) for s in sources)
-    script = "\n".join(
+    seconds = run_yosys(
+        top,
+        parameters,
+        sources,
+        out_dir,
         [
-            f"read_slang --threads 1 --top {top} {params} {files}",
             f"synth_xilinx -family xc7 -flatten -top {top}",
             "tee -q -o /out/stats.json stat -json",
             "write_json /out/netlist.json",
-        ]
+        ],
+        expect="stats.json",
     )
-    (out_dir / "synth.ys").write_text(script + "\n")
-    env = dict(os.environ)
-    env["YOWASP_MOUNT"] = ":".join(f"{g}={h}" for h, g in mounts.items())
-    start = time.monotonic()
-    proc = subprocess.run(
-        [yosys_bin(), "-q", "-l", "/out/synth.log", "-s", "/out/synth.ys"],
-        cwd=out_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - start
-    if proc.returncode != 0 or not (out_dir / "stats.json").exists():
-        log = (out_dir / "synth.log").read_text(errors="replace") if (out_dir / "synth.log").exists() else ""
-        errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
-        raise SynthesisError(f"Yosys failed on {top} {parameters}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
     cells = summarize(json.loads((out_dir / "stats.json").read_text()), top)
     report = SynthReport(
         top=top,

@@ -4,6 +4,10 @@
     python -m mapper.library_cli sim fixed_linear             # one component, its sweep
     python -m mapper.library_cli sim fixed_linear IN_PAR=4    # one component, one parameter set
     python -m mapper.library_cli synth fixed_linear IN_PAR=4  # Yosys synth_xilinx, report.md
+    python -m mapper.library_cli pnr fixed_linear --freq 200  # ECP5 place and route: Fmax, path
+    python -m mapper.library_cli pnr --references             # the two reference designs only
+    python -m mapper.library_cli timing                       # Fmax table of every component
+    python -m mapper.library_cli ready-paths stream_join OUT_REG=0  # combinational ready paths
     python -m mapper.library_cli check                        # lint + one simulation each, table
 
 ``sim`` options: --seed N, --groups N, --gap P, --stall P. A wrong component or parameter name is
@@ -19,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from eda.lint import lint_all
+from eda.pnr import DEFAULT_FREQ, PART, PlaceRouteError, measure_references, place_and_route
+from eda.ready_paths import combinational_ready_paths
 from eda.synth import SynthesisError, synthesize
 from mapper.components import LIBRARY, Component, get
+from mapper.library_timing import markdown, timing_table
 from sim import runner
 
 
@@ -73,8 +80,7 @@ def sim(args: argparse.Namespace) -> int:
 
 
 def synth(args: argparse.Namespace) -> int:
-    comp = get(args.component)
-    params, _ = comp.prepared(comp.parameters_with(parse_overrides(args.params)), runner.RunOptions().seed)
+    comp, params = _job(args)
     print(f"synthesizing {comp.name} ...", flush=True)
     try:
         report = synthesize(comp.name, params, comp.sources)
@@ -84,6 +90,57 @@ def synth(args: argparse.Namespace) -> int:
     print(Path(report.out_dir, "report.md").read_text())
     print(f"written to {report.out_dir} ({report.seconds} s)")
     return 0
+
+
+def _job(args: argparse.Namespace) -> tuple[Component, dict[str, Any]]:
+    """The named component and its parameters with overrides applied and memory images written."""
+    comp = get(args.component)
+    params, _ = comp.prepared(comp.parameters_with(parse_overrides(args.params)), runner.RunOptions().seed)
+    return comp, params
+
+
+def pnr(args: argparse.Namespace) -> int:
+    if args.references:
+        for name, r in measure_references(args.freq).items():
+            print(f"reference {name}: {r.summary()}")
+        return 0
+    if not args.component:
+        raise ValueError("name a component, or give --references")
+    comp, params = _job(args)
+    print(f"placing and routing {comp.name} on {PART} ...", flush=True)
+    try:
+        report = place_and_route(comp.name, params, comp.sources, freq_mhz=args.freq)
+    except (SynthesisError, PlaceRouteError) as err:
+        print(f"make pnr: {err}", file=sys.stderr)
+        return 1
+    print(Path(report.out_dir, "pnr.md").read_text())
+    print(f"written to {report.out_dir} ({report.seconds} s)")
+    print(report.summary())
+    return 0
+
+
+def timing(args: argparse.Namespace) -> int:
+    comps = [get(n) for n in args.components] or [c for c in LIBRARY.values() if c.bench]
+    rows, refs = timing_table(comps, args.freq, args.all_sweeps, progress=lambda s: print(s, flush=True))
+    print(markdown(rows, refs))
+    return 0
+
+
+def ready_paths(args: argparse.Namespace) -> int:
+    comp, params = _job(args)
+    paths = combinational_ready_paths(comp.name, params, comp.sources)
+    for p in paths:
+        print(f"{comp.name}: {p} depends on data_out_ready in the same cycle")
+    if not paths:
+        print(f"{comp.name}: every input ready is registered-only (no path from data_out_ready)")
+    return 1 if paths else 0
+
+
+def _freq(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--freq must be a clock in MHz above 0, got {text}")
+    return value
 
 
 def check(args: argparse.Namespace) -> int:
@@ -142,6 +199,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("component", help="component name")
     p.add_argument("params", nargs="*", help="parameter overrides NAME=VALUE")
     p.set_defaults(run=synth)
+    p = sub.add_parser("pnr", help="ECP5 place and route of one component (Fmax, critical path, utilisation)")
+    p.add_argument("component", nargs="?", default="", help="component name")
+    p.add_argument("params", nargs="*", help="parameter overrides NAME=VALUE")
+    p.add_argument("--freq", type=_freq, default=DEFAULT_FREQ, help="requested clock in MHz")
+    p.add_argument("--references", action="store_true", help="only the two reference designs")
+    p.set_defaults(run=pnr)
+    p = sub.add_parser("timing", help="Fmax of every component (or the named ones) next to the references")
+    p.add_argument("components", nargs="*", help="component names (every one with a bench when empty)")
+    p.add_argument("--freq", type=_freq, default=DEFAULT_FREQ, help="requested clock in MHz")
+    p.add_argument("--all-sweeps", action="store_true", help="every sweep set, not only the largest")
+    p.set_defaults(run=timing)
+    p = sub.add_parser("ready-paths", help="input readies that depend on data_out_ready in the same cycle")
+    p.add_argument("component", help="component name")
+    p.add_argument("params", nargs="*", help="parameter overrides NAME=VALUE")
+    p.set_defaults(run=ready_paths)
     sub.add_parser("check", help="lint and simulate every component once, summary table").set_defaults(run=check)
     args = parser.parse_args(argv)
     try:

@@ -20,23 +20,12 @@ import numpy as np
 import pytest
 
 from mapper.components import get
+from sim import protocol_mutants as pm
 from sim import runner
 from sim.harness import HarnessSpec, run
 from sim.ideal import compare_with_ideal
 from sim.mutants import Mutant
 
-FORK_VALID_WAITS = Mutant(
-    "fork_valid_waits_for_ready",
-    "stream/stream_fork.sv",
-    "assign data_out_valid = data_in_valid ? ~taken : '0;",
-    "assign data_out_valid = (data_in_valid ? ~taken : '0) & data_out_ready;",
-)
-JOIN_VALID_WAITS = Mutant(
-    "join_valid_waits_for_ready",
-    "stream/stream_join.sv",
-    "assign data_out_valid = &data_in_valid;",
-    "assign data_out_valid = &data_in_valid && data_out_ready;",
-)
 LINEAR_ACC_SHORT = Mutant(
     "linear_acc_one_bit_short",
     "linear/fixed_linear.sv",
@@ -48,12 +37,6 @@ AVG_RECIP_TRUNCATED = Mutant(
     "pool/pool_avg.sv",
     "((longint'(1) << (RECIP_FRAC + 1)) + longint'(WINDOW)) / (longint'(2) * longint'(WINDOW))",
     "(longint'(1) << RECIP_FRAC) / longint'(WINDOW)",
-)
-SKID_READY_OUTPUT_SIDE = Mutant(
-    "skid_ready_output_side",
-    "stream/skid_buffer.sv",
-    "data_in_ready <= out_free || !(skid_valid || (data_in_valid && data_in_ready));",
-    "data_in_ready <= out_free;",
 )
 
 
@@ -73,7 +56,7 @@ def run_component(name: str, index: int, mutant: Mutant, options: runner.RunOpti
 
 @pytest.mark.slow
 @pytest.mark.sim
-@pytest.mark.parametrize("mutant", [FORK_VALID_WAITS, JOIN_VALID_WAITS], ids=lambda m: m.name)
+@pytest.mark.parametrize("mutant", [pm.FORK_VALID_WAITS, pm.JOIN_VALID_WAITS], ids=lambda m: m.name)
 def test_valid_waiting_for_ready_is_killed_by_the_after_valid_sink(mutant: Mutant) -> None:
     name = "stream_fork" if "fork" in mutant.name else "stream_join"
     # the configuration of test_components_after_valid.py: sweep entry 1 (N = 2), 60 groups
@@ -102,7 +85,7 @@ def test_arithmetic_survivor_is_killed_by_its_sweep_set(name: str, index: int, m
 def test_skid_buffer_losing_throughput_is_killed_by_the_ideal_buffer() -> None:
     comp = get("skid_buffer")
     params, bench = comp.bench_spec({"LANES": 4, "WIDTH": 8})
-    spec = HarnessSpec.for_bench(comp.name, SKID_READY_OUTPUT_SIDE.sources(comp.sources), bench, params)
+    spec = HarnessSpec.for_bench(comp.name, pm.SKID_READY_OUTPUT_SIDE.sources(comp.sources), bench, params)
     x = np.random.default_rng(1).integers(-128, 128, size=(600, 4))
     result = run(spec, x, seed=5, gap_prob=0.3, stall_prob=0.4, tag="survivor")  # as in test_harness.py
     assert np.array_equal(result.outputs["data_out"], x)  # every beat intact ...

@@ -202,7 +202,7 @@ def test_same_seed_same_metrics(tmp_path: Path, capsys, monkeypatch) -> None:
         ),
         (["train", "mlp", "digits"], 'max_epochs = "3"\n', "'max_epochs' must be int, got str"),
         (["train", "mlp", "digits"], 'optimizer = "lamb"\n', "allowed: adam, adamw, sgd"),
-        (["train", "mlpx", "digits"], None, "unknown model 'mlpx'; allowed: mlp, cnn, resnet18"),
+        (["train", "mlpx", "digits"], None, "unknown model 'mlpx'; allowed: mlp, cnn, resnet8, resnet18, dscnn"),
         (["train", "mlp", "mnist"], None, "unknown dataset 'mnist'; allowed: digits, cifar10"),
         (["train", "bert", "digits"], None, "needs a text dataset"),
         (

@@ -56,11 +56,12 @@ def test_fusesoc_lint_target_passes_and_catches_a_warning(tmp_path: Path) -> Non
 
 @pytest.mark.sim
 def test_a_component_core_pulls_its_dependencies(tmp_path: Path) -> None:
-    """fixed_conv2d's own core names only its file; fixed_linear, fixed_requant and conv_window
-    come through depend:, and its lint (with the header's image names) passes."""
+    """fixed_conv2d's own core names only its file; fixed_linear, its pipeline pieces (requantizer,
+    multiplier, adder tree) and conv_window come through depend:, and its lint (with the header's
+    image names) passes."""
     library = _library_copy(tmp_path / "lib")
     proc = _lint(library, tmp_path / "run", core_name("fixed_conv2d"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     used = "\n".join(p.read_text() for p in (tmp_path / "run" / "build").rglob("*.vc"))
-    for f in ("fixed_requant.sv", "fixed_linear.sv", "conv_window.sv", "fixed_conv2d.sv"):
+    for f in ("fixed_requant_reg.sv", "mult_pipe.sv", "add_tree.sv", "fixed_linear.sv", "conv_window.sv"):
         assert f in used, f"{f} missing from the lint's file list"

@@ -13,6 +13,8 @@ import pytest
 
 from eda.toolchain import tool_env, verilator_bin
 from mapper.components import get
+from mapper.components.linear import params_latency
+from sim import protocol_mutants as pm
 from sim.checkers import CHECKER_SOURCES
 from sim.harness import (
     TRANSACTOR_SOURCES,
@@ -76,15 +78,9 @@ def test_probes_check_internal_streams() -> None:
     x = random_inputs(spec, 100)
     run(spec, x, seed=3, gap_prob=0.3, stall_prob=0.4, tag="probes")
     # the join zeroes its data while stalled: only the probe on `joined` sees it
-    unstable = Mutant(
-        "join_data_unstable",
-        "stream/stream_join.sv",
-        "assign data_out = data_in;",
-        "assign data_out = data_out_ready ? data_in : '0;",
-    )
     spec = HarnessSpec.of(
         comp.name,
-        unstable.sources(comp.sources),
+        pm.JOIN_DATA_UNSTABLE.sources(comp.sources),
         bench.inputs,
         bench.outputs,
         parameters=params,
@@ -139,14 +135,16 @@ def test_generated_top_lint_clean(name: str, tmp_path: Any) -> None:
 
 
 # (component, overrides, ideal capacity): latency-1 buffers with a registered ready of that many
-# beats, or 0 for a wire (one-stream fork and join)
+# beats, or 0 for a wire (one-stream fork and join without their skid buffer)
 PLUMBING = [
     ("skid_buffer", {"LANES": 4, "WIDTH": 8}, 2),
     ("stream_fifo", {"LANES": 1, "WIDTH": 8, "DEPTH": 1}, 1),
     ("stream_fifo", {"LANES": 2, "WIDTH": 3, "DEPTH": 16}, 16),
     ("stream_resize", {"IN_LANES": 4, "OUT_LANES": 4, "WIDTH": 5}, 2),
-    ("stream_fork", {"LANES": 1, "WIDTH": 1, "N": 1}, 0),
-    ("stream_join", {"LANES": 1, "WIDTH": 2, "N": 1}, 0),
+    ("stream_fork", {"LANES": 1, "WIDTH": 1, "N": 1}, 2),
+    ("stream_join", {"LANES": 1, "WIDTH": 2, "N": 1}, 2),
+    ("stream_fork", {"LANES": 1, "WIDTH": 1, "N": 1, "IN_REG": 0}, 0),
+    ("stream_join", {"LANES": 1, "WIDTH": 2, "N": 1, "OUT_REG": 0}, 0),
 ]
 
 
@@ -170,7 +168,7 @@ def test_plumbing_throughput_is_ideal_under_gaps_and_stalls(
 @pytest.mark.sim
 def test_linear_inferences_timing_and_values() -> None:
     """A folded layer: outputs per inference equal the bench's golden model; II and latency are
-    the header's (G * C cycles, 1 cycle after the last step)."""
+    the header's (G * C cycles; a group's beat leaves the pipeline depth after its last step)."""
     comp = get("fixed_linear")
     # 16 -> 6, IN_PAR 4, OUT_PAR 2: C = 4 steps, G = 3 groups
     full, bench = comp.bench_spec(comp.sweep()[1], seed=3)
@@ -182,8 +180,10 @@ def test_linear_inferences_timing_and_values() -> None:
     ]
     assert result.outputs["data_out"].tolist() == want
     assert result.initiation_interval("data_out", 3) == 12
-    # the vector's last beat enters at step 3 of group 0; group 2 ends 8 steps later, +1 register
-    assert result.latency("data_in", "data_out", 3) == 3 + 8 + 1
+    # the vector's last beat enters at step 3 of group 0; group 2 ends 8 steps later, then the
+    # pipeline: 6 + ceil(log2 IN_PAR) for 8-bit operands and a ROM in LUTs
+    assert params_latency(full) == 6 + 2
+    assert result.latency("data_in", "data_out", 3) == 3 + 8 + 8
     stalled = run(spec, x, seed=2, gap_prob=0.4, stall_prob=0.5, tag="linear-stalls")
     assert stalled.outputs["data_out"].tolist() == want
     assert stalled.differences("data_out", np.asarray(want), 2) == []
@@ -197,17 +197,9 @@ def test_linear_inferences_timing_and_values() -> None:
     assert stalled.differences("data_out", wrong, 2)[0].startswith("data_out: beat 6 at cycle ")
 
 
-FORK_VALID_WAITS = Mutant(
-    "fork_valid_waits_for_ready",
-    "stream/stream_fork.sv",
-    "assign data_out_valid = data_in_valid ? ~taken : '0;",
-    "assign data_out_valid = (data_in_valid ? ~taken : '0) & data_out_ready;",
-)
-
-
 @pytest.mark.sim
 def test_valid_waiting_for_ready_deadlocks_with_after_valid_sink() -> None:
-    spec = spec_for("stream_fork", {"LANES": 3, "N": 2}, FORK_VALID_WAITS)
+    spec = spec_for("stream_fork", {"LANES": 3, "N": 2}, pm.FORK_VALID_WAITS)
     x = random_inputs(spec, 50)
     run(spec, x, seed=1, stall_prob=0.3, tag="fork-mut")  # a random sink does not see it
     with pytest.raises(HarnessError, match=r"output data_out_0: 0 of 50 beats .*valid must not wait for ready"):
@@ -216,50 +208,10 @@ def test_valid_waiting_for_ready_deadlocks_with_after_valid_sink() -> None:
 
 #: One broken stream rule each (name, component, mutant, expected message, needs the X check).
 VIOLATIONS = [
-    (
-        "fixed_linear",
-        Mutant(
-            "linear_valid_dropped",
-            "linear/fixed_linear.sv",
-            "end else if (data_out_ready) begin\n      data_out_valid <= 1'b0;",
-            "end else begin\n      data_out_valid <= 1'b0;",
-        ),
-        r"data_out: valid dropped before the transfer at cycle \d+",
-        False,
-    ),
-    (
-        "skid_buffer",
-        Mutant(
-            "skid_data_unstable",
-            "stream/skid_buffer.sv",
-            "    if (out_free) begin\n      data_out <=",
-            "    if (out_free || data_in_valid) begin\n      data_out <=",
-        ),
-        r"data_out: data changed while stalled at cycle \d+",
-        False,
-    ),
-    (
-        "skid_buffer",
-        Mutant(
-            "skid_valid_unreset",
-            "stream/skid_buffer.sv",
-            "      data_out_valid <= 1'b0;\n      skid_valid     <= 1'b0;",
-            "      skid_valid     <= 1'b0;",
-        ),
-        r"data_out: valid is unknown \(X\) at cycle \d+",
-        True,
-    ),
-    (
-        "skid_buffer",
-        Mutant(
-            "skid_data_x",
-            "stream/skid_buffer.sv",
-            "data_out <= skid_valid ? skid_data : data_in;",
-            "data_out <= skid_valid ? skid_data : 'x;",
-        ),
-        r"data_out: data unknown \(X\) while valid at cycle \d+",
-        True,
-    ),
+    ("skid_buffer", pm.SKID_VALID_DROPPED, r"data_out: valid dropped before the transfer at cycle \d+", False),
+    ("skid_buffer", pm.SKID_DATA_UNSTABLE, r"data_out: data changed while stalled at cycle \d+", False),
+    ("skid_buffer", pm.SKID_VALID_UNRESET, r"data_out: valid is unknown \(X\) at cycle \d+", True),
+    ("skid_buffer", pm.SKID_DATA_X, r"data_out: data unknown \(X\) while valid at cycle \d+", True),
 ]
 
 

@@ -20,11 +20,12 @@ from torch import nn
 
 from eda.lint import lint_module
 from eda.toolchain import tool_env
+from golden.fixed import FixedType
 from mapper.components import LIBRARY, for_op, supported_ops
 from mapper.flow import EMIT, FLOW, MAP, PASSES, SIM, capture_graph, emit_design, fold_graph
 from mapper.graph import Fold, Node
 from mapper.passes.folding import target_cycles
-from quant.config import QuantConfig
+from quant.config import LayerFormats, QuantConfig
 from quant.transform import quantize_model
 from sim.memimage import linear_weight_words
 
@@ -98,8 +99,9 @@ def test_fifo_holds_one_input_vector_in_front_of_folded_layers(graph) -> None:
 
 def test_latency_prediction_follows_beat_times(graph) -> None:
     p = fold_graph(graph, 1)
-    # fully parallel: linear (1 cycle after its beat), relu, cast (registered), linear again
-    assert p.info.predicted_latency == 4
+    # fully parallel: linear 64 -> 32 (pipeline 6 + ceil(log2 64) adder levels), relu and cast
+    # (requantizer register + skid buffer each), linear 32 -> 10 (6 + ceil(log2 32))
+    assert p.info.predicted_latency == (6 + 6) + 2 + 2 + (6 + 5)
     assert [n.op for n in p] == ["input", "linear", "relu", "cast", "linear", "output"]
 
 
@@ -132,10 +134,12 @@ def test_components_list_ops_and_costs() -> None:
         "relu",
     ]
     assert for_op("linear", "x") is LIBRARY["fixed_linear"]
-    node = Node("l", "linear", weight=np.zeros((6, 4), dtype=np.int64))
+    fmt = LayerFormats(FixedType(8, 4), FixedType(8, 6), None, FixedType(8, 4))
+    node = Node("l", "linear", formats=fmt, weight=np.zeros((6, 4), dtype=np.int64))
     entry = LIBRARY["fixed_linear"]
     assert entry.cycles(node, Fold(2, 3)) == 2 * 2
-    assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [2, 4]
+    # groups leave 6 + ceil(log2(IN_PAR=2)) = 7 cycles after their last step, C = 2 steps apart
+    assert entry.beat_times(node, Fold(2, 3), [0, 1]) == [1 + 7, 1 + 7 + 2]
     assert entry.input_buffer(node, Fold(4, 6)) == 0 and entry.input_buffer(node, Fold(1, 1)) == 4
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from mapper.components import get
+from mapper.components import LIBRARY, get
+from sim import protocol_mutants as pm
 from sim import runner
 from sim.checkers import bind_statements, module_ports, stream_ports
 from sim.mutants import RTL_ROOT, Mutant
@@ -26,11 +27,12 @@ def test_stream_ports_of_fork_join_and_plain_modules() -> None:
     assert join == {"data_in": True, "data_out": False}  # each input owns a slice of data_in
     add = module_ports((RTL_ROOT / "arith/fixed_add.sv").read_text())["fixed_add"]
     assert [s.name for s in stream_ports("fixed_add", add)] == ["data_in_0", "data_in_1", "data_out"]
-    requant = module_ports((RTL_ROOT / "arith/fixed_requant.sv").read_text())["fixed_requant"]
-    assert stream_ports("fixed_requant", requant) == []  # no clk / rst: not a stream module
+    requant = module_ports((RTL_ROOT / "arith/fixed_requant_reg.sv").read_text())["fixed_requant_reg"]
+    assert stream_ports("fixed_requant_reg", requant) == []  # no rst, no valid: not a stream module
     binds = bind_statements(sorted(RTL_ROOT.rglob("*.sv")))
     modules = {line.split()[1] for line in binds}
-    assert len(modules) == 16 and "fixed_requant" not in modules
+    streaming = {c.name for c in LIBRARY.values() if c.bench}  # every component with a bench streams
+    assert modules == streaming
 
 
 def run_mutant(name: str, sweep: int, mutant: Mutant, **options: object) -> None:
@@ -43,50 +45,30 @@ def run_mutant(name: str, sweep: int, mutant: Mutant, **options: object) -> None
 #: (component, sweep entry, mutant, expected message, X check): one stream rule broken each.
 VIOLATIONS = [
     (
-        "fixed_linear",
-        0,
-        Mutant(
-            "linear_valid_dropped",
-            "linear/fixed_linear.sv",
-            "end else if (data_out_ready) begin\n      data_out_valid <= 1'b0;",
-            "end else begin\n      data_out_valid <= 1'b0;",
-        ),
-        r"stream rule broken:\n  fixed_linear.data_out: valid dropped before the transfer at cycle \d+",
+        "skid_buffer",
+        1,
+        pm.SKID_VALID_DROPPED,
+        r"stream rule broken:\n  skid_buffer.data_out: valid dropped before the transfer at cycle \d+",
         False,
     ),
     (
         "skid_buffer",
         1,
-        Mutant(
-            "skid_data_unstable",
-            "stream/skid_buffer.sv",
-            "    if (out_free) begin\n      data_out <=",
-            "    if (out_free || data_in_valid) begin\n      data_out <=",
-        ),
+        pm.SKID_DATA_UNSTABLE,
         r"stream rule broken:\n  skid_buffer.data_out: data changed while stalled at cycle \d+",
         False,
     ),
     (
         "skid_buffer",
         1,
-        Mutant(
-            "skid_valid_unreset",
-            "stream/skid_buffer.sv",
-            "      data_out_valid <= 1'b0;\n      skid_valid     <= 1'b0;",
-            "      skid_valid     <= 1'b0;",
-        ),
+        pm.SKID_VALID_UNRESET,
         r"stream rule broken:\n  skid_buffer.data_out: valid is unknown \(X\) at cycle \d+",
         True,
     ),
     (
         "skid_buffer",
         1,
-        Mutant(
-            "skid_data_x",
-            "stream/skid_buffer.sv",
-            "data_out <= skid_valid ? skid_data : data_in;",
-            "data_out <= skid_valid ? skid_data : 'x;",
-        ),
+        pm.SKID_DATA_X,
         r"stream rule broken:\n  skid_buffer.data_out: data unknown \(X\) while valid at cycle \d+",
         True,
     ),
@@ -104,36 +86,22 @@ def test_broken_stream_rule_fails_the_component_bench(
         run_mutant(name, sweep, mutant, x_check=x_check)
 
 
-FORK_VALID_WAITS = Mutant(
-    "fork_valid_waits_for_ready",
-    "stream/stream_fork.sv",
-    "assign data_out_valid = data_in_valid ? ~taken : '0;",
-    "assign data_out_valid = (data_in_valid ? ~taken : '0) & data_out_ready;",
-)
-
-
 @pytest.mark.sim
 def test_valid_waiting_for_ready_deadlocks_under_after_valid_sink() -> None:
-    run_mutant("stream_fork", 1, FORK_VALID_WAITS)  # a random sink does not see it
+    run_mutant("stream_fork", 1, pm.FORK_VALID_WAITS)  # a random sink does not see it
     with pytest.raises(
         runner.SimulationError,
         match=r"deadlock: .*\n.*input data_in: .*\n.*output data_out_0: .*not producing; the sink raises ready "
         r"only after seeing valid: valid must not wait for ready",
     ):
-        run_mutant("stream_fork", 1, FORK_VALID_WAITS, sink_mode="after_valid", timeout_cycles=500)
+        run_mutant("stream_fork", 1, pm.FORK_VALID_WAITS, sink_mode="after_valid", timeout_cycles=500)
 
 
 @pytest.mark.sim
 def test_dropped_beat_is_reported_missing_with_its_group_inputs() -> None:
     # a beat that arrives while the output is stalled is parked but forgotten: it is lost
-    drop = Mutant(
-        "skid_forgets_parked_beat",
-        "stream/skid_buffer.sv",
-        "        skid_valid <= 1'b1;",
-        "        skid_valid <= 1'b0;",
-    )
     with pytest.raises(runner.SimulationError) as err:
-        run_mutant("skid_buffer", 1, drop, timeout_cycles=300)
+        run_mutant("skid_buffer", 1, pm.SKID_FORGETS_PARKED_BEAT, timeout_cycles=300)
     text = str(err.value).split("--- last lines")[0]
     assert "after every input beat was taken: output beats are missing" in text
     assert "data_out: missing 1 beat(s): expected beats" in text

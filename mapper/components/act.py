@@ -36,6 +36,7 @@ class FixedLut(Elementwise):
         "per-lane table lookup: any activation (sigmoid, tanh, GELU, SiLU, exp) on inputs up to 12 bits; "
         "tables from golden/activation.py"
     )
+    depends = ("pipe_ctrl", "skid_buffer")
     ops = ("activation",)
     bench = "sim.tb.test_fixed_lut"
     defaults = {"LANES": 1, "IN_WIDTH": 8, "OUT_WIDTH": 8, "TABLE_FILE": ""}
@@ -45,9 +46,14 @@ class FixedLut(Elementwise):
         {"LANES": 2, "IN_WIDTH": 10, "OUT_WIDTH": 16},  # wide: 1,024 entries of 16 bits
     )
     timed_sweeps = (1,)
+    #: The table read, the entry register, the skid buffer.
+    LATENCY = 3
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return BenchTiming(interval=1, latency=1, in_spacing=1, out_spacing=1)
+        return BenchTiming(interval=1, latency=self.LATENCY, in_spacing=1, out_spacing=1)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return [t + self.LATENCY for t in times]
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """A random table (every entry drawn independently, every output bit taking both values),

@@ -5,6 +5,7 @@ Golden functions: ``golden.components`` (cast, relu, add) and ``golden.elementwi
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from golden import components as gc
@@ -22,47 +23,92 @@ from mapper.components.base import (
 )
 from mapper.graph import Node
 
-#: One-beat groups at one beat per cycle, one cycle through the output register.
-STREAMING = BenchTiming(interval=1, latency=1, in_spacing=1, out_spacing=1)
+
+def streaming(latency: int) -> BenchTiming:
+    """One-beat groups at one beat per cycle, ``latency`` cycles from input to output."""
+    return BenchTiming(interval=1, latency=latency, in_spacing=1, out_spacing=1)
 
 
 @register
-class FixedRequant(Component):
-    name = "fixed_requant"
+class FixedRequantReg(Component):
+    name = "fixed_requant_reg"
     kind = "arith"
-    summary = "combinational round half up + saturate"
+    summary = "registered round half up + saturate: range flags before the register, one LUT after"
     defaults = {"IN_WIDTH": 16, "IN_FRAC": 8, "IN_SIGNED": 1, "OUT_WIDTH": 8, "OUT_FRAC": 4, "OUT_SIGNED": 1}
     mutants = (
         Mutant(
             "truncate",
-            "((extended <<< LSHIFT) + HALF) >>> RSHIFT",
-            "(extended <<< LSHIFT) >>> RSHIFT",
+            "OUT_WIDTH'((wide + HALF) >>> RSHIFT)",
+            "OUT_WIDTH'(wide >>> RSHIFT)",
             caught_by=(("fixed_cast", 0), ("fixed_add", 1), ("fixed_affine", 0), ("pool_avg", 1), ("fixed_mul", 0)),
         ),
         # differs from the real rounding only on exact ties: the edge values must hit them
         Mutant(
             "round_half_down",
             "+ HALF) >>> RSHIFT",
-            "+ HALF - WIDE'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT",
+            "+ HALF - TW'(RSHIFT > 0 ? 1 : 0)) >>> RSHIFT",
             caught_by=(("fixed_cast", 0), ("fixed_add", 1), ("fixed_affine", 0), ("pool_avg", 1), ("fixed_mul", 0)),
         ),
         Mutant(
             "wrap_high",
-            "if (rounded > OUT_MAX) data_out = OUT_MAX[OUT_WIDTH-1:0];",
-            "if (rounded > OUT_MAX) data_out = rounded[OUT_WIDTH-1:0];",
+            "assign data_out = over_q ? OUT_MAX[OUT_WIDTH-1:0]",
+            "assign data_out = over_q ? low_q",
             caught_by=(("fixed_cast", 0), ("fixed_add", 1)),
         ),
     )
 
 
-class _Requantizing(Elementwise):
-    """cast and ReLU: per lane a requantizer (and a max with 0), then a skid buffer."""
+@register
+class AddTree(Component):
+    name = "add_tree"
+    kind = "arith"
+    summary = "pipelined exact sum of N numbers, one register per adder level"
+    defaults = {"N": 4, "IN_WIDTH": 16, "OUT_WIDTH": 18}
 
-    depends = ("fixed_requant", "skid_buffer")
+    @staticmethod
+    def levels(n: int) -> int:
+        """Register levels (= cycles of latency) of an ``n``-input tree: ceil(log2 n)."""
+        return math.ceil(math.log2(n)) if n > 1 else 0
+
+
+@register
+class MultPipe(Component):
+    name = "mult_pipe"
+    kind = "arith"
+    summary = "pipelined exact signed product from 18 x 18 multipliers"
+    depends = ("add_tree",)
+    defaults = {"A_WIDTH": 8, "B_WIDTH": 8, "IN_REG": 1, "OUT_REG": 0}
+
+    @staticmethod
+    def limbs(width: int) -> int:
+        """18 x 18 pieces of a signed ``width``-bit operand: 1 up to 18 bits, then one per 17 more."""
+        return 1 if width <= 18 else 1 + math.ceil((width - 18) / 17)
+
+    @staticmethod
+    def sum_levels(a_width: int, b_width: int) -> int:
+        """Adder levels after the partial products: ceil(log2(limbs(a) * limbs(b)))."""
+        return AddTree.levels(MultPipe.limbs(a_width) * MultPipe.limbs(b_width))
+
+    @staticmethod
+    def latency(a_width: int, b_width: int, in_reg: bool, out_reg: bool) -> int:
+        """Cycles from operands to product: IN_REG + 1 + OUT_REG + the partial products' sum levels."""
+        return int(in_reg) + 1 + int(out_reg) + MultPipe.sum_levels(a_width, b_width)
+
+
+class _Requantizing(Elementwise):
+    """cast and ReLU: per lane a registered requantizer (and a max with 0), then a skid buffer."""
+
+    depends = ("fixed_requant_reg", "pipe_ctrl", "skid_buffer")
     timed_sweeps = (1,)
+    fmax_sweep = 1
+    #: The requantizer's register, then the skid buffer.
+    LATENCY = 2
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return STREAMING
+        return streaming(self.LATENCY)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return [t + self.LATENCY for t in times]
 
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
         i, o = in_format(node), out_format(node)
@@ -147,7 +193,7 @@ class FixedAdd(Elementwise):
     name = "fixed_add"
     kind = "arith"
     summary = "element-wise add of two streams, formats aligned"
-    depends = ("fixed_requant", "skid_buffer", "stream_join")
+    depends = ("fixed_requant_reg", "pipe_ctrl", "skid_buffer", "stream_join")
     ops = ("add",)
     bench = "sim.tb.test_fixed_add"
     defaults = {"LANES": 1, "A_WIDTH": 8, "A_FRAC": 4, "B_WIDTH": 8, "B_FRAC": 4, "OUT_WIDTH": 8, "OUT_FRAC": 4}
@@ -161,9 +207,15 @@ class FixedAdd(Elementwise):
         {"LANES": 3, "A_WIDTH": 16, "A_FRAC": -2, "B_WIDTH": 4, "B_FRAC": 6, "OUT_WIDTH": 27, "OUT_FRAC": 8},
     )
     timed_sweeps = (1,)
+    fmax_sweep = 1
+    #: From the cycle both inputs are taken: the sum's register, the requantizer's, the skid buffer.
+    LATENCY = 3
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return STREAMING
+        return streaming(self.LATENCY)
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return [t + self.LATENCY for t in times]
 
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
         a, b, o = node.input_format(0), node.input_format(1), out_format(node)
@@ -194,7 +246,7 @@ class FixedMul(Component):
     name = "fixed_mul"
     kind = "arith"
     summary = "element-wise product of two streams (gating, attention), exact product then one requantization"
-    depends = ("fixed_requant", "skid_buffer", "stream_join")
+    depends = ("fixed_requant_reg", "mult_pipe", "pipe_ctrl", "skid_buffer", "stream_join")
     bench = "sim.tb.test_fixed_mul"
     defaults = {
         "LANES": 1,
@@ -224,6 +276,7 @@ class FixedMul(Component):
         {"LANES": 3, "A_WIDTH": 8, "A_FRAC": -2, "B_WIDTH": 6, "B_FRAC": 5, "OUT_WIDTH": 16, "OUT_FRAC": 6},
     )
     timed_sweeps = (1,)
+    fmax_sweep = 1
     mutants = (
         # every lane multiplies by lane 0 of the second operand
         Mutant(
@@ -232,4 +285,6 @@ class FixedMul(Component):
     )
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return STREAMING
+        """From the cycle both inputs are taken: mult_pipe with input and output registers, the
+        requantizer's register, the skid buffer."""
+        return streaming(MultPipe.latency(params["A_WIDTH"], params["B_WIDTH"], True, True) + 2)

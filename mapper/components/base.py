@@ -135,6 +135,9 @@ class Component:
     groups: ClassVar[int] = 300
     #: Sweep entries whose handshake timing is checked against :meth:`timing`.
     timed_sweeps: ClassVar[tuple[int, ...]] = ()
+    #: The sweep entry its Fmax is judged at (``make timing``): the largest in logic and
+    #: arithmetic width; None: the last one.
+    fmax_sweep: ClassVar[int | None] = None
     #: Deliberate bugs in this component's file and the benches that must catch them.
     mutants: ClassVar[tuple[Mutant, ...]] = ()
 
@@ -164,6 +167,10 @@ class Component:
     def sweep(self) -> list[dict[str, Any]]:
         """The parameter sets the bench runs (the defaults when there is no sweep)."""
         return [self.parameters_with(s) for s in (self.sweeps or ({},))]
+
+    def fmax_index(self) -> int:
+        """Index in :meth:`sweep` of the set its Fmax is judged at (see ``fmax_sweep``)."""
+        return len(self.sweep()) - 1 if self.fmax_sweep is None else self.fmax_sweep
 
     # ---- verification -------------------------------------------------------------------------
 

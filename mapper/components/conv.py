@@ -28,6 +28,7 @@ from mapper.components.base import (
 )
 from mapper.components.linear import (
     LINEAR_FORMAT,
+    layer_latency,
     layer_memories,
     layer_parameters,
     layer_resources,
@@ -116,16 +117,13 @@ def window_period(node: Node, replay: int) -> int:
 
 
 def window_resources(node: Node, channels: int, width: int) -> Resources:
-    """conv_window: the position counters and pixel-index arithmetic (32-bit integers in the RTL;
-    about 290 LUTs, 80 more with padding's bounds checks), the line store (LUTRAM, about one LUT
-    per 32 bits), the output register and counters' FFs. Calibrated on Yosys runs of eight
-    windows (1 to 16 channels, 2x2 / 3x3, padding 0 / 1, widths 3 to 8, strides 1 to 3): LUT and
-    FF within about 12 %, DSP exact."""
-    _, w, _, _, s, p, _, _ = window_geometry(node)
+    """conv_window: position counters, coordinates and raster indices kept incrementally in narrow
+    registers (no products, so no DSP), the line store (LUTRAM, about one LUT per 192 bits), the
+    output register. Calibrated on Yosys synth_xilinx runs of four windows (1 to 16 channels,
+    2x2 / 3x3, padding 0 / 1, widths 4 to 8, strides 1 / 2): LUT (LUTRAM included) and FF within
+    about 12 %, DSP exact."""
     bits = window_depth(node) * channels * width
-    # its products by IMG_W and by STRIDE are shifts for powers of two, else 4 DSP48E1 each
-    dsp = sum(4 for v in (w, s) if v & (v - 1))
-    return Resources(lut=290 + (80 if p else 0) + math.ceil(bits / 32), ff=channels * width + 137, dsp=dsp)
+    return Resources(lut=120 + math.ceil(bits / 192), ff=channels * width + 100, dsp=0)
 
 
 def bench_node(params: dict[str, Any], channels: str, weight: tuple[int, ...] | None = None) -> Node:
@@ -287,6 +285,7 @@ class FixedConv2d(Component):
     )
     groups = 20  # one group is a whole image
     timed_sweeps = (0, 1, 2)
+    fmax_sweep = 1
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One image every ``cycles`` (the mapper's model)."""
@@ -360,11 +359,13 @@ class FixedConv2d(Component):
         return max(window_period(node, (groups - 1) * kh * kw), oh * ow * groups * kh * kw)
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        _, o = self._channels(node)
+        c, o = self._channels(node)
         _, _, kh, kw, *_ = window_geometry(node)
         k, groups = kh * kw, o // fold.out_lanes
         beats = window_beat_times(node, times, (groups - 1) * k)
-        return [beats[j + k - 1] + 1 + g * k for j in range(0, len(beats), k) for g in range(groups)]
+        # its fixed_linear: IN_PAR = C, K = KH * KW steps per group, G = groups
+        lat = layer_latency(node, fold, c, groups * k)
+        return [beats[j + k - 1] + lat + g * k for j in range(0, len(beats), k) for g in range(groups)]
 
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         _, o = self._channels(node)

@@ -10,6 +10,7 @@ import numpy as np
 
 from golden import components as gc
 from golden.fixed import FixedType, IntArray, accumulator_width
+from mapper.components.arith import AddTree, MultPipe
 from mapper.components.base import BenchTiming, Component, Fold, Resources, divisors, random_constants, register
 from mapper.errors import MappingError
 from mapper.graph import Node
@@ -43,6 +44,42 @@ def write_linear_images(params: dict[str, Any], w: IntArray, b: IntArray | None,
         words = linear_bias_words(b, out_par, b_width)
         out["BIAS_FILE"] = str(write_memh(folder / "bias.memh", words, out_par * b_width))
     return out
+
+
+def rom_in_bram(words: int, word_bits: int) -> bool:
+    """fixed_linear's rule for its weight ROM: read synchronously (so that synthesis puts it into
+    block RAM, behind one more register level) from 512 words and 16 kb on."""
+    return words >= 512 and words * word_bits >= 16384
+
+
+def linear_latency(in_t: FixedType, w_width: int, in_par: int, bram: bool) -> int:
+    """fixed_linear's pipeline: cycles from a group's last step to its output beat, 6 + R + M + T.
+
+    R = 1 behind a block-RAM weight ROM; M = mult_pipe's extra product levels for operands over
+    18 bits (the input is widened by one bit when unsigned); T = ceil(log2 IN_PAR) adder-tree
+    levels. The 6: operand registers, product, product register, accumulator, requantizer's
+    register, skid buffer.
+    """
+    xw = in_t.width + (0 if in_t.signed else 1)
+    return 6 + int(bram) + MultPipe.sum_levels(xw, w_width) + AddTree.levels(in_par)
+
+
+def params_latency(params: dict[str, Any]) -> int:
+    """:func:`linear_latency` of a fixed_linear parameter set."""
+    g = params["OUT_FEATURES"] // params["OUT_PAR"]
+    c = params["IN_FEATURES"] // params["IN_PAR"]
+    in_t = FixedType(params["IN_WIDTH"], params["IN_FRAC"], bool(params["IN_SIGNED"]))
+    bram = rom_in_bram(g * c, params["OUT_PAR"] * params["IN_PAR"] * params["W_WIDTH"])
+    return linear_latency(in_t, params["W_WIDTH"], params["IN_PAR"], bram)
+
+
+def layer_latency(node: Node, fold: Fold, in_par: int, words: int) -> int:
+    """:func:`linear_latency` of ``node``'s formats with ``in_par`` lanes in and a ``words``-deep
+    ROM of ``in_par * fold.out_lanes`` weights per word."""
+    f = node.formats
+    assert f is not None and f.weight is not None
+    bram = rom_in_bram(words, in_par * fold.out_lanes * f.weight.width)
+    return linear_latency(f.data_in, f.weight.width, in_par, bram)
 
 
 def layer_parameters(node: Node, k: int, n: int, fold: Fold) -> dict[str, Any]:
@@ -108,7 +145,7 @@ def layer_resources(node: Node, k: int, n: int, fold: Fold) -> Resources:
     dsp = macs * (2 if big else 1)
     words = g * c
     rom_bits = words * macs * f.weight.width
-    in_bram = words >= 512 and rom_bits >= 16384
+    in_bram = rom_in_bram(words, macs * f.weight.width)
     bram = math.ceil(rom_bits / 36864) if in_bram else 0
     rom_luts = math.ceil((1.5 if words <= 64 else 3.5) * rom_bits / 64) if words > 1 and not in_bram else 0
     operand_mux = fold.in_lanes * f.data_in.width if g > 1 else 0
@@ -124,7 +161,7 @@ class FixedLinear(Component):
     name = "fixed_linear"
     kind = "linear"
     summary = "folded y = W x + b"
-    depends = ("fixed_requant",)
+    depends = ("fixed_requant_reg", "add_tree", "mult_pipe", "skid_buffer")
     ops = ("linear",)
     bench = "sim.tb.test_fixed_linear"
     defaults = {
@@ -189,6 +226,7 @@ class FixedLinear(Component):
     )
     groups = 100  # up to 512 cycles per vector in the deepest set
     timed_sweeps = (0, 1, 2, 3, 4, 5)
+    fmax_sweep = 4
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """Random weights and bias written as fixed_linear memory images."""
@@ -200,12 +238,12 @@ class FixedLinear(Component):
         return write_linear_images(params, w, b, folder), context
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        """G * C cycles per vector; the first output beat 1 cycle after the vector's last input
-        beat when G = 1 (later groups replay the stored vector, so only G = 1 has a simple
-        latency): every sweep set's vector interval is checked, and its latency to group 0."""
+        """G * C cycles per vector; group 0's beat leaves :func:`linear_latency` cycles after the
+        vector's last input beat (later groups replay the stored vector): every sweep set's vector
+        interval is checked, and its latency to group 0."""
         g = params["OUT_FEATURES"] // params["OUT_PAR"]
         c = params["IN_FEATURES"] // params["IN_PAR"]
-        return BenchTiming(interval=g * c, latency=1)
+        return BenchTiming(interval=g * c, latency=params_latency(params))
 
     @staticmethod
     def _kn(node: Node) -> tuple[int, int]:
@@ -234,10 +272,12 @@ class FixedLinear(Component):
         return (n // fold.out_lanes) * (k // fold.in_lanes)
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        # Group 0 steps with the input beats; group g's beat leaves 1 cycle after its last step.
+        # Group 0 steps with the input beats; group g's beat leaves the pipeline depth after its
+        # last step.
         k, n = self._kn(node)
         g, c = n // fold.out_lanes, k // fold.in_lanes
-        return [times[-1] + 1 + j * c for j in range(g)]
+        lat = layer_latency(node, fold, fold.in_lanes, g * c)
+        return [times[-1] + lat + j * c for j in range(g)]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         return layer_resources(node, *self._kn(node), fold)

@@ -9,6 +9,7 @@ import numpy as np
 
 from golden.fixed import IntArray
 from golden.norm import affine
+from mapper.components.arith import MultPipe
 from mapper.components.base import (
     BenchTiming,
     Component,
@@ -32,7 +33,7 @@ class FixedAffine(Component):
         "per-channel y = requant(x * scale + shift) (inference batch-norm, layer scale); CHANNELS/LANES "
         "beats per position, scales and shifts from $readmemh images"
     )
-    depends = ("fixed_requant", "skid_buffer")
+    depends = ("fixed_requant_reg", "mult_pipe", "pipe_ctrl", "skid_buffer")
     ops = ("affine",)
     bench = "sim.tb.test_fixed_affine"
     defaults = {
@@ -98,9 +99,18 @@ class FixedAffine(Component):
     )
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        """One position (CHANNELS / LANES beats) per that many cycles, each beat 1 cycle through."""
+        """One position (CHANNELS / LANES beats) per that many cycles, each beat :meth:`latency`
+        cycles through."""
         beats = params["CHANNELS"] // params["LANES"]
-        return BenchTiming(interval=beats, latency=1, in_spacing=1, out_spacing=1, needs=1)
+        lat = self.latency(params["IN_WIDTH"], params["S_WIDTH"])
+        return BenchTiming(interval=beats, latency=lat, in_spacing=1, out_spacing=1, needs=1)
+
+    @staticmethod
+    def latency(in_width: int, s_width: int) -> int:
+        """Cycles through: the product (mult_pipe without its optional registers, the input read
+        as a signed ``in_width + 1``-bit number), the sum's register, the requantizer's, the skid
+        buffer."""
+        return MultPipe.latency(in_width + 1, s_width, False, False) + 3
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """Random per-channel scales and shifts written as fixed_affine memory images (word k holds
@@ -168,7 +178,10 @@ class FixedAffine(Component):
         return elements(node.out_shape) // fold.out_lanes
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return [t + 1 for t in times]
+        f = node.formats
+        assert f is not None and f.weight is not None
+        lat = self.latency(f.data_in.width, f.weight.width)
+        return [t + lat for t in times]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         """Per lane a multiplier (one DSP48E1) and the requantizer, the scale / shift ROMs in LUTs,

@@ -13,6 +13,7 @@ import numpy as np
 
 from golden.fixed import IntArray
 from golden.pool import avg_reduce, max_reduce
+from mapper.components.arith import MultPipe
 from mapper.components.base import (
     BenchTiming,
     Component,
@@ -39,6 +40,7 @@ class PoolMax(Component):
     name = "pool_max"
     kind = "pool"
     summary = "per-lane max over each window (max pooling)"
+    depends = ("skid_buffer",)
     ops = ("max_pool2d",)
     bench = "sim.tb.test_pool_max"
     defaults = {"CHANNELS": 1, "DATA_WIDTH": 8, "SIGNED": 1, "WINDOW": 4}
@@ -86,7 +88,7 @@ class PoolAvg(Component):
         "per-lane average over each window (average pooling): exact sum times round(2**RECIP_FRAC / WINDOW), "
         "one requantization; exact mean for power-of-two windows"
     )
-    depends = ("fixed_requant",)
+    depends = ("fixed_requant_reg", "mult_pipe", "pipe_ctrl", "skid_buffer")
     ops = ("avg_pool2d", "global_avg_pool")
     bench = "sim.tb.test_pool_avg"
     defaults = {
@@ -125,13 +127,24 @@ class PoolAvg(Component):
     )
     groups = 200
     timed_sweeps = (2,)
+    fmax_sweep = 2  # the 32-bit input
     mutants = (
         # every lane accumulates onto lane 0's running sum
         Mutant("avg_lane0_sum", "$signed(sum[c]) + x", "$signed(sum[0]) + x", caught_by=(("pool_avg", 1),)),
     )
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return BenchTiming(interval=params["WINDOW"], latency=1, in_spacing=1, out_spacing=params["WINDOW"])
+        lat = self.latency(params["IN_WIDTH"], params["WINDOW"], params["RECIP_FRAC"])
+        return BenchTiming(interval=params["WINDOW"], latency=lat, in_spacing=1, out_spacing=params["WINDOW"])
+
+    @staticmethod
+    def latency(in_width: int, window: int, recip_frac: int) -> int:
+        """Cycles from a group's last beat to its average: the sum's register, the product by the
+        reciprocal (mult_pipe without its optional registers; a sum of ``in_width + 1 +
+        ceil(log2 window)`` bits times ``recip_frac + 2``), the requantizer's register, the skid
+        buffer."""
+        sum_w = in_width + 1 + (math.ceil(math.log2(window)) if window > 1 else 0)
+        return MultPipe.latency(sum_w, recip_frac + 2, False, False) + 3
 
     def folds(self, node: Node) -> list[Fold]:
         return image_lanes(node)
@@ -171,7 +184,8 @@ class PoolAvg(Component):
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         k = self.window(node)
-        return [times[j + k - 1] + 1 for j in range(0, len(times), k)]
+        lat = self.latency(in_format(node).width, k, int(node.attrs["recip_frac"]))
+        return [times[j + k - 1] + lat for j in range(0, len(times), k)]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         """Per lane a running sum, a multiplier by the reciprocal constant and a requantizer; not

@@ -25,8 +25,11 @@ from mapper.components.base import (
 )
 from mapper.graph import Node
 
-#: Combinational hand-over: one beat per cycle, out in the cycle it came in (fork, join).
-COMBINATIONAL = BenchTiming(interval=1, latency=0, in_spacing=1, out_spacing=1)
+
+def handover(latency: int) -> BenchTiming:
+    """One beat per cycle, out ``latency`` cycles after it came in (fork, join: 1 with their skid
+    buffer, 0 combinational)."""
+    return BenchTiming(interval=1, latency=latency, in_spacing=1, out_spacing=1)
 
 
 def _passthrough_times(times: list[int], repeat: int = 1) -> list[int]:
@@ -50,7 +53,15 @@ class SkidBuffer(Component):
     timed_sweeps = (2,)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return BenchTiming(interval=1, latency=1, in_spacing=1, out_spacing=1)
+        return handover(1)
+
+
+@register
+class PipeCtrl(Component):
+    name = "pipe_ctrl"
+    kind = "stream"
+    summary = "valid bits and common advance of a pipeline ending in a skid buffer"
+    defaults = {"STAGES": 1}
 
 
 @register
@@ -58,6 +69,7 @@ class StreamFifo(Component):
     name = "stream_fifo"
     kind = "stream"
     summary = "FIFO of DEPTH beats"
+    depends = ("skid_buffer",)
     ops = ("fifo",)
     bench = "sim.tb.test_stream_fifo"
     defaults = {"LANES": 1, "WIDTH": 8, "DEPTH": 2}
@@ -67,6 +79,7 @@ class StreamFifo(Component):
         {"LANES": 2, "WIDTH": 3, "DEPTH": 16},
     )
     timed_sweeps = (0, 1)
+    fmax_sweep = 1
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         ii = 2 if params["DEPTH"] == 1 else 1  # a lone register empties before it refills
@@ -101,27 +114,39 @@ class StreamFork(Elementwise):
     name = "stream_fork"
     kind = "stream"
     summary = "one stream to N consumers"
+    depends = ("skid_buffer",)
     ops = ("fork",)
     bench = "sim.tb.test_stream_fork"
-    defaults = {"LANES": 1, "WIDTH": 8, "N": 2}
-    sweeps = ({"LANES": 1, "WIDTH": 1, "N": 1}, {"LANES": 3, "WIDTH": 8, "N": 2}, {"LANES": 16, "WIDTH": 32, "N": 4})
-    timed_sweeps = (2,)
+    defaults = {"LANES": 1, "WIDTH": 8, "N": 2, "IN_REG": 1}
+    sweeps = (
+        {"LANES": 1, "WIDTH": 1, "N": 1},
+        {"LANES": 3, "WIDTH": 8, "N": 2},
+        {"LANES": 16, "WIDTH": 32, "N": 4},
+        {"LANES": 3, "WIDTH": 8, "N": 3, "IN_REG": 0},  # combinational, as inside a block
+    )
+    timed_sweeps = (2, 3)
+    fmax_sweep = 2
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return COMBINATIONAL
+        return handover(int(params["IN_REG"]))
 
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
-        return {"LANES": fold.in_lanes, "WIDTH": out_format(node).width, "N": int(node.attrs["consumers"])}
+        # the mapper's forks are registered: no ready path crosses them
+        return {
+            "LANES": fold.in_lanes,
+            "WIDTH": out_format(node).width,
+            "N": int(node.attrs["consumers"]),
+            "IN_REG": True,
+        }
 
     def golden(self, node: Node, x: IntArray) -> IntArray:
         return gc.passthrough(x)
 
-    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return list(times)  # combinational: a beat reaches every consumer in the cycle it arrives
-
     def resources(self, node: Node, fold: Fold) -> Resources:
-        n = int(node.attrs["consumers"])
-        return Resources(lut=2 * n + 1, ff=n)
+        """The input skid buffer (two beat registers and the output multiplexer) and a taken bit
+        per consumer."""
+        n, bits = int(node.attrs["consumers"]), fold.in_lanes * out_format(node).width
+        return Resources(lut=bits + 2 * n + 3, ff=2 * bits + n + 2)
 
 
 @register
@@ -129,13 +154,20 @@ class StreamJoin(Component):
     name = "stream_join"
     kind = "stream"
     summary = "N streams to one"
+    depends = ("skid_buffer",)
     bench = "sim.tb.test_stream_join"
-    defaults = {"LANES": 1, "WIDTH": 8, "N": 2}
-    sweeps = ({"LANES": 1, "WIDTH": 2, "N": 1}, {"LANES": 3, "WIDTH": 8, "N": 2}, {"LANES": 16, "WIDTH": 32, "N": 4})
-    timed_sweeps = (2,)
+    defaults = {"LANES": 1, "WIDTH": 8, "N": 2, "OUT_REG": 1}
+    sweeps = (
+        {"LANES": 1, "WIDTH": 2, "N": 1},
+        {"LANES": 3, "WIDTH": 8, "N": 2},
+        {"LANES": 16, "WIDTH": 32, "N": 4},
+        {"LANES": 3, "WIDTH": 8, "N": 3, "OUT_REG": 0},  # combinational, as inside a block
+    )
+    timed_sweeps = (2, 3)
+    fmax_sweep = 2
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
-        return COMBINATIONAL
+        return handover(int(params["OUT_REG"]))
 
 
 @register
@@ -154,6 +186,7 @@ class StreamResize(Component):
         {"IN_LANES": 4, "OUT_LANES": 4, "WIDTH": 5},  # same width: register slice
     )
     timed_sweeps = (1, 2, 3)
+    fmax_sweep = 1
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         a, b = params["IN_LANES"], params["OUT_LANES"]

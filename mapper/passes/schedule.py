@@ -6,8 +6,9 @@ beat times from its input beat times (``beat_times``) and when it takes its inpu
 (``accept_times``). A node of several inputs takes beat ``i`` once every operand's beat ``i`` is
 there (the element-wise maximum of its producers' times). A fork offers beat ``i`` to every
 consumer at once and the next beat only after every consumer has taken this one, so its output
-times follow its slowest consumer: ``o_i = max(t_i, r_{i-1} + 1)`` with ``r_i`` the latest
-consumer's accept time of beat ``i`` (a fixed point, reached in a few rounds).
+times follow its slowest consumer: ``o_i = max(t_i + 1, r_{i-1} + 1)`` with ``t_i + 1`` the beat
+out of the fork's input register and ``r_i`` the latest consumer's accept time of beat ``i`` (a
+fixed point, reached in a few rounds).
 
 The model assumes every stream can hold what its producer offers before its consumer takes it,
 which is what the FIFOs on reconvergent paths are sized for (:func:`branch_fifo_depths`).
@@ -45,8 +46,9 @@ def vector_schedule(g: Graph, start: int = 0) -> dict[str, list[int]]:
         merged = [max(ts) for ts in zip(*operands)]
         if node.op == "output":
             times[node.name] = merged
-        elif node.op == "fork":
-            times[node.name] = _fork_offers(g, node.name, merged)
+        elif node.op == "fork":  # its input register, then the slowest consumer's pace
+            registered = components.get(node.component).beat_times(node, node.fold, merged)
+            times[node.name] = _fork_offers(g, node.name, registered)
         else:
             times[node.name] = components.get(node.component).beat_times(node, node.fold, merged)
     return times

@@ -6,13 +6,17 @@
 // lane's output. golden/activation.py builds tables from a real function with the project's
 // rounding (round half up, saturate), and golden.activation.lookup is the reference.
 //
+// Pipelined: the table is read synchronously (a block RAM's read register for large tables), the
+// entry is registered once more (a block RAM's clock-to-out is most of a cycle) and a skid_buffer
+// offers the beat, so data_in_ready depends only on registers (never on data_out_ready).
+//
 // Parameters:
 //   LANES       lanes per beat (>= 1)
 //   IN_WIDTH    input bits, the table's address width (1 .. 12)
 //   OUT_WIDTH   output bits, the table's entry width (>= 1)
 //   TABLE_FILE  $readmemh image: 2**IN_WIDTH words of OUT_WIDTH bits, entry i on line i
 //
-// Latency: 1 cycle. Initiation interval: 1.
+// Latency: 3 cycles (table read, entry register, skid_buffer). Initiation interval: 1.
 // lint-params: TABLE_FILE="table.memh"
 module fixed_lut #(
     parameter int    LANES      = 1,  // lanes per beat
@@ -45,17 +49,39 @@ module fixed_lut #(
   logic [OUT_WIDTH-1:0] table_mem[2**IN_WIDTH];
   initial $readmemh(TABLE_FILE, table_mem);
 
-  // One output register: a beat moves in when the register is empty or being emptied.
-  assign data_in_ready = !data_out_valid || data_out_ready;
+  logic [LANES-1:0][OUT_WIDTH-1:0] entry, entry_q;
+  logic result_valid, result_ready, advance;
+
+  pipe_ctrl #(
+      .STAGES(2)
+  ) u_ctrl (
+      .clk,
+      .rst,
+      .in_valid (data_in_valid),
+      .in_ready (data_in_ready),
+      .out_valid(result_valid),
+      .out_ready(result_ready),
+      .advance
+  );
 
   always_ff @(posedge clk) begin
-    if (rst) data_out_valid <= 1'b0;
-    else if (data_in_ready) data_out_valid <= data_in_valid;
-  end
-
-  always_ff @(posedge clk) begin
-    if (data_in_ready && data_in_valid) begin
-      for (int i = 0; i < LANES; i++) data_out[i] <= table_mem[data_in[i]];
+    if (advance) begin
+      for (int i = 0; i < LANES; i++) entry[i] <= table_mem[data_in[i]];
+      entry_q <= entry;
     end
   end
+
+  skid_buffer #(
+      .LANES(LANES),
+      .WIDTH(OUT_WIDTH)
+  ) u_out (
+      .clk,
+      .rst,
+      .data_in       (entry_q),
+      .data_in_valid (result_valid),
+      .data_in_ready (result_ready),
+      .data_out,
+      .data_out_valid,
+      .data_out_ready
+  );
 endmodule

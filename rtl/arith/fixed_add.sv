@@ -3,8 +3,10 @@
 //
 // A beat of data_in_0 and a beat of data_in_1 are taken together (stream_join). In every lane
 // both operands are aligned exactly to F = max(A_FRAC, B_FRAC) fraction bits by a left shift,
-// added at full width (no overflow possible), then converted by fixed_requant to the output
-// format (round half up, saturation). A skid_buffer registers the result.
+// added at full width (no overflow possible) into a register, then converted by
+// fixed_requant_reg to the output format (round half up, saturation; its register splits the
+// rounding from the saturation). A skid_buffer registers the result, so data_in_ready never
+// depends on data_out_ready in the same cycle.
 //
 // Parameters:
 //   LANES      lanes per beat, the same on both inputs and the output (>= 1)
@@ -15,7 +17,8 @@
 //   OUT_WIDTH  bits per output lane, two's complement (>= 2)
 //   OUT_FRAC   fraction bits of the output
 //
-// Latency: 1 cycle (from the cycle both inputs are taken). Initiation interval: 1.
+// Latency: 3 cycles from the cycle both inputs are taken (sum register, requantizer register,
+// skid_buffer). Initiation interval: 1.
 module fixed_add #(
     parameter int LANES     = 1,  // lanes per beat
     parameter int A_WIDTH   = 8,  // bits per lane of data_in_0
@@ -61,7 +64,6 @@ module fixed_add #(
 
   logic [1:0][LANES-1:0][JW-1:0] operands, joined;
   logic joined_valid, joined_ready;
-  logic [LANES-1:0][OUT_WIDTH-1:0] result;
 
   always_comb begin
     for (int i = 0; i < LANES; i++) begin
@@ -72,8 +74,9 @@ module fixed_add #(
 
   stream_join #(
       .LANES(LANES),
-      .WIDTH(JW),
-      .N    (2)
+      .WIDTH  (JW),
+      .N      (2),
+      .OUT_REG(1'b0)
   ) u_join (
       .clk,
       .rst,
@@ -85,13 +88,31 @@ module fixed_add #(
       .data_out_ready(joined_ready)
   );
 
+  // Two register levels: the exact sums, then fixed_requant_reg's; a skid_buffer after them.
+  logic [LANES-1:0][OUT_WIDTH-1:0] result;
+  logic result_valid, result_ready, advance;
+
+  pipe_ctrl #(
+      .STAGES(2)
+  ) u_ctrl (
+      .clk,
+      .rst,
+      .in_valid (joined_valid),
+      .in_ready (joined_ready),
+      .out_valid(result_valid),
+      .out_ready(result_ready),
+      .advance
+  );
+
   for (genvar i = 0; i < LANES; i++) begin : gen_lane
     logic signed [SUM_W-1:0] a_aligned, b_aligned, sum;
     assign a_aligned = SUM_W'(signed'(joined[0][i][A_WIDTH-1:0])) <<< SA;
     assign b_aligned = SUM_W'(signed'(joined[1][i][B_WIDTH-1:0])) <<< SB;
-    assign sum = a_aligned + b_aligned;
+    always_ff @(posedge clk) begin
+      if (advance) sum <= a_aligned + b_aligned;
+    end
 
-    fixed_requant #(
+    fixed_requant_reg #(
         .IN_WIDTH  (SUM_W),
         .IN_FRAC   (F),
         .IN_SIGNED (1'b1),
@@ -99,6 +120,8 @@ module fixed_add #(
         .OUT_FRAC  (OUT_FRAC),
         .OUT_SIGNED(1'b1)
     ) u_requant (
+        .clk,
+        .en      (advance),
         .data_in (sum),
         .data_out(result[i])
     );
@@ -111,8 +134,8 @@ module fixed_add #(
       .clk,
       .rst,
       .data_in       (result),
-      .data_in_valid (joined_valid),
-      .data_in_ready (joined_ready),
+      .data_in_valid (result_valid),
+      .data_in_ready (result_ready),
       .data_out,
       .data_out_valid,
       .data_out_ready

@@ -1,9 +1,11 @@
 // fixed_cast: streaming change of fixed-point format of every lane, the RTL twin of
 // golden.components.cast.
 //
-// Each lane goes through fixed_requant (round half up on dropped fraction bits, zeros appended
-// when OUT_FRAC > IN_FRAC, then saturation to the output range; nothing wraps). A skid_buffer
-// registers the result, so data_out, data_out_valid and data_in_ready all come from flip-flops.
+// Each lane goes through fixed_requant_reg (round half up on dropped fraction bits, zeros
+// appended when OUT_FRAC > IN_FRAC, then saturation to the output range; nothing wraps), whose
+// register splits the rounding from the saturation; a skid_buffer registers the result, so
+// data_out, data_out_valid and data_in_ready all come from flip-flops (data_in_ready never
+// depends on data_out_ready in the same cycle).
 //
 // Parameters:
 //   LANES      lanes per beat (>= 1)
@@ -14,7 +16,7 @@
 //   OUT_FRAC   fraction bits of the output
 //   OUT_SIGNED 1: output lanes are two's complement, 0: unsigned (negative values become 0)
 //
-// Latency: 1 cycle. Initiation interval: 1.
+// Latency: 2 cycles (the requantizer's register, then the skid_buffer). Initiation interval: 1.
 module fixed_cast #(
     parameter int LANES      = 1,   // lanes per beat
     parameter int IN_WIDTH   = 16,  // bits per input lane
@@ -45,9 +47,23 @@ module fixed_cast #(
   end
 
   logic [LANES-1:0][OUT_WIDTH-1:0] cast;
+  logic cast_valid, cast_ready, advance;
+
+  // One register level (inside fixed_requant_reg) between the input and the skid_buffer.
+  pipe_ctrl #(
+      .STAGES(1)
+  ) u_ctrl (
+      .clk,
+      .rst,
+      .in_valid (data_in_valid),
+      .in_ready (data_in_ready),
+      .out_valid(cast_valid),
+      .out_ready(cast_ready),
+      .advance
+  );
 
   for (genvar i = 0; i < LANES; i++) begin : gen_lane
-    fixed_requant #(
+    fixed_requant_reg #(
         .IN_WIDTH  (IN_WIDTH),
         .IN_FRAC   (IN_FRAC),
         .IN_SIGNED (IN_SIGNED),
@@ -55,6 +71,8 @@ module fixed_cast #(
         .OUT_FRAC  (OUT_FRAC),
         .OUT_SIGNED(OUT_SIGNED)
     ) u_requant (
+        .clk,
+        .en      (advance),
         .data_in (data_in[i]),
         .data_out(cast[i])
     );
@@ -66,9 +84,9 @@ module fixed_cast #(
   ) u_out (
       .clk,
       .rst,
-      .data_in(cast),
-      .data_in_valid,
-      .data_in_ready,
+      .data_in       (cast),
+      .data_in_valid (cast_valid),
+      .data_in_ready (cast_ready),
       .data_out,
       .data_out_valid,
       .data_out_ready

@@ -4,7 +4,7 @@
 // Each lane becomes max(x, 0) (unsigned inputs pass unchanged) and is then converted exactly
 // as fixed_cast does: round half up on dropped fraction bits, saturation to the output range.
 // With OUT_SIGNED = 0 the output spends no bit on a sign, which ReLU makes redundant. The
-// output is registered (fixed_cast's skid_buffer).
+// output is registered (fixed_cast's requantizer register and skid_buffer).
 //
 // Parameters:
 //   LANES      lanes per beat (>= 1)
@@ -15,7 +15,7 @@
 //   OUT_FRAC   fraction bits of the output
 //   OUT_SIGNED 1: output lanes are two's complement, 0: unsigned
 //
-// Latency: 1 cycle. Initiation interval: 1.
+// Latency: 2 cycles (fixed_cast's). Initiation interval: 1.
 module fixed_relu #(
     parameter int LANES      = 1,   // lanes per beat
     parameter int IN_WIDTH   = 16,  // bits per input lane

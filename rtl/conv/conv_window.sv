@@ -69,14 +69,41 @@ module conv_window #(
            KERNEL_H, KERNEL_W);
   end
 
+  // Narrow signed arithmetic: pixel coordinates and raster indices, padding included.
+  localparam int SPAN = (IMG_H > IMG_W ? IMG_H : IMG_W) + 2 * PADDING + STRIDE + KERNEL_H + KERNEL_W;
+  localparam int YW = $clog2(SPAN + 1) + 1;  // a coordinate, signed
+  localparam int IW = $clog2((IMG_H + 2 * PADDING + STRIDE + KERNEL_H) * (IMG_W + 2 * PADDING + STRIDE
+                                                                         + KERNEL_W) + DEPTH + 1) + 2;
+  localparam int KXW = KERNEL_W > 1 ? $clog2(KERNEL_W) : 1;
+  localparam int KYW = KERNEL_H > 1 ? $clog2(KERNEL_H) : 1;
+  localparam int OXW = OUT_W > 1 ? $clog2(OUT_W) : 1;
+  localparam int OYW = OUT_H > 1 ? $clog2(OUT_H) : 1;
+  localparam logic signed [YW-1:0] ORIGIN = -YW'(PADDING);  // first window's top row / left column
+  // raster index of the first window's first pixel: (-PADDING) * IMG_W - PADDING
+  localparam logic signed [IW-1:0] ORIGIN_IDX = -IW'(PADDING * IMG_W + PADDING);
+  localparam logic signed [IW-1:0] ORIGIN_LINE = -IW'(PADDING * IMG_W);  // first window row's start
+
   logic [CHANNELS-1:0][DATA_WIDTH-1:0] line_store[DEPTH];
+
+  // ---- reader state: the current window beat, kept incrementally (no multiplies) -----------
+  // kx, ky: pixel within the window; ox, oy: output position. y0 / x0: the window's top row and
+  // left column (oy*STRIDE - PADDING, ox*STRIDE - PADDING); y / x: the beat's pixel; idx = y*IMG_W
+  // + x; row_idx = y*IMG_W + x0 (this window row's first pixel); win_idx = y0*IMG_W + x0; line =
+  // y0*IMG_W; limit: the writer may fill pixels below it (the first pixel any remaining window
+  // still reads, plus DEPTH).
+  logic [KXW-1:0] kx;
+  logic [KYW-1:0] ky;
+  logic [OXW-1:0] ox;
+  logic [OYW-1:0] oy;
+  logic signed [YW-1:0] y0, x0, y, x;
+  logic signed [IW-1:0] idx, row_idx, win_idx, line, limit;
+  logic reading;  // windows of the current image are still to be sent
 
   // ---- writer: pixels in raster order --------------------------------------------------------
   logic [PW-1:0] written;  // pixels of the current image stored so far
-  int band_start;          // first pixel any remaining window still reads
   logic take;
 
-  assign data_in_ready = (int'(written) < PIXELS) && (int'(written) < band_start + DEPTH);
+  assign data_in_ready = (int'(written) < PIXELS) && ($signed(IW'(written)) < limit);
   assign take = data_in_valid && data_in_ready;
 
   always_ff @(posedge clk) begin
@@ -84,20 +111,17 @@ module conv_window #(
   end
 
   // ---- reader: windows in raster order, pixels of a window in raster order ------------------
-  int oy, ox, ky, kx;  // current output position and window pixel
-  int y, x;
-  logic in_image, available, last_beat, out_free, emit, frame_done, reading;
+  logic in_image, available, last_kx, last_ky, last_ox, last_oy, last_beat, out_free, emit, frame_done;
 
   always_comb begin
-    y = oy * STRIDE + ky - PADDING;
-    x = ox * STRIDE + kx - PADDING;
-    in_image = y >= 0 && y < IMG_H && x >= 0 && x < IMG_W;
+    in_image = y >= 0 && y < YW'(IMG_H) && x >= 0 && x < YW'(IMG_W);
     // padding beats of an image wait for its first pixel, so no image starts before its input
-    available = written != '0 && (!in_image || (y * IMG_W + x < int'(written)));
-    // once the last window has left, no stored pixel is needed: the rest of the image may come
-    if (!reading) band_start = PIXELS;
-    else band_start = oy * STRIDE - PADDING > 0 ? (oy * STRIDE - PADDING) * IMG_W : 0;
-    last_beat = oy == OUT_H - 1 && ox == OUT_W - 1 && ky == KERNEL_H - 1 && kx == KERNEL_W - 1;
+    available = written != '0 && (!in_image || idx < $signed(IW'(written)));
+    last_kx = kx == KXW'(KERNEL_W - 1);
+    last_ky = ky == KYW'(KERNEL_H - 1);
+    last_ox = ox == OXW'(OUT_W - 1);
+    last_oy = oy == OYW'(OUT_H - 1);
+    last_beat = last_oy && last_ox && last_ky && last_kx;
   end
 
   assign out_free = !data_out_valid || data_out_ready;
@@ -105,28 +129,71 @@ module conv_window #(
   // The next image starts when every window has left and every pixel of this one has arrived.
   assign frame_done = !reading && int'(written) == PIXELS;
 
+  // The writer's limit for the next window band, max(0, (oy+1)*STRIDE - PADDING) * IMG_W + DEPTH:
+  // band_lim runs ahead by one band (line + STRIDE*IMG_W + DEPTH); bands up to oy = PADDING /
+  // STRIDE still start at pixel 0.
+  localparam int OY_LIVE = PADDING / STRIDE;  // the first oy whose next band starts below row 0
+  localparam logic signed [IW-1:0] ORIGIN_LIM = IW'(STRIDE * IMG_W + DEPTH - PADDING * IMG_W);
+  logic signed [IW-1:0] band_lim;
+
   always_ff @(posedge clk) begin
     if (rst || frame_done) begin
-      oy <= 0;
-      ox <= 0;
-      ky <= 0;
-      kx <= 0;
+      {kx, ky, ox, oy} <= '0;
+      {y0, x0, y, x} <= {ORIGIN, ORIGIN, ORIGIN, ORIGIN};
+      {idx, row_idx, win_idx} <= {ORIGIN_IDX, ORIGIN_IDX, ORIGIN_IDX};
+      line <= ORIGIN_LINE;
+      band_lim <= ORIGIN_LIM;
+      limit <= IW'(DEPTH);  // max(0, ORIGIN_LINE) + DEPTH, ORIGIN_LINE <= 0
       reading <= 1'b1;
     end else if (emit) begin
-      if (last_beat) reading <= 1'b0;
-      if (kx < KERNEL_W - 1) begin
-        kx <= kx + 1;
+      if (last_beat) begin
+        reading <= 1'b0;
+        limit <= IW'(PIXELS);  // once the last window has left, the rest of the image may come
+      end
+      if (!last_kx) begin
+        kx <= kx + 1'b1;
+        x <= x + 1'b1;
+        idx <= idx + 1'b1;
       end else begin
-        kx <= 0;
-        if (ky < KERNEL_H - 1) begin
-          ky <= ky + 1;
+        kx <= '0;
+        if (!last_ky) begin  // next row of the window
+          ky <= ky + 1'b1;
+          y <= y + 1'b1;
+          x <= x0;
+          row_idx <= row_idx + IW'(IMG_W);
+          idx <= row_idx + IW'(IMG_W);
         end else begin
-          ky <= 0;
-          if (ox < OUT_W - 1) begin
-            ox <= ox + 1;
+          ky <= '0;
+          y <= y0;
+          if (!last_ox) begin  // next window to the right
+            ox <= ox + 1'b1;
+            x0 <= x0 + YW'(STRIDE);
+            x <= x0 + YW'(STRIDE);
+            win_idx <= win_idx + IW'(STRIDE);
+            row_idx <= win_idx + IW'(STRIDE);
+            idx <= win_idx + IW'(STRIDE);
           end else begin
-            ox <= 0;
-            oy <= oy < OUT_H - 1 ? oy + 1 : 0;
+            ox <= '0;
+            x0 <= ORIGIN;
+            x <= ORIGIN;
+            if (!last_oy) begin  // next row of windows
+              oy <= oy + 1'b1;
+              y0 <= y0 + YW'(STRIDE);
+              y <= y0 + YW'(STRIDE);
+              line <= line + IW'(STRIDE * IMG_W);
+              win_idx <= line + IW'(STRIDE * IMG_W - PADDING);
+              row_idx <= line + IW'(STRIDE * IMG_W - PADDING);
+              idx <= line + IW'(STRIDE * IMG_W - PADDING);
+              band_lim <= band_lim + IW'(STRIDE * IMG_W);
+              limit <= int'(oy) >= OY_LIVE ? band_lim : IW'(DEPTH);
+            end else begin
+              oy <= '0;
+              y0 <= ORIGIN;
+              y <= ORIGIN;
+              line <= ORIGIN_LINE;
+              band_lim <= ORIGIN_LIM;
+              {idx, row_idx, win_idx} <= {ORIGIN_IDX, ORIGIN_IDX, ORIGIN_IDX};
+            end
           end
         end
       end
@@ -139,9 +206,6 @@ module conv_window #(
   end
 
   // ---- output register -------------------------------------------------------------------------
-  logic [AW-1:0] read_addr;
-  assign read_addr = AW'(y * IMG_W + x);
-
   always_ff @(posedge clk) begin
     if (rst) data_out_valid <= 1'b0;
     else if (emit) data_out_valid <= 1'b1;
@@ -149,6 +213,6 @@ module conv_window #(
   end
 
   always_ff @(posedge clk) begin
-    if (emit) data_out <= in_image ? line_store[read_addr] : '0;
+    if (emit) data_out <= in_image ? line_store[idx[AW-1:0]] : '0;
   end
 endmodule

@@ -6,7 +6,15 @@
 // multiply-accumulates. The first group consumes the input stream directly and stores it; the
 // other groups replay the stored vector. Each group leaves as one beat of OUT_PAR lanes.
 // The exact accumulator (IN_FRAC + W_FRAC fraction bits, never overflows) is rounded half up
-// and saturated to the output format by fixed_requant: bit-exact with golden.components.linear.
+// and saturated to the output format by fixed_requant_reg: bit-exact with golden.components.linear.
+//
+// Pipeline (every level registered, all moving together with `advance`): a step is issued into
+// the operand and weight registers (the weight ROM is read synchronously); mult_pipe registers
+// the operands again (the multipliers' input registers, which also follow a block-RAM read) and
+// the products; add_tree sums the IN_PAR products of each output lane, one register level per
+// adder level; the accumulator adds the sum (or starts from the bias on a group's first step);
+// fixed_requant_reg rounds the finished accumulator into its register; a skid_buffer offers the
+// beat. data_in_ready depends only on flip-flops (never on data_out_ready in the same cycle).
 //
 // Parameters:
 //   IN_FEATURES  K, elements per input vector (>= 1)
@@ -27,12 +35,17 @@
 //
 // Initiation interval: G * C = (OUT_FEATURES/OUT_PAR) * (IN_FEATURES/IN_PAR) cycles per vector
 //   when the input keeps up and the output is never stalled (1 when fully parallel).
-// Latency: the beat of group g leaves 1 cycle after its last step; with G = 1 that is 1 cycle
-//   after the vector's last input beat.
-// Memories: a weight ROM of at least 512 words and 16 kb (and then the bias ROM too) is read one
-//   cycle ahead into a register (a synchronous read), so synthesis maps it to block RAM; a rst
-//   of at least one cycle primes the first read. Smaller ROMs are read combinationally (LUTs).
-//   Timing is the same either way.
+// Latency: the beat of group g leaves 6 + R + M + T cycles after its last step, T =
+//   ceil(log2(IN_PAR)) adder-tree levels, M = ceil(log2(LX * LW)) extra product levels for
+//   operands over 18 bits (LX = 1 if XW <= 18 else 1 + ceil((XW - 18) / 17), XW = IN_WIDTH +
+//   (IN_SIGNED ? 0 : 1); LW likewise for W_WIDTH; M = 0 for operands of at most 18 bits), R = 1
+//   for a block-RAM weight ROM (see Memories), else 0: issue, [block-RAM word register],
+//   multiplier input, product, T tree levels, accumulator, requantizer, skid_buffer. With G = 1
+//   that is after the vector's last input beat.
+// Memories: every ROM is read synchronously at issue. A weight ROM of at least 512 words
+//   (G * C >= 512) and 16 kb (G * C * OUT_PAR * IN_PAR * W_WIDTH >= 16384) is left to synthesis
+//   (block RAM) and its word is registered once more; smaller ones carry rom_style = "logic"
+//   (LUTs).
 module fixed_linear #(
     parameter int    IN_FEATURES  = 4,   // K: elements per input vector
     parameter int    OUT_FEATURES = 4,   // N: elements per output vector
@@ -107,46 +120,47 @@ module fixed_linear #(
     $error("fixed_linear: BIAS_FILE must name a $readmemh bias image when HAS_BIAS=1");
   end
 
-  // ---- parameter memories --------------------------------------------------------------------
-  logic [WWORD-1:0] weight_mem[G*C];
-  initial $readmemh(WEIGHTS_FILE, weight_mem);
+  // ---- pipeline geometry -------------------------------------------------------------------
+  localparam int LX = XW <= 18 ? 1 : 1 + (XW - 2) / 17;  // mult_pipe limbs of an input
+  localparam int LW = W_WIDTH <= 18 ? 1 : 1 + (W_WIDTH - 2) / 17;  // and of a weight
+  localparam int MLAT = 2 + (LX * LW > 1 ? $clog2(LX * LW) : 0);  // mult_pipe, input regs included
+  localparam int TREE = IN_PAR > 1 ? $clog2(IN_PAR) : 0;  // adder-tree levels
+  localparam int TREE_W = PROD_W + TREE;  // bits of a lane's sum of products
+  localparam int RL = ROM_IN_BRAM ? 1 : 0;  // a register level behind a block-RAM read
+  localparam int DT = RL + MLAT + TREE;  // register levels from the issue registers to the tree's sum
+  localparam int AW = G * C > 1 ? $clog2(G * C) : 1;  // weight ROM address bits
 
-  // ---- control ---------------------------------------------------------------------------------
+  // ---- issue: the step's counters, operand and weights --------------------------------------
   logic [CW-1:0] step_idx;   // c: input beat within the vector
   logic [GW-1:0] group_idx;  // g: output group within the vector
-  logic first_group, last_step, out_free, have_operand, step;
+  logic [AW-1:0] rom_addr;   // g * C + c: the weight word of the step
+  logic first_group, last_step, last_group, have_operand, step, advance;
+  logic result_valid, result_ready;  // the requantizer register towards the skid_buffer
 
+  // Every register level moves when the requantizer's register is empty or being taken; the
+  // skid_buffer's ready is a flip-flop, so data_in_ready depends on registers only.
+  assign advance = !result_valid || result_ready;
   assign first_group = group_idx == '0;
   assign last_step = step_idx == CW'(C - 1);
-  assign out_free = !data_out_valid || data_out_ready;
+  assign last_group = group_idx == GW'(G - 1);
   assign have_operand = first_group ? data_in_valid : 1'b1;
-  // A step may run unless it completes a group whose result has nowhere to go.
-  assign step = have_operand && (!last_step || out_free);
-  assign data_in_ready = first_group && (!last_step || out_free);
+  assign step = have_operand && advance;
+  assign data_in_ready = first_group && advance;
 
-  // The position of the next cycle: the memories are read one cycle ahead with it, so their
-  // outputs are registered (block RAM) and still belong to the current step.
-  logic [CW-1:0] step_next;
-  logic [GW-1:0] group_next;
-  always_comb begin
-    step_next  = step_idx;
-    group_next = group_idx;
+  always_ff @(posedge clk) begin
     if (rst) begin
-      step_next  = '0;
-      group_next = '0;
+      step_idx <= '0;
+      group_idx <= '0;
+      rom_addr <= '0;
     end else if (step) begin
-      step_next = last_step ? '0 : step_idx + CW'(1);
-      if (last_step) group_next = (group_idx == GW'(G - 1)) ? '0 : group_idx + GW'(1);
+      step_idx <= last_step ? '0 : step_idx + CW'(1);
+      if (last_step) group_idx <= last_group ? '0 : group_idx + GW'(1);
+      rom_addr <= last_step && last_group ? '0 : rom_addr + AW'(1);
     end
   end
 
-  always_ff @(posedge clk) begin
-    step_idx  <= step_next;
-    group_idx <= group_next;
-  end
-
-  // ---- operand: the live input for group 0, the stored vector for the others -------------------
-  logic [IN_PAR-1:0][IN_WIDTH-1:0] operand;
+  // The live input for group 0, the stored vector for the others.
+  logic [IN_PAR-1:0][IN_WIDTH-1:0] operand, x_issue;
   if (G > 1) begin : gen_replay
     logic [IN_PAR-1:0][IN_WIDTH-1:0] vector_mem[C];
     always_ff @(posedge clk) begin
@@ -157,32 +171,98 @@ module fixed_linear #(
     assign operand = data_in;
   end
 
-  // ---- multiply-accumulate -----------------------------------------------------------------
-  // A deep, large ROM is read one cycle ahead into a register (a synchronous read: block RAM);
-  // a shallow one is read combinationally, which Yosys folds into far fewer LUTs than a
-  // registered wide word.
-  logic [WWORD-1:0] weight_word;  // weights of the current step
-  if (ROM_IN_BRAM) begin : gen_sync_weights
-    always_ff @(posedge clk) begin
-      weight_word <= weight_mem[C*int'(group_next)+int'(step_next)];
-    end
-  end else begin : gen_comb_weights
-    assign weight_word = weight_mem[C*int'(group_idx)+int'(step_idx)];
+  always_ff @(posedge clk) begin
+    if (advance) x_issue <= operand;
   end
 
-  logic signed [OUT_PAR-1:0][ACC_W-1:0] acc, acc_next, base;
-  logic signed [OUT_PAR-1:0][ACC_W-1:0] bias_aligned;
+  // The weights of the issued step: a synchronous read of the weight ROM.
+  logic [WWORD-1:0] w_issue;
+  if (ROM_IN_BRAM) begin : gen_bram_weights
+    logic [WWORD-1:0] weight_mem[G*C];
+    initial $readmemh(WEIGHTS_FILE, weight_mem);
+    always_ff @(posedge clk) begin
+      if (advance) w_issue <= weight_mem[int'(rom_addr)];
+    end
+  end else begin : gen_logic_weights
+    (* rom_style = "logic" *) logic [WWORD-1:0] weight_mem[G*C];
+    initial $readmemh(WEIGHTS_FILE, weight_mem);
+    always_ff @(posedge clk) begin
+      if (advance) w_issue <= weight_mem[int'(rom_addr)];
+    end
+  end
 
-  if (HAS_BIAS) begin : gen_bias
-    logic [BWORD-1:0] bias_mem[G];
-    initial $readmemh(BIAS_FILE, bias_mem);
-    logic [BWORD-1:0] bias_word;  // bias of the current group
-    if (ROM_IN_BRAM) begin : gen_sync_bias
-      always_ff @(posedge clk) begin
-        bias_word <= bias_mem[group_next];
+  // The step's flags travel beside the data: valid, first step of its group, last step, group.
+  logic [DT:0] tok_valid, tok_first, tok_last;
+  logic [GW-1:0] tok_group[DT];
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      tok_valid <= '0;
+    end else if (advance) begin
+      tok_valid <= {tok_valid[DT-1:0], step};
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (advance) begin
+      tok_first <= {tok_first[DT-1:0], step_idx == '0};
+      tok_last <= {tok_last[DT-1:0], last_step};
+      tok_group[0] <= group_idx;
+      for (int k = 1; k < DT; k++) tok_group[k] <= tok_group[k-1];
+    end
+  end
+
+  // A block RAM's clock-to-out is most of a cycle: its word (and the operand beside it) is
+  // registered once more next to the RAM before it travels to the multipliers.
+  logic [IN_PAR-1:0][IN_WIDTH-1:0] x_mult;
+  logic [WWORD-1:0] w_mult;
+  if (ROM_IN_BRAM) begin : gen_bram_level
+    always_ff @(posedge clk) begin
+      if (advance) begin
+        x_mult <= x_issue;
+        w_mult <= w_issue;
       end
-    end else begin : gen_comb_bias
-      assign bias_word = bias_mem[group_idx];
+    end
+  end else begin : gen_no_bram_level
+    assign x_mult = x_issue;
+    assign w_mult = w_issue;
+  end
+
+  // ---- products and their sums, per output lane ------------------------------------------
+  logic signed [OUT_PAR-1:0][TREE_W-1:0] lane_sum;  // with tok_*[DT]
+  for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
+    logic [IN_PAR-1:0][PROD_W-1:0] products;
+    for (genvar i = 0; i < IN_PAR; i++) begin : gen_mac
+      mult_pipe #(
+          .A_WIDTH(XW),
+          .B_WIDTH(W_WIDTH),
+          .IN_REG (1'b1)
+      ) u_mult (
+          .clk,
+          .en(advance),
+          .a (XW'($signed({IN_SIGNED ? x_mult[i][IN_WIDTH-1] : 1'b0, x_mult[i]}))),
+          .b ($signed(w_mult[(o*IN_PAR+i)*W_WIDTH+:W_WIDTH])),
+          .p (products[i])
+      );
+    end
+    add_tree #(
+        .N        (IN_PAR),
+        .IN_WIDTH (PROD_W),
+        .OUT_WIDTH(TREE_W)
+    ) u_tree (
+        .clk,
+        .en      (advance),
+        .data_in (products),
+        .data_out(lane_sum[o])
+    );
+  end
+
+  // ---- bias, read one level ahead of the accumulator ------------------------------------------
+  logic signed [OUT_PAR-1:0][ACC_W-1:0] bias_aligned;
+  if (HAS_BIAS) begin : gen_bias
+    (* rom_style = "logic" *) logic [BWORD-1:0] bias_mem[G];
+    initial $readmemh(BIAS_FILE, bias_mem);
+    logic [BWORD-1:0] bias_word;  // bias of the group of the step entering the accumulator
+    always_ff @(posedge clk) begin
+      if (advance) bias_word <= bias_mem[tok_group[DT-1]];
     end
     for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
       assign bias_aligned[o] =
@@ -190,28 +270,29 @@ module fixed_linear #(
     end
   end else begin : gen_no_bias_add
     assign bias_aligned = '0;
+    logic unused_group;
+    assign unused_group = ^tok_group[DT-1];
   end
 
-  always_comb begin
-    for (int o = 0; o < OUT_PAR; o++) begin
-      base[o] = step_idx == '0 ? bias_aligned[o] : acc[o];
-      acc_next[o] = base[o];
-      for (int i = 0; i < IN_PAR; i++) begin
-        acc_next[o] = acc_next[o] + ACC_W'(
-            $signed({IN_SIGNED ? operand[i][IN_WIDTH-1] : 1'b0, operand[i]})
-            * $signed(weight_word[(o*IN_PAR+i)*W_WIDTH+:W_WIDTH]));
+  // ---- accumulate -------------------------------------------------------------------------
+  logic signed [OUT_PAR-1:0][ACC_W-1:0] acc;
+  logic acc_done;  // acc holds a group's finished sum
+  always_ff @(posedge clk) begin
+    if (advance && tok_valid[DT]) begin
+      for (int o = 0; o < OUT_PAR; o++) begin
+        acc[o] <= (tok_first[DT] ? bias_aligned[o] : acc[o]) + ACC_W'(signed'(lane_sum[o]));
       end
     end
   end
-
   always_ff @(posedge clk) begin
-    if (step && !last_step) acc <= acc_next;
+    if (rst) acc_done <= 1'b0;
+    else if (advance) acc_done <= tok_valid[DT] && tok_last[DT];
   end
 
-  // ---- requantize and output register ------------------------------------------------------
+  // ---- requantize (a register between the accumulator and the output) and the skid_buffer ----
   logic [OUT_PAR-1:0][OUT_WIDTH-1:0] result;
   for (genvar o = 0; o < OUT_PAR; o++) begin : gen_requant
-    fixed_requant #(
+    fixed_requant_reg #(
         .IN_WIDTH  (ACC_W),
         .IN_FRAC   (ACC_FRAC),
         .IN_SIGNED (1'b1),
@@ -219,22 +300,29 @@ module fixed_linear #(
         .OUT_FRAC  (OUT_FRAC),
         .OUT_SIGNED(OUT_SIGNED)
     ) u_requant (
-        .data_in (acc_next[o]),
+        .clk,
+        .en      (advance),
+        .data_in (acc[o]),
         .data_out(result[o])
     );
   end
 
   always_ff @(posedge clk) begin
-    if (rst) begin
-      data_out_valid <= 1'b0;
-    end else if (step && last_step) begin
-      data_out_valid <= 1'b1;
-    end else if (data_out_ready) begin
-      data_out_valid <= 1'b0;
-    end
+    if (rst) result_valid <= 1'b0;
+    else if (advance) result_valid <= acc_done;
   end
 
-  always_ff @(posedge clk) begin
-    if (step && last_step) data_out <= result;
-  end
+  skid_buffer #(
+      .LANES(OUT_PAR),
+      .WIDTH(OUT_WIDTH)
+  ) u_out (
+      .clk,
+      .rst,
+      .data_in       (result),
+      .data_in_valid (result_valid),
+      .data_in_ready (result_ready),
+      .data_out,
+      .data_out_valid,
+      .data_out_ready
+  );
 endmodule

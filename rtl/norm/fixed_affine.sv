@@ -4,9 +4,10 @@
 //
 // The stream carries positions one after another; a position is CHANNELS elements sent as
 // P = CHANNELS / LANES beats of LANES lanes, so lane i of beat k holds channel k*LANES + i.
-// Each lane multiplies exactly (IN_FRAC + S_FRAC fraction bits), adds the shift aligned to that
-// format by a left shift, and fixed_requant rounds half up and saturates once to the output
-// format. A skid_buffer registers the result.
+// Each lane multiplies exactly (IN_FRAC + S_FRAC fraction bits; mult_pipe, registered), adds the
+// shift aligned to that format by a left shift (registered), and fixed_requant_reg rounds half up
+// and saturates once to the output format. A skid_buffer registers the result, so data_in_ready
+// never depends on data_out_ready in the same cycle.
 //
 // Parameters:
 //   CHANNELS    elements per position (>= 1)
@@ -27,7 +28,10 @@
 //   (sim/catalogue.py's _prepare_affine writes both images.)
 // lint-params: SCALE_FILE="scale.memh" SHIFT_FILE="shift.memh"
 //
-// Latency: 1 cycle. Initiation interval: 1.
+// Latency: M + 3 cycles: M = 1 + ceil(log2(LA * LB)) product register levels (LA = 1 if
+//   IN_WIDTH + 1 <= 18 else 1 + ceil((IN_WIDTH - 17) / 17), LB likewise for S_WIDTH; M = 1 for
+//   operands of at most 18 bits), the sum's register, the requantizer's register, the skid_buffer.
+// Initiation interval: 1.
 // Memories: scale and shift words are read one cycle ahead into registers (synchronous reads, so
 //   synthesis can map them to block RAM); a rst of at least one cycle primes the first read.
 module fixed_affine #(
@@ -120,20 +124,55 @@ module fixed_affine #(
     shift_word <= shift_mem[pos_next];
   end
 
-  // ---- per-lane arithmetic ----------------------------------------------------------------
+  // ---- per-lane arithmetic: mult_pipe's register levels, the sum, fixed_requant_reg, skid ----
+  localparam int XW = IN_WIDTH + 1;  // the input as a signed number
+  localparam int LA = XW <= 18 ? 1 : 1 + (XW - 2) / 17;  // mult_pipe limbs of x
+  localparam int LB = S_WIDTH <= 18 ? 1 : 1 + (S_WIDTH - 2) / 17;  // and of the scale
+  localparam int MULT_LAT = 1 + (LA * LB > 1 ? $clog2(LA * LB) : 0);  // without input registers
+
   logic [LANES-1:0][OUT_WIDTH-1:0] result;
+  logic result_valid, result_ready, advance;
+
+  pipe_ctrl #(
+      .STAGES(MULT_LAT + 2)
+  ) u_ctrl (
+      .clk,
+      .rst,
+      .in_valid (data_in_valid),
+      .in_ready (data_in_ready),
+      .out_valid(result_valid),
+      .out_ready(result_ready),
+      .advance
+  );
 
   for (genvar i = 0; i < LANES; i++) begin : gen_lane
-    logic signed [IN_WIDTH:0] x;
-    logic signed [S_WIDTH-1:0] s;
-    logic signed [B_WIDTH-1:0] b;
+    logic signed [XW-1:0] x;
+    logic signed [PROD_W-1:0] product;
+    logic signed [B_WIDTH-1:0] b_delay[MULT_LAT];  // the shift, beside the product
     logic signed [ACC_W-1:0] acc;
     assign x = $signed({IN_SIGNED ? data_in[i][IN_WIDTH-1] : 1'b0, data_in[i]});
-    assign s = $signed(scale_word[i*S_WIDTH+:S_WIDTH]);
-    assign b = $signed(shift_word[i*B_WIDTH+:B_WIDTH]);
-    assign acc = ACC_W'(x) * ACC_W'(s) + (ACC_W'(b) <<< BSH);
 
-    fixed_requant #(
+    mult_pipe #(
+        .A_WIDTH(XW),
+        .B_WIDTH(S_WIDTH),
+        .IN_REG (1'b0)
+    ) u_mult (
+        .clk,
+        .en(advance),
+        .a (x),
+        .b (scale_word[i*S_WIDTH+:S_WIDTH]),
+        .p (product)
+    );
+
+    always_ff @(posedge clk) begin
+      if (advance) begin
+        b_delay[0] <= shift_word[i*B_WIDTH+:B_WIDTH];
+        for (int k = 1; k < MULT_LAT; k++) b_delay[k] <= b_delay[k-1];
+        acc <= ACC_W'(product) + (ACC_W'(b_delay[MULT_LAT-1]) <<< BSH);
+      end
+    end
+
+    fixed_requant_reg #(
         .IN_WIDTH  (ACC_W),
         .IN_FRAC   (ACC_FRAC),
         .IN_SIGNED (1'b1),
@@ -141,6 +180,8 @@ module fixed_affine #(
         .OUT_FRAC  (OUT_FRAC),
         .OUT_SIGNED(OUT_SIGNED)
     ) u_requant (
+        .clk,
+        .en      (advance),
         .data_in (acc),
         .data_out(result[i])
     );
@@ -152,9 +193,9 @@ module fixed_affine #(
   ) u_out (
       .clk,
       .rst,
-      .data_in(result),
-      .data_in_valid,
-      .data_in_ready,
+      .data_in       (result),
+      .data_in_valid (result_valid),
+      .data_in_ready (result_ready),
       .data_out,
       .data_out_valid,
       .data_out_ready

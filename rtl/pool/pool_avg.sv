@@ -3,8 +3,10 @@
 //
 // Beats arrive in groups of WINDOW; the exact sum of each lane is kept, multiplied by the
 // constant RECIP = round_half_up(2**RECIP_FRAC / WINDOW) (computed at elaboration), and the
-// product, which has IN_FRAC + RECIP_FRAC fraction bits, goes through fixed_requant (round half
-// up, saturation) to the output format. The result is the exact mean, requantized, when WINDOW is
+// product, which has IN_FRAC + RECIP_FRAC fraction bits, goes through fixed_requant_reg (round half
+// up, saturation) to the output format. Pipelined: the group's sum is registered, multiplied by
+// mult_pipe (registered 18 x 18 pieces), requantized into a register and offered by a skid_buffer,
+// so data_in_ready never depends on data_out_ready in the same cycle. The result is the exact mean, requantized, when WINDOW is
 // a power of two; otherwise it approximates it (see golden/pool.py).
 //
 // Parameters:
@@ -18,7 +20,10 @@
 //   WINDOW      beats per group (>= 1)
 //   RECIP_FRAC  fraction bits of the reciprocal constant, ceil(log2(WINDOW)) .. 32
 //
-// Latency: 1 cycle from a group's last beat to its average.
+// Latency: M + 3 cycles from a group's last beat to its average: the sum's register, M = 1 +
+//   ceil(log2(LA * LB)) product levels (LA = 1 if IN_WIDTH + 1 + ceil(log2(WINDOW)) <= 18 else
+//   1 + ceil((that - 18) / 17), LB likewise for RECIP_FRAC + 2 bits), the requantizer's register,
+//   the skid_buffer.
 // Initiation interval: WINDOW cycles per output beat (one input beat per cycle).
 module pool_avg #(
     parameter int CHANNELS   = 1,   // lanes per beat
@@ -67,25 +72,57 @@ module pool_avg #(
            WINDOW, RECIP_FRAC);
   end
 
+  // mult_pipe's latency without input registers: 1 + ceil(log2(limbs of the sum * of RECIP))
+  localparam int LA = SUM_W <= 18 ? 1 : 1 + (SUM_W - 2) / 17;
+  localparam int LB = RW <= 18 ? 1 : 1 + (RW - 2) / 17;
+  localparam int MULT_LAT = 1 + (LA * LB > 1 ? $clog2(LA * LB) : 0);
+
   logic [CW-1:0] count;  // beats of the current group taken so far
-  logic [CHANNELS-1:0][SUM_W-1:0] sum, sum_next;  // running sums (two's complement)
+  logic [CHANNELS-1:0][SUM_W-1:0] sum;  // running sums (two's complement)
   logic [CHANNELS-1:0][OUT_WIDTH-1:0] result;
-  logic last, out_free, take;
+  logic last, take, advance, result_valid, result_ready;
+
+  // A group's last beat enters the pipeline: the sum's register, mult_pipe's levels,
+  // fixed_requant_reg's register, then a skid_buffer. Other beats only update the sums.
+  pipe_ctrl #(
+      .STAGES(MULT_LAT + 2)
+  ) u_ctrl (
+      .clk,
+      .rst,
+      .in_valid (data_in_valid && last),
+      .in_ready (data_in_ready),
+      .out_valid(result_valid),
+      .out_ready(result_ready),
+      .advance
+  );
 
   assign last = count == CW'(WINDOW - 1);
-  assign out_free = !data_out_valid || data_out_ready;
-  assign data_in_ready = !last || out_free;
   assign take = data_in_valid && data_in_ready;
 
   for (genvar c = 0; c < CHANNELS; c++) begin : gen_lane
-    logic signed [SUM_W-1:0] x, acc;
+    logic signed [SUM_W-1:0] x, acc, total;
     logic signed [PROD_W-1:0] product;
     assign x = SUM_W'($signed({IN_SIGNED ? data_in[c][IN_WIDTH-1] : 1'b0, data_in[c]}));
     assign acc = count == '0 ? x : $signed(sum[c]) + x;
-    assign sum_next[c] = acc;
-    assign product = PROD_W'(acc) * PROD_W'($signed(RW'(RECIP)));
 
-    fixed_requant #(
+    always_ff @(posedge clk) begin
+      if (take && !last) sum[c] <= acc;
+      if (advance) total <= acc;  // the register between accumulation and requantization
+    end
+
+    mult_pipe #(
+        .A_WIDTH(SUM_W),
+        .B_WIDTH(RW),
+        .IN_REG (1'b0)
+    ) u_mult (
+        .clk,
+        .en(advance),
+        .a (total),
+        .b (RW'(RECIP)),
+        .p (product)
+    );
+
+    fixed_requant_reg #(
         .IN_WIDTH  (PROD_W),
         .IN_FRAC   (IN_FRAC + RECIP_FRAC),
         .IN_SIGNED (1'b1),
@@ -93,6 +130,8 @@ module pool_avg #(
         .OUT_FRAC  (OUT_FRAC),
         .OUT_SIGNED(OUT_SIGNED)
     ) u_requant (
+        .clk,
+        .en      (advance),
         .data_in (product),
         .data_out(result[c])
     );
@@ -103,17 +142,17 @@ module pool_avg #(
     else if (take) count <= last ? '0 : count + CW'(1);
   end
 
-  always_ff @(posedge clk) begin
-    if (take && !last) sum <= sum_next;
-  end
-
-  always_ff @(posedge clk) begin
-    if (rst) data_out_valid <= 1'b0;
-    else if (take && last) data_out_valid <= 1'b1;
-    else if (data_out_ready) data_out_valid <= 1'b0;
-  end
-
-  always_ff @(posedge clk) begin
-    if (take && last) data_out <= result;
-  end
+  skid_buffer #(
+      .LANES(CHANNELS),
+      .WIDTH(OUT_WIDTH)
+  ) u_out (
+      .clk,
+      .rst,
+      .data_in       (result),
+      .data_in_valid (result_valid),
+      .data_in_ready (result_ready),
+      .data_out,
+      .data_out_valid,
+      .data_out_ready
+  );
 endmodule

@@ -1,7 +1,9 @@
 // pool_max: per-lane maximum over every WINDOW consecutive beats (the reduction of max pooling).
 //
 // Beats arrive in groups of WINDOW (a conv_window emits one group per output position); the
-// running maximum of each lane is kept and the group's maximum leaves as one beat.
+// running maximum of each lane is kept and the group's maximum leaves as one beat, through a
+// skid_buffer: data_out comes from flip-flops and data_in_ready depends only on registers (never
+// on data_out_ready in the same cycle).
 //
 // Parameters:
 //   CHANNELS    lanes per beat (>= 1)
@@ -40,17 +42,20 @@ module pool_max #(
 
   logic [CW-1:0] count;  // beats of the current group taken so far
   logic [CHANNELS-1:0][DATA_WIDTH-1:0] best, best_next;
-  logic last, out_free, take;
+  logic last, out_ready, take;
 
   assign last = count == CW'(WINDOW - 1);
-  assign out_free = !data_out_valid || data_out_ready;
-  assign data_in_ready = !last || out_free;
+  // The group's last beat sends its maximum into the skid_buffer.
+  assign data_in_ready = !last || out_ready;
   assign take = data_in_valid && data_in_ready;
+
+  // best restarts from the smallest value after each group, so the running maximum is one
+  // compare and one multiplexer (no "first beat" case on the path).
+  localparam logic [DATA_WIDTH-1:0] LOWEST = SIGNED ? DATA_WIDTH'(1) << (DATA_WIDTH - 1) : '0;
 
   always_comb begin
     for (int c = 0; c < CHANNELS; c++) begin
-      if (count == '0) best_next[c] = data_in[c];
-      else if (SIGNED ? $signed(data_in[c]) > $signed(best[c]) : data_in[c] > best[c])
+      if (SIGNED ? $signed(data_in[c]) > $signed(best[c]) : data_in[c] > best[c])
         best_next[c] = data_in[c];
       else best_next[c] = best[c];
     end
@@ -62,16 +67,21 @@ module pool_max #(
   end
 
   always_ff @(posedge clk) begin
-    if (take && !last) best <= best_next;
+    if (rst || (take && last)) best <= {CHANNELS{LOWEST}};
+    else if (take) best <= best_next;
   end
 
-  always_ff @(posedge clk) begin
-    if (rst) data_out_valid <= 1'b0;
-    else if (take && last) data_out_valid <= 1'b1;
-    else if (data_out_ready) data_out_valid <= 1'b0;
-  end
-
-  always_ff @(posedge clk) begin
-    if (take && last) data_out <= best_next;
-  end
+  skid_buffer #(
+      .LANES(CHANNELS),
+      .WIDTH(DATA_WIDTH)
+  ) u_out (
+      .clk,
+      .rst,
+      .data_in       (best_next),
+      .data_in_valid (data_in_valid && last),
+      .data_in_ready (out_ready),
+      .data_out,
+      .data_out_valid,
+      .data_out_ready
+  );
 endmodule

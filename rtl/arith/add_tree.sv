@@ -1,0 +1,66 @@
+// add_tree: pipelined sum of N signed numbers, one register level per adder level.
+//
+// The N inputs are added in pairs, level by level (an odd one out passes to the next level),
+// ceil(log2(N)) levels, each registered when en is high. The sum is exact: OUT_WIDTH must be at
+// least IN_WIDTH + ceil(log2(N)).
+//
+// Parameters:
+//   N          numbers to add (>= 1)
+//   IN_WIDTH   bits of each input, two's complement (>= 1)
+//   OUT_WIDTH  bits of the sum (>= IN_WIDTH + ceil(log2(N)))
+//
+// Latency: ceil(log2(N)) cycles (0 when N = 1: the input passes through, sign-extended).
+// Initiation interval: 1.
+module add_tree #(
+    parameter int N         = 4,   // numbers to add
+    parameter int IN_WIDTH  = 16,  // bits of each input
+    parameter int OUT_WIDTH = 18   // bits of the sum
+) (
+    input  logic                            clk,
+    input  logic                            en,
+    input  logic [N-1:0][IN_WIDTH-1:0]      data_in,
+    output logic signed [OUT_WIDTH-1:0]     data_out
+);
+  localparam int LEVELS = N > 1 ? $clog2(N) : 0;
+
+  if (N < 1) begin : gen_bad_n
+    $error("add_tree: N must be >= 1, got %0d", N);
+  end
+  if (IN_WIDTH < 1) begin : gen_bad_in_width
+    $error("add_tree: IN_WIDTH must be >= 1, got %0d", IN_WIDTH);
+  end
+  if (OUT_WIDTH < IN_WIDTH + LEVELS) begin : gen_bad_out_width
+    $error("add_tree: OUT_WIDTH=%0d must be >= IN_WIDTH + ceil(log2(N)) = %0d", OUT_WIDTH,
+           IN_WIDTH + LEVELS);
+  end
+
+  // level[l] holds the (N + 2**l - 1) / 2**l partial sums after l adder levels.
+  logic signed [OUT_WIDTH-1:0] level[LEVELS+1][N];
+
+  for (genvar k = 0; k < N; k++) begin : gen_in
+    assign level[0][k] = OUT_WIDTH'(signed'(data_in[k]));
+  end
+
+  for (genvar l = 1; l <= LEVELS; l++) begin : gen_level
+    localparam int PREV = (N + (1 << (l - 1)) - 1) >> (l - 1);  // sums entering this level
+    localparam int CUR = (PREV + 1) / 2;  // sums leaving it
+    for (genvar k = 0; k < CUR; k++) begin : gen_add
+      always_ff @(posedge clk) begin
+        if (en) begin
+          if (2 * k + 1 < PREV) level[l][k] <= level[l-1][2*k] + level[l-1][2*k+1];
+          else level[l][k] <= level[l-1][2*k];
+        end
+      end
+    end
+    for (genvar k = CUR; k < N; k++) begin : gen_unused
+      assign level[l][k] = '0;
+    end
+  end
+
+  assign data_out = level[LEVELS][0];
+
+  if (LEVELS == 0) begin : gen_no_register
+    logic unused_clk_en;  // a single input passes through: nothing is registered
+    assign unused_clk_en = clk ^ en;
+  end
+endmodule
