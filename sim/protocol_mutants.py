@@ -17,12 +17,13 @@ FORK_VALID_WAITS = Mutant(
     "assign data_out_valid = beat_valid ? ~taken : '0;",
     "assign data_out_valid = (beat_valid ? ~taken : '0) & data_out_ready;",
 )
-#: The join offers its joined beat to its output register only while the consumer is ready.
+#: The join joins its inputs only while its consumer is ready: no beat reaches its output register
+#: until the consumer raises ready first.
 JOIN_VALID_WAITS = Mutant(
     "join_valid_waits_for_ready",
     "stream/stream_join.sv",
-    ".data_in_valid (joint_valid),",
-    ".data_in_valid (joint_valid && data_out_ready),",
+    "assign joint_valid = &data_in_valid;",
+    "assign joint_valid = &data_in_valid && data_out_ready;",
 )
 #: A stalled output beat is withdrawn when no new beat comes in: valid dropped before the transfer.
 SKID_VALID_DROPPED = Mutant(
