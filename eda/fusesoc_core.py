@@ -38,14 +38,20 @@ def capi2_core(
     synth_cmd: list[str] | None = None,
     depends: list[str] | None = None,
     parameters: Mapping[str, str] | None = None,
+    data_files: list[str] | None = None,
 ) -> str:
     """A CAPI2 core (see the module docstring). ``depends`` are core names (VLNV without version);
-    ``parameters`` maps string parameters of the top to the defaults its targets pass."""
+    ``parameters`` maps string parameters of the top to the defaults its targets pass;
+    ``data_files`` (relative to the core) are a ``data`` fileset of ``user`` files, each also copied
+    to the same relative path in the build's work folder (memory images that ``$readmemh`` opens
+    relative to where the tool runs)."""
     depend = "".join(f"\n      - {d}" for d in depends or ())
     depend_lines = f"\n    depend:{depend}" if depend else ""
     file_lines = (
         "\n    file_type: systemVerilogSource\n    files:\n" + "\n".join(f"      - {f}" for f in files) if files else ""
     )
+    data = "".join(f"\n      - {f}: {{copyto: {f}}}" for f in data_files or ())
+    data_set = f"\n  data:\n    file_type: user\n    files:{data}\n" if data else ""
     # on the targets, not on `default`: FuseSoC passes a dependency's default-target parameters
     # to whatever top uses it, where they do not exist
     used = f"\n    parameters: [{', '.join(parameters)}]" if parameters else ""
@@ -77,10 +83,10 @@ description: {json.dumps(description)}
 
 filesets:
   rtl:{depend_lines}{file_lines}
-
+{data_set}
 {params}{"" if not params else chr(10)}{scripts}targets:
   default: &default
-    filesets: [rtl]
+    filesets: [rtl{", data" if data else ""}]
     toplevel: {top}
 
   lint:

@@ -445,14 +445,14 @@ def measure_references(freq_mhz: float = DEFAULT_FREQ, out_root: Path | None = N
     }
 
 
-def applicable_reference(report: PnrReport, refs: dict[str, PnrReport]) -> tuple[str, float]:
-    """(name, MHz) of the reference ``report`` is judged against: the multiplier one for designs
-    with a MULT18X18D, the memory one for designs with a DP16KD, the lower of both when both, and
-    200 MHz absolute for designs with neither."""
+def applicable_reference(dsps: int, brams: int, refs: dict[str, PnrReport]) -> tuple[str, float]:
+    """(name, MHz) of the reference a design with ``dsps`` MULT18X18D and ``brams`` DP16KD is judged
+    against: the multiplier one for designs with a MULT18X18D, the memory one for designs with a
+    DP16KD, the lower of both when both, and 200 MHz absolute for designs with neither."""
     applies = []
-    if report.dsps:
+    if dsps:
         applies.append(("multiplier", refs["multiplier"].fmax_mhz))
-    if report.brams:
+    if brams:
         applies.append(("memory", refs["memory"].fmax_mhz))
     if not applies:
         return "absolute", ABSOLUTE_REFERENCE_MHZ

@@ -5,12 +5,13 @@
 * :func:`map_model`: everything up to the folded, annotated hardware graph (:data:`MAP`);
 * :func:`run_flow`: map, emit, simulate bit-exactly, optionally synthesize, write the report.
 
-``python -m mapper.flow sim|synth <design folder>`` re-runs the bench or Yosys on an emitted
-folder (the FuseSoC core's hooks call it).
+``python -m mapper.flow sim|synth|pnr <design folder>`` re-runs the bench, Yosys or ECP5 place and
+route on an emitted folder, wherever it has been moved (the FuseSoC core's hooks call it).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -23,11 +24,14 @@ import torch
 from torch import nn
 
 import mapper.capture  # noqa: F401  (each of these modules registers its passes)
+import mapper.passes.clock  # noqa: F401
 import mapper.passes.folding  # noqa: F401
 import mapper.passes.formats  # noqa: F401
+import mapper.place_route  # noqa: F401
 import mapper.synthesize  # noqa: F401
+from eda.pnr import place_and_route
 from eda.synth import synthesize as yosys
-from mapper.emit import Design
+from mapper.emit import Design, load_design
 from mapper.graph import Graph
 from mapper.passes.base import PASSES, FlowContext
 from mapper.passes.folding import target_cycles
@@ -45,10 +49,11 @@ MAP = (
     "fold",
     "insert_plumbing",
     "annotate",
+    "clock",
 )
 EMIT = (*MAP, "emit", "report")
 SIM = (*MAP, "emit", "simulate", "report")
-FLOW = (*MAP, "emit", "simulate", "synthesize", "report")
+FLOW = (*MAP, "emit", "simulate", "synthesize", "place_and_route", "report")
 #: The passes that turn a captured graph into a consistent one (before folding).
 CONSISTENT = MAP[: MAP.index("fold")]
 
@@ -124,12 +129,14 @@ class FlowResult:
         design: the emitted design.
         simulation: what the simulate pass measured (``mismatches``, measured cycles, ...).
         synthesis: the Yosys report as a dict (lut, ff, dsp, bram, ...), or None.
+        timing: the place-and-route summary (:func:`mapper.place_route.timing_summary`), or None.
     """
 
     graph: Graph
     design: Design
     simulation: SimulationResult
     synthesis: dict[str, Any] | None
+    timing: dict[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         """The simulation's figures read directly: ``result.mismatches``, ``result.accuracy``, ..."""
@@ -161,6 +168,8 @@ def run_flow(
     dump_graph: Iterable[str] = (),
     bench: str = "harness",
     waves: bool = False,
+    place_route: bool | None = None,
+    clock_mhz: float = 200.0,
 ) -> FlowResult:
     """Map, emit, simulate (bit-exact check and timing) and optionally synthesize ``quant_model``.
 
@@ -171,6 +180,8 @@ def run_flow(
         throughput / cycles: the target, inferences per cycle or cycles per inference (one of
             them; default one inference per 64 cycles).
         synth: run Yosys for the report totals.
+        place_route: place and route on ECP5 for the clock figures (default: when ``synth``).
+        clock_mhz: the clock nextpnr is asked for.
         top: top module name.
         seed, gap_prob, stall_prob: the random input gaps and output stalls of the checking run.
         labels: optional class labels ``(B,)``: the result and the report then carry the float,
@@ -197,29 +208,44 @@ def run_flow(
         dump_graph=frozenset(dump_graph),
         bench=bench,
         waves=waves,
+        clock_mhz=clock_mhz,
     )
-    g = run_passes(FLOW if synth else SIM, ctx)
+    place_route = synth if place_route is None else place_route
+    names = [n for n in FLOW if (synth or n != "synthesize") and (place_route or n != "place_and_route")]
+    g = run_passes(names, ctx)
     assert ctx.design is not None and ctx.simulation is not None
-    return FlowResult(g, ctx.design, ctx.simulation, ctx.synthesis)
+    return FlowResult(g, ctx.design, ctx.simulation, ctx.synthesis, ctx.timing)
 
 
 def _cli(argv: list[str]) -> int:
-    """``sim|synth <design folder>``: re-run the bench (the harness, random gaps and stalls) or
-    Yosys on an emitted folder."""
-    if len(argv) != 2 or argv[0] not in ("sim", "synth"):
-        print("usage: python -m mapper.flow sim|synth <design folder>", file=sys.stderr)
+    """``sim|synth|pnr <design folder> [--freq MHz]``: re-run the bench (the harness, random gaps and
+    stalls), Yosys, or ECP5 place and route on an emitted folder, wherever it is now."""
+    parser = argparse.ArgumentParser(prog="python -m mapper.flow", description=_cli.__doc__)
+    parser.add_argument("action", choices=("sim", "synth", "pnr"))
+    parser.add_argument("folder", type=Path, help="the design folder (holds report.json)")
+    parser.add_argument("--freq", type=float, default=200.0, help="pnr: requested clock in MHz")
+    args = parser.parse_args(argv)
+    folder = args.folder.resolve()
+    try:
+        top, sources, memories, report = load_design(folder)
+    except ValueError as err:
+        print(f"mapper.flow: {err}", file=sys.stderr)
         return 2
-    folder = Path(argv[1]).resolve()
-    report = json.loads((folder / "report.json").read_text())
-    top, sources = report["top"], [Path(s) for s in report["sources"]]
-    if argv[0] == "synth":
-        rep = yosys(top, report["memory_parameters"], sources, folder / "synth")
+    if args.action == "synth":
+        rep = yosys(top, memories, sources, folder / "synth")
         print(f"{top}: LUT {rep.lut}, FF {rep.ff}, DSP {rep.dsp}, BRAM {rep.bram}")
         return 0
-    doc = json.loads((folder / "bench" / "network.json").read_text())
+    if args.action == "pnr":
+        print(place_and_route(top, memories, sources, folder / "pnr", args.freq).summary())
+        return 0
+    bench_file = folder / "bench" / "network.json"
+    if not bench_file.is_file():
+        print(f"mapper.flow: {bench_file} is missing: simulate the design once with the flow", file=sys.stderr)
+        return 2
+    doc = json.loads(bench_file.read_text())
     predicted = report["predicted"]
     timeout = deadlock_timeout(predicted["cycles_per_inference"], predicted["latency_cycles"])
-    spec = harness_spec(top, sources, doc, report["memory_parameters"])
+    spec = harness_spec(top, sources, doc, memories)
     samples, expected = np.asarray(doc["samples"], dtype=np.int64), np.asarray(doc["expected"], dtype=np.int64)
     run = run_harness(spec, samples, runner.RunOptions(1, len(samples), 0.3, 0.3, timeout), "cli")
     found = first_mismatch(expected, run.outputs, spec.outputs[0].lanes)

@@ -174,6 +174,9 @@ class GraphInfo:
             beat, in an empty pipeline.
         bottleneck: the node with the largest cycles per inference.
         resources: summed estimate of every node.
+        predicted_fmax_mhz: the clock the design is predicted to reach on ECP5 (``clock`` pass).
+        fmax_limit: the node that sets it.
+        unclocked: nodes whose component has no timing calibration (left out of the prediction).
     """
 
     target_cycles: int | None = None
@@ -181,6 +184,9 @@ class GraphInfo:
     predicted_latency: int | None = None
     bottleneck: str | None = None
     resources: Resources | None = None
+    predicted_fmax_mhz: float | None = None
+    fmax_limit: str | None = None
+    unclocked: list[str] = field(default_factory=list)
 
 
 class Graph:

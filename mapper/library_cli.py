@@ -22,12 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.atomic import write_text
 from eda.lint import lint_all
 from eda.pnr import DEFAULT_FREQ, PART, PlaceRouteError, measure_references, place_and_route
 from eda.ready_paths import combinational_ready_paths
 from eda.synth import SynthesisError, synthesize
 from mapper.components import LIBRARY, Component, get
 from mapper.library_timing import markdown, timing_table
+from mapper.passes.clock import save_calibration
 from sim import runner
 
 
@@ -122,7 +124,13 @@ def pnr(args: argparse.Namespace) -> int:
 def timing(args: argparse.Namespace) -> int:
     comps = [get(n) for n in args.components] or [c for c in LIBRARY.values() if c.bench]
     rows, refs = timing_table(comps, args.freq, args.all_sweeps, progress=lambda s: print(s, flush=True))
-    print(markdown(rows, refs))
+    table = markdown(rows, refs)
+    print(table)
+    if args.out:
+        print(f"written to {write_text(args.out, table + chr(10))}")
+    if args.save:
+        path = save_calibration(rows, {n: r.fmax_mhz for n, r in refs.items()})
+        print(f"the mapper's clock model now uses these figures: {path}")
     return 0
 
 
@@ -209,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("components", nargs="*", help="component names (every one with a bench when empty)")
     p.add_argument("--freq", type=_freq, default=DEFAULT_FREQ, help="requested clock in MHz")
     p.add_argument("--all-sweeps", action="store_true", help="every sweep set, not only the largest")
+    p.add_argument("--save", action="store_true", help="write the figures into the mapper's clock model")
+    p.add_argument("--out", type=Path, default=None, help="also write the markdown table to this file")
     p.set_defaults(run=timing)
     p = sub.add_parser("ready-paths", help="input readies that depend on data_out_ready in the same cycle")
     p.add_argument("component", help="component name")

@@ -34,7 +34,7 @@ def measure(comp: Component, index: int, freq: float) -> PnrReport:
 
 def row(name: str, index: int, r: PnrReport, refs: dict[str, PnrReport]) -> dict[str, Any]:
     """One table row: the component's Fmax, the reference it is judged against, its size and path."""
-    ref_name, ref_mhz = applicable_reference(r, refs)
+    ref_name, ref_mhz = applicable_reference(r.dsps, r.brams, refs)
     cp = r.critical_path
     return {
         "component": name,

@@ -70,7 +70,7 @@ def write_bench(design: Design, inputs: np.ndarray, expected: np.ndarray, record
         "output": {"lanes": design.out_lanes, "format": fmt(design.out_format), "beats": design.out_beats},
         "samples": np.asarray(inputs, dtype=np.int64).tolist(),
         "expected": np.asarray(expected, dtype=np.int64).tolist(),
-        "record": str(record),
+        "record": record.relative_to(design.out_dir / "bench").as_posix(),
     }
     return write_text(design.out_dir / "bench" / "network.json", json.dumps(doc))
 
@@ -85,7 +85,13 @@ def run_bench(
     error = None
     try:
         results = runner.run(
-            design.top, design.sources, TB_MODULE, {}, options, tag=tag, context={"bench": str(bench_file)}
+            design.top,
+            design.sources,
+            TB_MODULE,
+            design.memory_parameters(),
+            options,
+            tag=tag,
+            context={"bench": str(bench_file)},
         )
     except runner.SimulationError as err:
         error = str(err)

@@ -120,22 +120,23 @@ def run_sim(settings: Settings) -> dict[str, Any]:
 
 
 def run_synth(settings: Settings) -> dict[str, Any]:
-    """Synthesize the design an earlier ``ch emit`` / ``ch sim`` / ``ch flow`` wrote."""
+    """Synthesize the design an earlier ``ch emit`` / ``ch sim`` / ``ch flow`` wrote: Yosys resources
+    and (unless ``--skip-pnr``) ECP5 place and route for the clock."""
+    from eda.pnr import PlaceRouteError, place_and_route  # noqa: PLC0415
     from eda.synth import SynthesisError, synthesize  # noqa: PLC0415
+    from mapper.emit import load_design  # noqa: PLC0415
 
     folder = hardware_dir(settings)
-    report_file = folder / "report.json"
-    if not report_file.is_file():
+    if not (folder / "report.json").is_file():
         raise ConfigError(f"no design in {folder}: run `ch emit` (or `ch sim`) for this project first")
     try:
-        report = json.loads(report_file.read_text(encoding="utf-8"))
-        top, memories, sources = report["top"], report["memory_parameters"], report["sources"]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
-        raise ConfigError(f"{report_file} is damaged: run `ch emit` (or `ch sim`) for this project again") from None
+        top, sources, memories, report = load_design(folder)
+    except ValueError as err:
+        raise ConfigError(f"{err}; run `ch emit` (or `ch sim`) for this project again") from None
     require_writable(folder / "synth")
     print(f"synthesizing {top} with Yosys (synth_xilinx -family xc7) ...", flush=True)
     try:
-        rep = synthesize(top, memories, [Path(s) for s in sources], folder / "synth")
+        rep = synthesize(top, memories, sources, folder / "synth")
     except SynthesisError as err:
         raise ConfigError(str(err).splitlines()[0]) from None
     estimate = report.get("estimate", {})
@@ -145,7 +146,24 @@ def run_synth(settings: Settings) -> dict[str, Any]:
         [[k.upper(), getattr(rep, k), estimate.get(k)] for k in ("lut", "ff", "dsp", "bram")],
     )
     print(f"reports: {folder / 'synth' / 'report.md'}")
-    return rep.as_dict()
+    out = rep.as_dict()
+    if settings.skip_pnr:
+        return out
+    print(f"placing and routing {top} on ECP5 (nextpnr, {settings.clock_mhz:g} MHz requested) ...", flush=True)
+    try:
+        pnr = place_and_route(top, memories, sources, folder / "pnr", settings.clock_mhz)
+    except (SynthesisError, PlaceRouteError) as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+    predicted = report.get("predicted", {})
+    cycles, latency = predicted.get("cycles_per_inference"), predicted.get("latency_cycles")
+    print_table(
+        f"ch synth {top}: timing",
+        ["figure", "value", "mapper prediction"],
+        _clock_rows(pnr.fmax_mhz, predicted.get("fmax_mhz"), cycles, latency, cycles, latency),
+    )
+    print(pnr.summary())
+    print(f"reports: {folder / 'pnr' / 'pnr.md'}")
+    return {**out, "pnr": pnr.as_dict()}
 
 
 def run_flow(settings: Settings) -> dict[str, Any]:
@@ -169,6 +187,7 @@ def run_flow(settings: Settings) -> dict[str, Any]:
 def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict[str, Any]:
     from mapper.flow import run_flow as mapper_flow  # noqa: PLC0415
 
+    pnr = synth and not settings.values.get("skip_pnr", False)
     started = time.monotonic() if started is None else started
     dumps = dump_passes(settings.dump_graph)
     model, data = _quantized_model(settings)
@@ -177,7 +196,9 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
     what = "test samples" if tests == len(samples) else f"samples ({tests} of the test split first)"
     print(
         f"[3/4] simulating {len(samples)} {what} on Verilator ({settings.bench}, random stalls "
-        f"p={settings.stall_prob})" + (" and synthesizing with Yosys" if synth else ""),
+        f"p={settings.stall_prob})"
+        + (" and synthesizing with Yosys" if synth else "")
+        + (f", placing and routing on ECP5 at {settings.clock_mhz:g} MHz" if pnr else ""),
         flush=True,
     )
     result = mapper_flow(
@@ -194,10 +215,14 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
         dump_graph=dumps,
         bench=settings.bench,
         waves=settings.waves,
+        place_route=pnr,
+        **({"clock_mhz": settings.clock_mhz} if pnr else {}),
     )
     summary = _summary(result, time.monotonic() - started, tests)
     write_json(hardware_dir(settings) / "flow_summary.json", summary)
     _print_summary(summary)
+    if result.timing is not None:
+        print(result.timing["summary"])
     if result.errors or result.mismatches or result.accelerator_model_mismatches:
         raise ConfigError(
             f"the accelerator does not match: {result.mismatches} mismatching integers vs the golden "
@@ -208,6 +233,26 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
             + (f"; waves: {result.simulation.waves}" if result.simulation.waves else "")
         )
     return summary
+
+
+def _clock_rows(
+    fmax: float | None,
+    predicted_fmax: float | None,
+    cycles: float | None,
+    latency: float | None,
+    predicted_cycles: float | None,
+    predicted_latency: float | None,
+) -> list[list[Any]]:
+    """Fmax, inferences per second and latency in ns, measured next to predicted."""
+    from mapper.place_route import clock_figures  # noqa: PLC0415
+
+    m, p = clock_figures(fmax, cycles, latency), clock_figures(predicted_fmax, predicted_cycles, predicted_latency)
+    show = lambda v, f="{:,}": "-" if v is None else f.format(v)  # noqa: E731
+    return [
+        ["Fmax on ECP5, MHz (nextpnr)", show(fmax, "{:.1f}"), f"predicted {show(predicted_fmax, '{:.1f}')}"],
+        ["inferences per second", show(m["inferences_per_second"]), f"predicted {show(p['inferences_per_second'])}"],
+        ["latency, ns", show(m["latency_ns"]), f"predicted {show(p['latency_ns'])}"],
+    ]
 
 
 def _summary(result: Any, seconds: float, accuracy_samples: int) -> dict[str, Any]:
@@ -237,6 +282,8 @@ def _summary(result: Any, seconds: float, accuracy_samples: int) -> dict[str, An
             if result.synthesis is None
             else {k: result.synthesis[k] for k in ("lut", "ff", "dsp", "bram")},
         },
+        "timing": result.timing,
+        "predicted_fmax_mhz": result.graph.info.predicted_fmax_mhz,
         "seconds": round(seconds, 1),
     }
 
@@ -267,6 +314,15 @@ def _print_summary(s: dict[str, Any]) -> None:
     est, yos = s["resources"]["estimate"], s["resources"]["yosys"]
     for k in ("lut", "ff", "dsp", "bram"):
         rows.append([f"{k.upper()} (Yosys)", "-" if yos is None else yos[k], f"estimate {est[k]}"])
+    t = s["timing"]
+    rows += _clock_rows(
+        None if t is None else t["fmax_mhz"],
+        s["predicted_fmax_mhz"],
+        s["cycles_per_inference"]["measured"],
+        s["latency_cycles"]["measured"],
+        s["cycles_per_inference"]["predicted"],
+        s["latency_cycles"]["predicted"],
+    )
     print_table(f"[4/4] {s['samples']} samples, {s['seconds']} s: {s['design']}", ["figure", "value", "note"], rows)
 
 

@@ -67,7 +67,7 @@ def test_example_configs_train_transform_emit_sim_synth(
         ["transform", "--config", str(CONFIGS / "transform_mlp_digits_8bit.toml")],
         ["emit", "--config", str(CONFIGS / "emit_mlp_digits_q8.toml")],
         ["sim", "--config", str(CONFIGS / "sim_mlp_digits_q8.toml"), "--samples", "40"],
-        ["synth", "--config", str(CONFIGS / "synth_mlp_digits_q8.toml")],
+        ["synth", "--config", str(CONFIGS / "synth_mlp_digits_q8.toml"), "--skip-pnr"],
     ]
     for args in steps:
         assert main(args) == 0, args
@@ -169,3 +169,18 @@ def test_an_unknown_bench_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "--bench" in err and "harness" in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_synth_places_and_routes_and_prints_the_clock(flow_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`ch synth` on the flow's design: Yosys resources, then nextpnr's Fmax next to the mapper's
+    prediction, with inferences per second and latency in ns, and the one-line verdict."""
+    root, project = flow_project.parent, flow_project.name
+    capsys.readouterr()
+    args = ["synth", "mlp", "digits", "--output-root", str(root), "--project", project, "--clock-mhz", "100"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Fmax on ECP5, MHz (nextpnr)" in out and "inferences per second" in out and "latency, ns" in out
+    assert "accel_top: meets 100 MHz" in out or "accel_top: MISSES 100 MHz" in out
+    pnr = json.loads((flow_project / "hardware" / "pnr" / "pnr.json").read_text())
+    assert pnr["freq_mhz"] == 100.0 and pnr["fmax_mhz"] > 0 and pnr["dsps"] > 0

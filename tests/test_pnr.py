@@ -49,8 +49,8 @@ def test_a_relaxed_clock_is_met_and_references_are_near_their_ceilings(tmp_path:
     mem = place_and_route("ref_bram", {}, [REFERENCE_ROOT / "ref_bram.sv"], tmp_path / "b", 100.0)
     assert 120.0 < mem.fmax_mhz < 180.0 and mem.brams == 1 and mem.dsps == 0
     refs = {"multiplier": mult, "memory": mem}
-    assert applicable_reference(mult, refs) == ("multiplier", mult.fmax_mhz)
-    assert applicable_reference(mem, refs) == ("memory", mem.fmax_mhz)
+    assert applicable_reference(mult.dsps, mult.brams, refs) == ("multiplier", mult.fmax_mhz)
+    assert applicable_reference(mem.dsps, mem.brams, refs) == ("memory", mem.fmax_mhz)
 
 
 def _report(dsp: int, bram: int) -> PnrReport:
@@ -60,10 +60,10 @@ def _report(dsp: int, bram: int) -> PnrReport:
 def test_applicable_reference_is_the_lower_one_that_applies() -> None:
     refs = {"multiplier": _report(1, 0), "memory": _report(0, 1)}
     refs["multiplier"].fmax_mhz, refs["memory"].fmax_mhz = 147.0, 141.0
-    assert applicable_reference(_report(2, 0), refs) == ("multiplier", 147.0)
-    assert applicable_reference(_report(0, 1), refs) == ("memory", 141.0)
-    assert applicable_reference(_report(1, 1), refs) == ("memory", 141.0)
-    assert applicable_reference(_report(0, 0), refs) == ("absolute", 200.0)
+    assert applicable_reference(2, 0, refs) == ("multiplier", 147.0)
+    assert applicable_reference(0, 1, refs) == ("memory", 141.0)
+    assert applicable_reference(1, 1, refs) == ("memory", 141.0)
+    assert applicable_reference(0, 0, refs) == ("absolute", 200.0)
 
 
 def test_harness_registers_every_port_bit(tmp_path: Path) -> None:

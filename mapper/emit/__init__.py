@@ -12,17 +12,22 @@
 The top's ports follow docs/contracts.md: ``clk``, ``rst``, ``data_in`` / ``data_out`` packed
 ``[LANES-1:0][WIDTH-1:0]`` beats with ``_valid`` / ``_ready``. Each memory image is a top-level
 string parameter ``<NODE>_WEIGHTS_FILE`` / ``<NODE>_BIAS_FILE`` / ``<NODE>_TABLE_FILE`` whose
-default is the image's absolute path (``$readmemh`` resolves relative paths against the tool's
-working folder); override them to use the images elsewhere (the synthesis flow does, to mount
-them into Yosys). ``report`` rewrites the reports with what ``simulate`` and ``synthesize`` measured.
+default is the image's path relative to the design folder (``mem/<node>_weights.memh``);
+``$readmemh`` resolves it against the tool's working folder, so a tool run from the design folder
+(or a FuseSoC build, whose core copies the images into its work folder) finds them, and the flow's
+own tools pass the absolute paths. Nothing in the folder names an absolute path: it can be moved
+or copied as a whole (:func:`load_design` reads one back). ``report`` rewrites the reports with
+what ``simulate``, ``synthesize`` and ``place_and_route`` measured.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from common.atomic import write_text
 from eda.fusesoc_core import capi2_core
@@ -64,25 +69,64 @@ class Design:
     memories: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def memory_parameters(self) -> dict[str, str]:
-        """The top's parameters that name memory images, with their (absolute) paths."""
+        """The top's parameters that name memory images, with their absolute paths."""
         return {memory_parameter(n, k): p for n, files in self.memories.items() for k, p in files.items()}
 
     def files(self) -> dict[str, object]:
-        """What the report records so that the design can be re-simulated and re-synthesized."""
-        return {"sources": [str(p) for p in self.sources], "memory_parameters": self.memory_parameters()}
+        """What the report records so that the design can be re-simulated and re-synthesized:
+        sources and memory images relative to the design folder."""
+        rel = lambda p: Path(p).relative_to(self.out_dir).as_posix()  # noqa: E731
+        return {
+            "sources": [rel(p) for p in self.sources],
+            "memory_parameters": {k: rel(v) for k, v in self.memory_parameters().items()},
+        }
 
 
-def render_core(top: str, files: list[str], out_dir: Path) -> str:
-    """FuseSoC CAPI2 core of the design; ``files`` are relative to the core's folder."""
+def load_design(folder: Path) -> tuple[str, list[Path], dict[str, str], dict[str, Any]]:
+    """(top, sources, memory parameters with absolute paths, the whole report) of the design an
+    earlier run emitted into ``folder`` (wherever it has been moved since); a missing or damaged
+    report is a ValueError saying so."""
+    folder = Path(folder).resolve()
+    path = folder / "report.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        top = str(report["top"])
+        sources = [folder / s for s in report["sources"]]
+        memories = {str(k): str(folder / v) for k, v in report["memory_parameters"].items()}
+    except FileNotFoundError:
+        raise ValueError(f"no design in {folder}: {path.name} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
+        raise ValueError(f"{path} is damaged: emit the design again") from None
+    missing = [str(p) for p in [*sources, *map(Path, memories.values())] if not p.is_file()]
+    if missing:
+        raise ValueError(f"{folder} is incomplete: {missing[0]} is missing (emit the design again)")
+    return top, sources, memories, report
+
+
+def render_core(top: str, files: list[str], data: list[str]) -> str:
+    """FuseSoC CAPI2 core of the design; ``files`` (RTL) and ``data`` (memory images, the report and
+    the bench description) are relative to the core's folder. FuseSoC exports the core's files
+    into ``src/<core>/`` of its work folder, which is where the hooks find the design."""
+    name = f"chop:generated:{top}:0.1.0"
+    exported = "src/" + re.sub(r"[^A-Za-z0-9_.]", "_", name)
     return capi2_core(
-        name=f"chop:generated:{top}:0.1.0",
+        name=name,
         description=f"Dataflow accelerator {top} emitted by the chop-hw mapper",
         comment=GENERATED,
         files=files,
         top=top,
-        sim_cmd=["python3", "-m", "mapper.flow", "sim", str(out_dir)],
-        synth_cmd=["python3", "-m", "mapper.flow", "synth", str(out_dir)],
+        sim_cmd=["python3", "-m", "mapper.flow", "sim", exported],
+        synth_cmd=["python3", "-m", "mapper.flow", "synth", exported],
+        data_files=data,
     )
+
+
+def write_core(design: Design) -> Path:
+    """(Re)write the design's core, listing the data files the folder holds now."""
+    rel = lambda p: p.relative_to(design.out_dir).as_posix()  # noqa: E731
+    data = [rel(Path(p)) for p in design.memory_parameters().values()]
+    data += [name for name in ("report.json", "bench/network.json") if (design.out_dir / name).is_file()]
+    return write_text(design.core_file, render_core(design.top, [rel(p) for p in design.sources], data))
 
 
 def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
@@ -101,17 +145,15 @@ def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
     copies = []
     for src in components.sources(list(dict.fromkeys(n.component for n in ops))):
         copies.append(write_text(lib_dir / src.relative_to(RTL_ROOT), src.read_text()))
-    top_file = write_text(out_dir / "rtl" / f"{top}.sv", render_top(g, top, memories))
-    sources = [*copies, top_file]
-    rel = [p.relative_to(out_dir).as_posix() for p in sources]
-    core_file = write_text(out_dir / f"{top}.core", render_core(top, rel, out_dir))
+    relative = {n: {k: Path(p).relative_to(out_dir).as_posix() for k, p in f.items()} for n, f in memories.items()}
+    top_file = write_text(out_dir / "rtl" / f"{top}.sv", render_top(g, top, relative))
     inp, out = g[INPUT], g[OUTPUT]
-    return Design(
+    design = Design(
         top=top,
         out_dir=out_dir,
         top_file=top_file,
-        sources=sources,
-        core_file=core_file,
+        sources=[*copies, top_file],
+        core_file=out_dir / f"{top}.core",
         in_lanes=inp.fold.out_lanes,
         in_format=inp.formats.data_out,
         out_lanes=out.fold.in_lanes,
@@ -120,6 +162,8 @@ def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
         out_beats=int(out.cycles),
         memories=memories,
     )
+    write_core(design)
+    return design
 
 
 @flow_pass("emit")
@@ -144,6 +188,8 @@ def report_pass(g: Graph, ctx: FlowContext) -> Graph:
         ctx.design.files(),
         simulation=None if sim is None else sim.summary(g),
         synthesis=ctx.synthesis,
+        timing=ctx.timing,
         accuracy=None if sim is None else sim.accuracy,
     )
+    write_core(ctx.design)  # now with the report and the bench description
     return g

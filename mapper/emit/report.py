@@ -35,6 +35,37 @@ def node_rows(g: Graph) -> list[dict[str, Any]]:
     return rows
 
 
+def timing_lines(t: dict[str, Any]) -> list[str]:
+    """The report's place-and-route section (``t``: :func:`mapper.place_route.timing_summary`)."""
+    cp = t["critical_path"]
+    fmt = lambda v, unit="": "-" if v is None else f"{v:,}{unit}"  # noqa: E731
+    m, p = t["measured"], t["predicted"]
+    lines = [
+        "",
+        f"## Timing ({t['part']}, Yosys synth_ecp5 + nextpnr-ecp5, seed 1)",
+        "",
+        t["summary"],
+        "",
+        "| figure | measured | predicted |",
+        "| --- | ---: | ---: |",
+        f"| Fmax (MHz), requested {t['requested_mhz']:g} | {t['fmax_mhz']:.1f} | "
+        + ("-" if t["predicted_fmax_mhz"] is None else f"{t['predicted_fmax_mhz']:.1f} (`{t['fmax_limit']}`)")
+        + " |",
+        f"| inferences per second | {fmt(m['inferences_per_second'])} | {fmt(p['inferences_per_second'])} |",
+        f"| latency (ns) | {fmt(m['latency_ns'])} | {fmt(p['latency_ns'])} |",
+        f"| critical path | {cp['start'] + ' -> ' + cp['end'] if cp else '-'} | |",
+        f"| critical path delay (ns) | {cp['delay_ns'] if cp else '-'} | |",
+        "",
+        "| ECP5 resource (design) | used |",
+        "| --- | ---: |",
+        f"| LUT4 | {t['luts']} |",
+        f"| FF | {t['ffs']} |",
+        f"| MULT18X18D | {t['dsps']} |",
+        f"| DP16KD | {t['brams']} |",
+    ]
+    return lines
+
+
 def write_report(
     out_dir: Path,
     g: Graph,
@@ -42,6 +73,7 @@ def write_report(
     files: dict[str, Any],
     simulation: dict[str, Any] | None = None,
     synthesis: dict[str, Any] | None = None,
+    timing: dict[str, Any] | None = None,
     accuracy: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``report.json`` and ``report.md`` into ``out_dir``; ``files`` holds the design's
@@ -56,11 +88,15 @@ def write_report(
             "cycles_per_inference": info.predicted_cycles,
             "latency_cycles": info.predicted_latency,
             "bottleneck": info.bottleneck,
+            "fmax_mhz": info.predicted_fmax_mhz,
+            "fmax_limit": info.fmax_limit,
+            "fmax_unmodelled": info.unclocked,
         },
         "estimate": est.as_dict(),
         "nodes": rows,
         "simulation": simulation,
         "synthesis": synthesis,
+        "timing": timing,
         "accuracy": accuracy,
         **files,
     }
@@ -69,7 +105,12 @@ def write_report(
         f"# Accelerator `{top}`",
         "",
         f"Target: {info.target_cycles} cycles per inference. Predicted initiation interval: "
-        f"{info.predicted_cycles} cycles (bottleneck `{info.bottleneck}`), latency {info.predicted_latency} cycles.",
+        f"{info.predicted_cycles} cycles (bottleneck `{info.bottleneck}`), latency {info.predicted_latency} cycles"
+        + (
+            f", clock {info.predicted_fmax_mhz:.1f} MHz on ECP5 (limited by `{info.fmax_limit}`)."
+            if info.predicted_fmax_mhz
+            else "."
+        ),
         "",
         "| node | op | component | lanes in/out | formats | cycles/inference | LUT | FF | DSP | BRAM | parameters |",
         "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -109,6 +150,8 @@ def write_report(
             f"| accelerator vs quantized PyTorch model (integers differing) | "
             f"{simulation['accelerator_vs_quantized_model_mismatches']} | 0 |",
         ]
+    if timing:
+        md += timing_lines(timing)
     if accuracy:
         md += ["", "## Accuracy", "", *[f"- {k}: {v}" for k, v in accuracy.items()]]
     md_path = write_text(out_dir / "report.md", "\n".join(md) + "\n")

@@ -55,7 +55,9 @@ class FlowContext:
         waves: on a failure, repeat the checking run with an VCD wave dump of the failing window.
         dump_graph: pass names after which to write the graph (``"all"``: after every pass).
         dump_dir: where the graph dumps go (default ``out_dir / "graphs"``).
-        design, simulation, synthesis: results of ``emit``, ``simulate``, ``synthesize``.
+        clock_mhz: the clock ``place_and_route`` asks nextpnr for (MHz).
+        design, simulation, synthesis, timing: results of ``emit``, ``simulate``, ``synthesize``,
+            ``place_and_route``.
     """
 
     model: nn.Module | None = None
@@ -72,6 +74,8 @@ class FlowContext:
     waves: bool = False
     dump_graph: frozenset[str] = frozenset()
     dump_dir: Path | None = None
+    clock_mhz: float = 200.0
     design: Design | None = None
     simulation: SimulationResult | None = None
     synthesis: dict[str, Any] | None = field(default=None)
+    timing: dict[str, Any] | None = field(default=None)

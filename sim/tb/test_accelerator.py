@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pyuvm
@@ -26,12 +27,15 @@ from sim.verif.ports import Beat, BenchSpec, PortSpec
 
 @cache
 def load() -> dict[str, Any]:
-    """The bench description named by the run's context."""
+    """The bench description named by the run's context (its ``record`` file, relative to the
+    description's folder, made absolute)."""
     path = load_run_config()["context"].get("bench")
     if not path:
         raise RuntimeError("the run has no bench description: run the accelerator bench through mapper.simulate")
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        doc = json.load(f)
+    doc["record"] = str(Path(path).parent / doc["record"])
+    return doc
 
 
 def _port(doc: dict[str, Any], key: str, name: str) -> PortSpec:

@@ -1,0 +1,107 @@
+"""The mapper's clock: its model (predicted Fmax from calibrated component runs), the
+``place_and_route`` pass (nextpnr on the emitted top, Fmax and derived figures in the report), and
+a design folder that still simulates and synthesizes after it has been moved."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from eda.toolchain import tool_env
+from mapper.flow import run_flow
+from mapper.graph import Node, Resources
+from mapper.passes.clock import calibration, node_fmax
+from quant.config import QuantConfig
+from quant.transform import quantize_model
+
+F8 = {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}
+
+
+def _small_mlp() -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3))
+    return quantize_model(model, QuantConfig.from_dict({"default": F8})).eval()
+
+
+def test_a_node_is_predicted_at_its_components_slowest_set_of_the_same_kind() -> None:
+    points = calibration()["fixed_linear"]
+    with_dsp = min(p.fmax_mhz for p in points if p.multiplier and not p.block_ram)
+    node = Node("l", "linear", component="fixed_linear")
+    node.resources = Resources(lut=100, ff=100, dsp=4)
+    assert node_fmax(node) == with_dsp
+    node.resources = Resources(lut=100, ff=100, dsp=4, bram=1)
+    with_both = [p.fmax_mhz for p in points if p.multiplier and p.block_ram]
+    assert with_both and node_fmax(node) == min(with_both)
+    assert node_fmax(Node("x", "mystery", component="no_such_component")) is None
+
+
+def test_every_component_with_a_bench_is_calibrated() -> None:
+    from mapper.components import LIBRARY
+
+    missing = sorted(n for n, c in LIBRARY.items() if c.bench and n not in calibration())
+    assert not missing, f"no timing calibration for {missing}: python -m mapper.library_cli timing --all-sweeps --save"
+
+
+@pytest.mark.sim
+def test_flow_places_and_routes_and_reports_the_clock(tmp_path: Path) -> None:
+    x = torch.randn(20, 8) * 2
+    result = run_flow(_small_mlp(), x, tmp_path / "d", cycles=8, synth=False, place_route=True, clock_mhz=500.0)
+    t = result.timing
+    assert t is not None and result.mismatches == 0
+    assert t["fmax_mhz"] > 50 and not t["met"] and t["requested_mhz"] == 500.0
+    # one line that says the clock is missed and names the path
+    cp = t["critical_path"]
+    assert t["summary"].startswith("accel_top: MISSES 500 MHz") and f"{cp['start']} -> {cp['end']}" in t["summary"]
+    cycles, latency = result.measured_cycles_per_inference, result.measured_latency
+    assert t["measured"]["inferences_per_second"] == round(t["fmax_mhz"] * 1e6 / cycles)
+    assert t["measured"]["latency_ns"] == round(latency * 1e3 / t["fmax_mhz"], 1)
+    info = result.graph.info
+    assert t["predicted_fmax_mhz"] == info.predicted_fmax_mhz and info.fmax_limit in result.graph.names()
+    report = (tmp_path / "d" / "report.md").read_text()
+    assert "## Timing (LFE5UM-85F" in report and "inferences per second" in report
+    assert json.loads((tmp_path / "d" / "report.json").read_text())["timing"]["fmax_mhz"] == t["fmax_mhz"]
+
+
+@pytest.mark.sim
+def test_a_moved_design_folder_simulates_and_synthesizes(tmp_path: Path) -> None:
+    x = torch.randn(12, 8) * 2
+    first = tmp_path / "first" / "design"
+    result = run_flow(_small_mlp(), x, first, cycles=8, synth=False)
+    assert result.mismatches == 0
+    moved = tmp_path / "elsewhere" / "copy"
+    shutil.move(str(first), moved)
+    shutil.rmtree(tmp_path / "first")
+    for f in [moved / "report.json", moved / "accel_top.core", *sorted((moved / "rtl").glob("*.sv"))]:
+        assert str(tmp_path) not in f.read_text(), f"{f.name} names an absolute path"
+    env = tool_env(dict(os.environ))
+    for action in ("sim", "synth"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mapper.flow", action, str(moved)], capture_output=True, text=True, env=env
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (moved / "synth" / "report.json").is_file()
+    # FuseSoC takes the moved core with its memory images (missing data files would stop it)
+    exe = str(Path(sys.executable).parent / "fusesoc")
+    work = tmp_path / "fusesoc"
+    work.mkdir()
+    run = lambda *a: subprocess.run([exe, *a], cwd=work, env=env, capture_output=True, text=True)  # noqa: E731
+    assert run("library", "add", "generated", str(moved)).returncode == 0
+    proc = run("run", "--target=lint", "chop:generated:accel_top")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    copied = sorted(p.name for p in work.rglob("lint-verilator/mem/*.memh"))
+    assert copied == sorted(p.name for p in (moved / "mem").glob("*.memh")) and copied
+
+
+def test_a_damaged_design_folder_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text("{not json")
+    proc = subprocess.run([sys.executable, "-m", "mapper.flow", "synth", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "damaged" in proc.stderr
+    assert proc.stdout == ""
