@@ -119,6 +119,44 @@ def matmul_error_bound(out_t: FixedType, dot: float, scale: int, scale_frac: int
     return 2.0 ** -(out_t.frac + 1) + abs(dot) * abs(scale * 2.0**-scale_frac - 1.0 / math.sqrt(head_dim))
 
 
+def matmul_stream(
+    a: npt.ArrayLike,
+    a_t: FixedType,
+    b: npt.ArrayLike,
+    b_t: FixedType,
+    out_t: FixedType,
+    heads: int,
+    transpose_b: bool,
+    n: int,
+    scale: int = 1,
+    scale_frac: int = 0,
+) -> IntArray:
+    """:func:`matmul` per head on streams in token-major order, what ``fixed_matmul`` computes.
+
+    Args:
+        a: ``(B, M * heads * K)``: rows ``(i, h)`` of ``K`` elements, row-major ``(M, heads, K)``.
+        b: ``(B, heads * K * n)``: ``(n, heads, K)`` row-major with ``transpose_b`` (each head's
+            ``B_h`` is ``(n, K)`` and ``y = A_h B_h^T``), else ``(K, heads, n)`` (``y = A_h B_h``).
+        n: results per row.
+
+    Returns:
+        ``(B, M * heads * n)``: row-major ``(M, heads, n)``.
+    """
+    aa, ba = as_int_array(a), as_int_array(b)
+    batch = aa.shape[0]
+    k = ba.shape[1] // (heads * n)
+    if ba.shape[1] != heads * k * n or aa.shape[1] % (heads * k):
+        raise ValueError(f"matmul_stream: a {aa.shape} and b {ba.shape} do not fit heads={heads}, n={n}")
+    m = aa.shape[1] // (heads * k)
+    a4 = aa.reshape(batch, m, heads, k).transpose(0, 2, 1, 3)  # (B, heads, M, K)
+    if transpose_b:
+        b4 = ba.reshape(batch, n, heads, k).transpose(0, 2, 3, 1)  # (B, heads, K, n)
+    else:
+        b4 = ba.reshape(batch, k, heads, n).transpose(0, 2, 1, 3)  # (B, heads, K, n)
+    y = matmul(a4, a_t, b4, b_t, out_t, scale, scale_frac)  # (B, heads, M, n)
+    return np.ascontiguousarray(y.transpose(0, 2, 1, 3)).reshape(batch, -1)
+
+
 # ---- softmax -------------------------------------------------------------------------------------
 
 
