@@ -48,6 +48,19 @@ from quant.config import LayerFormats
 #: Roles of a matmul of two activations (its layer type in a ``[quantize]`` table).
 MATMUL_ROLES = ("scores", "context")
 
+#: An 8-bit ``[quantize]`` table for BERT / RoBERTa (the bert-tiny flow's): linears s8.4 in and
+#: out with s8.6 weights; scores s10.4 (Q . K^T / sqrt(d) of s8.4 values); probabilities u9.8 (1.0
+#: included); layer norms take the exact residual sum (s9.4) as s10.4, gamma and beta s8.6.
+BERT_8BIT = {
+    "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+    "by_type": {
+        "scores": {"data_in": [8, 4], "weight": [8, 4], "data_out": [10, 4]},
+        "softmax": {"data_in": [10, 4], "data_out": [9, 8, "unsigned"]},
+        "context": {"data_in": [9, 8, "unsigned"], "weight": [8, 4], "data_out": [8, 4]},
+        "layernorm": {"data_in": [10, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
+    },
+}
+
 
 def _quant_ste(x: torch.Tensor, t: FixedType) -> tuple[torch.Tensor, torch.Tensor]:
     q = tf.float_to_fixed(x, t)

@@ -127,9 +127,12 @@ def test_components_list_ops_and_costs() -> None:
         "cast",
         "conv2d",
         "global_avg_pool",
+        "layernorm",
         "linear",
+        "matmul",
         "max_pool2d",
         "relu",
+        "softmax",
     ]
     assert for_op("linear", "x") is LIBRARY["fixed_linear"]
     node = Node("l", "linear", weight=np.zeros((6, 4), dtype=np.int64))

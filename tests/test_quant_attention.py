@@ -13,6 +13,7 @@ from torch import nn
 from golden.attention import layernorm, matmul, score_scale, softmax
 from golden.fixed import FixedType
 from quant.attention import (
+    BERT_8BIT,
     EncoderStack,
     LayerNorm,
     MatMul,
@@ -29,16 +30,7 @@ from quant.transform import dequantize_model, load_quantized, quantize_model, sa
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-#: The transformer formats of the bert-tiny flow (sw_frontend/configs/transform_bert_tiny_8bit.toml).
-BERT_QUANT = {
-    "default": {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
-    "by_type": {
-        "scores": {"data_in": [8, 4], "weight": [8, 4], "data_out": [10, 4]},
-        "softmax": {"data_in": [10, 4], "data_out": [9, 8, "unsigned"]},
-        "context": {"data_in": [9, 8, "unsigned"], "weight": [8, 4], "data_out": [8, 4]},
-        "layernorm": {"data_in": [10, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]},
-    },
-}
+BERT_QUANT = BERT_8BIT
 
 
 def raw(rng: np.random.Generator, t: FixedType, shape: tuple[int, ...]) -> np.ndarray:

@@ -11,14 +11,28 @@ the pipelined primitives they are built from. Golden functions: :mod:`golden.att
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from golden.attention import exp_table, layernorm_eps, layernorm_fracs
+from golden.attention import exp_table, layernorm, layernorm_eps, layernorm_fracs, matmul_stream, softmax
 from golden.fixed import FixedType, IntArray
-from mapper.components.base import BenchTiming, Component, Mutant, random_constants, register
+from mapper.components.base import (
+    BenchTiming,
+    Component,
+    Fold,
+    Mutant,
+    Resources,
+    divisors,
+    elements,
+    in_format,
+    out_format,
+    random_constants,
+    register,
+)
+from mapper.graph import Node
 from sim.memimage import pack_lanes, write_memh
 
 
@@ -89,6 +103,7 @@ class FixedMatmul(Component):
         "scores and the weighted sum of values; B of a sequence buffered in BANKS memories"
     )
     depends = ("attn_sum_tree", "fixed_requant", "skid_buffer")
+    ops = ("matmul",)
     bench = "sim.tb.test_fixed_matmul"
     defaults = {
         "HEADS": 1,
@@ -195,6 +210,84 @@ class FixedMatmul(Component):
         ),
     )
 
+    # ---- the mapper's model: node.attrs heads, rows, k, n, transpose_b, scale, scale_frac ----
+
+    #: B buffers the mapper gives every matmul: a sequence's B may load while the previous one
+    #: still computes and the one before that waits for its A (the context matmul's V arrives with
+    #: the keys, its probabilities two stages later).
+    MAPPED_BANKS = 3
+
+    def folds(self, node: Node) -> list[Fold]:
+        a = node.attrs
+        return [
+            Fold(i, o) for i in divisors(int(a["k"])) for o in divisors(int(a["n"])) if a["transpose_b"] or o % i == 0
+        ]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        a, f = node.attrs, node.formats
+        assert f is not None and f.weight is not None
+        return {
+            "HEADS": int(a["heads"]),
+            "ROWS": int(a["rows"]),
+            "K": int(a["k"]),
+            "N": int(a["n"]),
+            "TRANSPOSE_B": bool(a["transpose_b"]),
+            "IN_PAR": fold.in_lanes,
+            "OUT_PAR": fold.out_lanes,
+            "BANKS": self.MAPPED_BANKS,
+            "A_WIDTH": f.data_in.width,
+            "A_FRAC": f.data_in.frac,
+            "A_SIGNED": bool(f.data_in.signed),
+            "B_WIDTH": f.weight.width,
+            "B_FRAC": f.weight.frac,
+            "SCALE": int(a["scale"]),
+            "SCALE_FRAC": int(a["scale_frac"]),
+            "OUT_WIDTH": f.data_out.width,
+            "OUT_FRAC": f.data_out.frac,
+            "OUT_SIGNED": bool(f.data_out.signed),
+        }
+
+    def golden(self, node: Node, a: IntArray, b: IntArray) -> IntArray:  # type: ignore[override]
+        t, f = node.attrs, node.formats
+        assert f is not None and f.weight is not None
+        return matmul_stream(
+            a, f.data_in, b, f.weight, f.data_out, t["heads"], t["transpose_b"], t["n"], t["scale"], t["scale_frac"]
+        )
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        a = node.attrs
+        steps = a["rows"] * a["heads"] * (a["n"] // fold.out_lanes) * (a["k"] // fold.in_lanes)
+        return max(steps, a["heads"] * a["k"] * a["n"] // fold.in_lanes)
+
+    def operand_beat_times(self, node: Node, fold: Fold, operands: list[list[int]]) -> list[int]:
+        return matmul_schedule(self.parameters(node, fold), operands[0], operands[1])[2]
+
+    def operand_accept_times(self, node: Node, fold: Fold, operands: list[list[int]]) -> list[list[int]]:
+        taken_a, taken_b, _ = matmul_schedule(self.parameters(node, fold), operands[0], operands[1])
+        return [taken_a, taken_b]
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        raise ValueError(f"node {node.name}: fixed_matmul takes two streams (operand_beat_times)")
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Per multiplier one DSP48E1 (plus one per output lane for a scale other than 1); the
+        B buffers in LUTRAM (BANKS x heads x K x N elements, ~1 LUT6 per 32 bits stored plus the
+        read multiplexers) unless a bank memory reaches 512 words; the pipeline registers (operands,
+        products, adder tree, accumulator, scale, requantizer, skid buffer); not calibrated on
+        synthesis yet."""
+        a, f = node.attrs, node.formats
+        assert f is not None and f.weight is not None
+        macs = fold.in_lanes * fold.out_lanes
+        dsp = macs + (fold.out_lanes if a["scale"] != 1 else 0)
+        stored = self.MAPPED_BANKS * a["heads"] * a["k"] * a["n"] * f.weight.width
+        words = stored // (macs * f.weight.width)
+        bram = 0.0 if words < 512 else math.ceil(stored / 36864)
+        prod = f.data_in.bits + f.weight.width
+        acc = prod + max(0, (a["k"] - 1).bit_length())
+        ff = macs * (f.data_in.bits + f.weight.width + prod) + fold.out_lanes * (3 * acc + 2 * f.data_out.width) + 60
+        lut = (0 if bram else stored // 32) + fold.out_lanes * (acc + f.data_out.width) + 120
+        return Resources(lut=lut, ff=ff, dsp=dsp, bram=bram)
+
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One sequence per max(A steps, B beats) cycles in steady state; the latency depends on
         both streams (tests/test_attention_components.py checks every beat against the model)."""
@@ -252,6 +345,7 @@ class FixedSoftmax(Component):
         "(pipelined divider), one rounding per element"
     )
     depends = ("attn_sum_tree", "attn_divide", "fixed_requant", "skid_buffer")
+    ops = ("softmax",)
     bench = "sim.tb.test_fixed_softmax"
     defaults = {
         "N": 4,
@@ -317,6 +411,58 @@ class FixedSoftmax(Component):
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """The exponent table image (its length sets TABLE_LEN)."""
         return write_softmax_table(params, folder / "exp_table.memh"), {}
+
+    # ---- the mapper's model: node.attrs n (row length), e_frac, r_frac ----
+
+    def folds(self, node: Node) -> list[Fold]:
+        return [Fold(d, d) for d in divisors(int(node.attrs["n"]))]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        i, o = in_format(node), out_format(node)
+        params = {
+            "N": int(node.attrs["n"]),
+            "LANES": fold.in_lanes,
+            "IN_WIDTH": i.width,
+            "IN_FRAC": i.frac,
+            "OUT_WIDTH": o.width,
+            "OUT_FRAC": o.frac,
+            "OUT_SIGNED": bool(o.signed),
+            "E_FRAC": int(node.attrs["e_frac"]),
+            "R_FRAC": int(node.attrs["r_frac"]),
+        }
+        return {**params, "TABLE_LEN": len(softmax_table(params))}
+
+    def memories(self, node: Node, fold: Fold, folder: Path) -> dict[str, str]:
+        params = write_softmax_table(self.parameters(node, fold), folder / f"{node.name}_exp_table.memh")
+        return {"TABLE_FILE": params["TABLE_FILE"]}
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        a = node.attrs
+        rows = np.asarray(x, dtype=np.int64).reshape(len(x), -1, int(a["n"]))
+        p = softmax(rows, in_format(node), out_format(node), int(a["e_frac"]), int(a["r_frac"]))
+        return p.reshape(len(x), -1)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // fold.out_lanes
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return softmax_schedule(self.parameters(node, fold), times)
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Per lane an exponent table ROM (LUTs, ~1 LUT6 per 64 bits), a multiplier (one DSP48E1)
+        and the requantizer; the row and exponent buffers in LUTRAM; the pipelined divider
+        (R_FRAC + 1 stages of a subtractor as wide as the dividend) and the trees in LUTs and
+        FFs; not calibrated on synthesis yet."""
+        p = self.parameters(node, fold)
+        lanes, ew, qw = fold.in_lanes, p["E_FRAC"] + 1, p["R_FRAC"] + 1
+        bpr = p["N"] // lanes
+        table = lanes * p["TABLE_LEN"] * ew // 64 + 1
+        buffers = (2 * bpr * lanes * (p["IN_WIDTH"] + ew) + (qw + 8) * lanes * ew) // 32 + 1
+        num_w = p["E_FRAC"] + p["R_FRAC"] + 3
+        divider = qw * (2 * num_w + qw)
+        lut = table + buffers + qw * num_w + lanes * (p["OUT_WIDTH"] + ew + p["IN_WIDTH"]) + 150
+        ff = divider + lanes * (3 * ew + qw + 2 * p["OUT_WIDTH"] + 2 * p["IN_WIDTH"]) + 150
+        return Resources(lut=lut, ff=ff, dsp=lanes)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One row per N / LANES cycles, one beat per cycle on both sides; the first output beat
@@ -402,6 +548,7 @@ class FixedLayernorm(Component):
         "reciprocal, per-channel gamma and beta, one rounding"
     )
     depends = ("attn_sum_tree", "attn_isqrt", "attn_divide", "fixed_requant", "skid_buffer")
+    ops = ("layernorm",)
     bench = "sim.tb.test_fixed_layernorm"
     defaults = {
         **layernorm_parameters(4, 1, _S8_4, _S8_6, _S8_6, _S8_4, 0.0),
@@ -460,6 +607,87 @@ class FixedLayernorm(Component):
             "BETA_FILE": write_lane_words(beta, lanes, int(params["B_WIDTH"]), folder / "beta.memh"),
         }
         return out, {"gamma": gamma.tolist(), "beta": beta.tolist()}
+
+    # ---- the mapper's model: node.weight / bias are gamma / beta; attrs channels, rsqrt_frac,
+    # sqrt_extra, eps_int ----
+
+    def folds(self, node: Node) -> list[Fold]:
+        return [Fold(d, d) for d in divisors(int(node.attrs["channels"]))]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        f, a = node.formats, node.attrs
+        assert f is not None and f.weight is not None and f.bias is not None
+        eps = int(a["eps_int"])
+        if eps >= 1 << 62:
+            raise ValueError(f"node {node.name}: scaled eps {eps} is beyond fixed_layernorm's 62 bits")
+        return {
+            "N": int(a["channels"]),
+            "LANES": fold.in_lanes,
+            "IN_WIDTH": f.data_in.width,
+            "IN_FRAC": f.data_in.frac,
+            "G_WIDTH": f.weight.width,
+            "G_FRAC": f.weight.frac,
+            "B_WIDTH": f.bias.width,
+            "B_FRAC": f.bias.frac,
+            "OUT_WIDTH": f.data_out.width,
+            "OUT_FRAC": f.data_out.frac,
+            "OUT_SIGNED": bool(f.data_out.signed),
+            "RS": int(a["rsqrt_frac"]),
+            "Z": int(a["sqrt_extra"]),
+            "EPS_HI": eps >> 31,
+            "EPS_LO": eps & ((1 << 31) - 1),
+        }
+
+    def memories(self, node: Node, fold: Fold, folder: Path) -> dict[str, str]:
+        f = node.formats
+        assert f is not None and f.weight is not None and f.bias is not None
+        assert node.weight is not None and node.bias is not None
+        lanes = fold.in_lanes
+        return {
+            "GAMMA_FILE": write_lane_words(node.weight, lanes, f.weight.width, folder / f"{node.name}_gamma.memh"),
+            "BETA_FILE": write_lane_words(node.bias, lanes, f.bias.width, folder / f"{node.name}_beta.memh"),
+        }
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        f, a = node.formats, node.attrs
+        assert f is not None and f.weight is not None and f.bias is not None
+        rows = np.asarray(x, dtype=np.int64).reshape(len(x), -1, int(a["channels"]))
+        y = layernorm(
+            rows,
+            f.data_in,
+            node.weight,
+            f.weight,
+            node.bias,
+            f.bias,
+            f.data_out,
+            int(a["eps_int"]),
+            int(a["rsqrt_frac"]),
+            int(a["sqrt_extra"]),
+        )
+        return y.reshape(len(x), -1)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // fold.out_lanes
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return layernorm_schedule(self.parameters(node, fold), times)
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """Per lane a square, d * r and gamma * (d * r) (DSP48E1s: 1, 2 and 2 for the widths of
+        bert-tiny's layer norm), the requantizer; the row buffer in LUTRAM; the square root
+        (W_BITS / 2 stages) and the divider (RS + 1 stages) in LUTs and FFs; not calibrated on
+        synthesis yet."""
+        p = self.parameters(node, fold)
+        lanes = fold.in_lanes
+        stats = layernorm_stats_latency(p)
+        rad = 2 * (stats - 9 - _log2_lanes(lanes) - p["RS"])
+        roots = rad // 2 * (rad + rad // 2)
+        divider = (p["RS"] + 1) * (p["RS"] + p["Z"] + rad // 2 + 4)
+        bpr = p["N"] // lanes
+        buffer = (2 * bpr + stats) * lanes * p["IN_WIDTH"] // 32 + 1
+        lut = roots // 2 + divider // 2 + buffer + lanes * (p["OUT_WIDTH"] + 3 * p["IN_WIDTH"]) + 200
+        ff = roots + divider + lanes * (6 * p["IN_WIDTH"] + 4 * p["RS"] + 2 * p["OUT_WIDTH"]) + 200
+        return Resources(lut=lut, ff=ff, dsp=5 * lanes + 2)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One row per N / LANES cycles, one beat per cycle on both sides; the first output beat
