@@ -208,7 +208,8 @@ class QuantConv2d(_WeightedLayer):
         f = self.formats
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, groups={self.groups}, data_in={f.data_in}, weight={f.weight}, "
+            f"stride={self.stride}, padding={self.padding}, groups={self.groups}, "
+            f"data_in={f.data_in}, weight={f.weight}, "
             f"bias={f.bias if self.bias is not None else None}, data_out={f.data_out}"
         )
 

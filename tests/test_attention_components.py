@@ -50,3 +50,13 @@ def test_every_output_beat_comes_when_the_model_says(name: str, index: int) -> N
     assert beat_model(name, params, offered) == out[:per_group]
     starts = out[::per_group]
     assert {b - a for a, b in zip(starts[1:], starts[2:])} == {comp.timing(params).interval}
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("name", ATTENTION_COMPONENTS)
+def test_no_unknown_value_reaches_a_stream(name: str) -> None:
+    """Two runs with X given different values (docs/verification.md): valid, ready and data while
+    valid never depend on an unknown (accumulators and buffers that are read before written)."""
+    comp = get(name)
+    options = runner.RunOptions(seed=5, groups=20, gap_prob=0.3, stall_prob=0.3, x_check=True)
+    assert comp.run(comp.sweep()[0], options, tag="xcheck")["groups"] == 20
