@@ -29,7 +29,16 @@ from torch import nn
 from common.atomic import replace_dir, temp_dir_beside
 from common.errors import ConfigError
 from common.tomlout import dumps as toml_dumps
-from quant.attention import LayerNorm, MatMul, QuantLayerNorm, QuantMatMul, QuantSoftmax, Softmax, prepare_transformer
+from quant.attention import (
+    HF_SELF_ATTENTION,
+    LayerNorm,
+    MatMul,
+    QuantLayerNorm,
+    QuantMatMul,
+    QuantSoftmax,
+    Softmax,
+    prepare_transformer,
+)
 from quant.config import QuantConfig
 from quant.fold import BATCHNORMS, fold_batchnorms, foldable_pairs
 from quant.modules import ACTIVATION_FUNCTIONS, QuantActivation, QuantConv2d, QuantLinear, QuantReLU
@@ -84,7 +93,11 @@ def layer_type(module: nn.Module) -> str | None:
 
 def quantizable_layers(model: nn.Module) -> dict[str, str]:
     """Module path -> layer type of every layer the pass would replace, in model order (batch-norms
-    the pass folds into their layer are not among them)."""
+    the pass folds into their layer are not among them; a BERT / RoBERTa is looked at as the pass
+    rewrites it, :func:`quant.attention.prepare_transformer`)."""
+    if any(type(m).__name__ in HF_SELF_ATTENTION for m in model.modules()):
+        model = copy.deepcopy(model)
+        prepare_transformer(model)
     folded = {bn for _, bn in foldable_pairs(model)}
     return {n: t for n, m in model.named_modules() if (t := layer_type(m)) is not None and n not in folded}
 

@@ -26,7 +26,7 @@ from quant.attention import (
     prepare_transformer,
 )
 from quant.config import LayerFormats, QuantConfig
-from quant.transform import dequantize_model, load_quantized, quantize_model, save_quantized
+from quant.transform import dequantize_model, load_quantized, quantizable_layers, quantize_model, save_quantized
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -227,3 +227,13 @@ def test_encoder_stack_is_the_models_encoder() -> None:
     assert isinstance(encoder_of(q).layers[0].attention.self, SelfAttention)
     with pytest.raises(ValueError, match="no BERT"):
         encoder_of(nn.Linear(2, 2))
+
+
+def test_quantizable_layers_of_a_bert_list_the_attention() -> None:
+    model = classifier("bert")
+    kinds = quantizable_layers(model)
+    assert kinds["bert.encoder.layer.0.attention.self.scores"] == "scores"
+    assert kinds["bert.encoder.layer.1.attention.self.context"] == "context"
+    assert kinds["bert.encoder.layer.0.output.LayerNorm"] == "layernorm"
+    assert kinds["bert.encoder.layer.0.intermediate.intermediate_act_fn"] == "gelu"
+    assert type(model.bert.encoder.layer[0].attention.self).__name__ == "BertSelfAttention"  # untouched
