@@ -16,6 +16,8 @@ from sim.verif.in_range import saturated_fraction, wide_parameters
 from sim.verif.stimulus import full_range_group, make_stimulus
 
 SETS = [(name, i) for name in ATTENTION_COMPONENTS for i in range(len(get(name).sweep()))]
+#: The first sweep set of each component in the default run, the others with -m slow.
+TIMED = [pytest.param(name, i, id=f"{name}-{i}", marks=() if i == 0 else pytest.mark.slow) for name, i in SETS]
 
 
 @pytest.mark.parametrize(("name", "index"), SETS, ids=[f"{n}-{i}" for n, i in SETS])
@@ -35,7 +37,7 @@ def test_most_outputs_do_not_saturate(name: str, index: int) -> None:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("name", "index"), SETS, ids=[f"{n}-{i}" for n, i in SETS])
+@pytest.mark.parametrize(("name", "index"), TIMED)
 def test_every_output_beat_comes_when_the_model_says(name: str, index: int) -> None:
     """No gaps, no stalls: the first sequence's beats against the model, and the steady-state
     interval between sequences against ``timing``."""
@@ -52,6 +54,7 @@ def test_every_output_beat_comes_when_the_model_says(name: str, index: int) -> N
     assert {b - a for a, b in zip(starts[1:], starts[2:])} == {comp.timing(params).interval}
 
 
+@pytest.mark.slow
 @pytest.mark.sim
 @pytest.mark.parametrize("name", ATTENTION_COMPONENTS)
 def test_no_unknown_value_reaches_a_stream(name: str) -> None:
