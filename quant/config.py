@@ -5,7 +5,8 @@ Table shape (every format is ``[width, frac]`` or ``[width, frac, "signed"|"unsi
     [quantize]
     default = { data_in = [8, 4], weight = [8, 6], bias = [8, 6], data_out = [8, 4] }
     [quantize.by_type.relu]        # layer types: linear, conv2d, relu, sigmoid, tanh, gelu, silu,
-                                   # avgpool, batchnorm
+                                   # avgpool, batchnorm; in BERT / RoBERTa also scores, softmax,
+                                   # context (weight: the second operand) and layernorm
     data_out = [8, 4, "unsigned"]
     [quantize.by_name.fc2]         # module path, as in model.named_modules()
     weight = [4, 3]
@@ -28,7 +29,11 @@ from golden.fixed import FixedType
 #: Element-wise activations the pass turns into table lookups (golden/activation.py).
 ACTIVATION_TYPES = ("sigmoid", "tanh", "gelu", "silu")
 #: Layer types the pass quantizes (the names used under ``by_type``).
-LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES, "avgpool", "batchnorm")
+#: Transformer layer types (quant/attention.py): the attention's two matmuls (``weight`` is the
+#: format of their second operand, K or V), its softmax, and layer norm (``weight``: gamma,
+#: ``bias``: beta).
+TRANSFORMER_TYPES = ("scores", "softmax", "context", "layernorm")
+LAYER_TYPES = ("linear", "conv2d", "relu", *ACTIVATION_TYPES, "avgpool", "batchnorm", *TRANSFORMER_TYPES)
 #: Format fields of a layer.
 FORMAT_FIELDS = ("data_in", "weight", "bias", "data_out")
 #: Keys of one level table: the format fields and ``float`` (keep the layer float).
@@ -41,6 +46,10 @@ FIELDS_OF_TYPE = {
     **{a: ("data_in", "data_out") for a in ACTIVATION_TYPES},
     "avgpool": ("data_in", "data_out"),
     "batchnorm": FORMAT_FIELDS,  # weight: the per-channel scale's format, bias: the shift's
+    "scores": ("data_in", "weight", "data_out"),  # Q, K, scores
+    "context": ("data_in", "weight", "data_out"),  # probabilities, V, context
+    "softmax": ("data_in", "data_out"),
+    "layernorm": FORMAT_FIELDS,  # weight: gamma's format, bias: beta's
 }
 SECTION_KEYS = ("default", "by_type", "by_name")
 

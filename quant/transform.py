@@ -1,13 +1,16 @@
 """The quantization pass and the safe on-disk form of a quantized model.
 
-:func:`quantize_model` first folds every batch-norm that follows a convolution or linear layer into
-it (:mod:`quant.fold`), then swaps every ``nn.Linear`` (and transformers' ``Conv1D``, GPT-2's linear
-layer with its weight stored transposed), ``nn.Conv2d``, ``nn.ReLU``, element-wise activation
-(``nn.Sigmoid``, ``nn.Tanh``, ``nn.GELU``, ``nn.SiLU``: table lookups), average pooling
-(``nn.AvgPool2d``, ``nn.AdaptiveAvgPool2d(1)``) and remaining batch-norm of a model for its
-quantized twin (formats from a :class:`QuantConfig`, looked up by module path), except the layers
-the config keeps float. Parameters shared between modules (GPT-2's ``lm_head`` and token embedding)
-stay shared, in the quantized model and in its float twin. A quantized
+:func:`quantize_model` first rewrites the self-attention, layer norms and GELU of BERT / RoBERTa
+encoders with explicit modules (:func:`quant.attention.prepare_transformer`), then folds every
+batch-norm that follows a convolution or linear layer into it (:mod:`quant.fold`), then swaps
+every ``nn.Linear`` (and transformers' ``Conv1D``, GPT-2's linear layer with its weight stored
+transposed), ``nn.Conv2d``, ``nn.ReLU``, element-wise activation (``nn.Sigmoid``, ``nn.Tanh``,
+``nn.GELU``, ``nn.SiLU``: table lookups), average pooling (``nn.AvgPool2d``,
+``nn.AdaptiveAvgPool2d(1)``), remaining batch-norm and the transformer modules (attention scores,
+softmax, context, layer norm) of a model for its quantized twin (formats from a
+:class:`QuantConfig`, looked up by module path), except the layers the config keeps float.
+Parameters shared between modules (GPT-2's ``lm_head`` and token embedding) stay shared, in the
+quantized model and in its float twin. A quantized
 model is saved as a folder holding ``weights.pt`` (a plain state dict, loaded with
 ``torch.load(weights_only=True)``, so no code is unpickled), ``quantize.toml`` (its
 ``[quantize]`` table) and ``meta.json`` (free-form facts such as the model name); loading rebuilds
@@ -29,6 +32,16 @@ from torch import nn
 from common.atomic import replace_dir, temp_dir_beside
 from common.errors import ConfigError
 from common.tomlout import dumps as toml_dumps
+from quant.attention import (
+    HF_SELF_ATTENTION,
+    LayerNorm,
+    MatMul,
+    QuantLayerNorm,
+    QuantMatMul,
+    QuantSoftmax,
+    Softmax,
+    prepare_transformer,
+)
 from quant.config import QuantConfig
 from quant.fold import BATCHNORMS, fold_batchnorms, foldable_pairs
 from quant.modules import (
@@ -53,6 +66,9 @@ QUANTIZED_MODULES = (
     QuantAvgPool2d,
     QuantGlobalAvgPool,
     QuantBatchNorm,
+    QuantMatMul,
+    QuantSoftmax,
+    QuantLayerNorm,
 )
 
 WEIGHTS_FILE = "weights.pt"
@@ -81,6 +97,12 @@ def layer_type(module: nn.Module) -> str | None:
         return "avgpool"
     if isinstance(module, BATCHNORMS):
         return "batchnorm"
+    if isinstance(module, MatMul):
+        return module.role
+    if isinstance(module, Softmax):
+        return "softmax"
+    if isinstance(module, LayerNorm):
+        return "layernorm"
     for kind, (cls, _) in ACTIVATION_FUNCTIONS.items():
         if isinstance(module, cls):
             return kind
@@ -89,7 +111,11 @@ def layer_type(module: nn.Module) -> str | None:
 
 def quantizable_layers(model: nn.Module) -> dict[str, str]:
     """Module path -> layer type of every layer the pass would replace, in model order (batch-norms
-    the pass folds into their layer are not among them)."""
+    the pass folds into their layer are not among them; a BERT / RoBERTa is looked at as the pass
+    rewrites it, :func:`quant.attention.prepare_transformer`)."""
+    if any(type(m).__name__ in HF_SELF_ATTENTION for m in model.modules()):
+        model = copy.deepcopy(model)
+        prepare_transformer(model)
     folded = {bn for _, bn in foldable_pairs(model)}
     return {n: t for n, m in model.named_modules() if (t := layer_type(m)) is not None and n not in folded}
 
@@ -143,6 +169,7 @@ def quantize_model(model: nn.Module, config: QuantConfig) -> nn.Module:
     or for ``nn.GELU(approximate='tanh')`` (the table is the exact erf GELU).
     """
     out = copy.deepcopy(model)
+    prepare_transformer(out)
     fold_batchnorms(out)
     tied = _shared_parameters(out)
     layers = quantizable_layers(out)
@@ -171,6 +198,15 @@ def quantize_model(model: nn.Module, config: QuantConfig) -> nn.Module:
             elif kind == "batchnorm":
                 assert isinstance(module, BATCHNORMS)
                 new = QuantBatchNorm(module, formats)
+            elif kind in ("scores", "context"):
+                assert isinstance(module, MatMul)
+                new = QuantMatMul(module, formats)
+            elif kind == "softmax":
+                assert isinstance(module, Softmax)
+                new = QuantSoftmax(module, formats)
+            elif kind == "layernorm":
+                assert isinstance(module, LayerNorm)
+                new = QuantLayerNorm(module, formats)
             else:
                 if isinstance(module, nn.GELU) and module.approximate != "none":
                     raise ValueError(

@@ -168,6 +168,10 @@ def run_synth(settings: Settings) -> dict[str, Any]:
 
 def run_flow(settings: Settings) -> dict[str, Any]:
     """The main job: train, quantize, map, emit, simulate bit-exactly, synthesize, summarize."""
+    if settings.model == "bert-tiny":
+        from sw_frontend.bert_tiny import run_flow_action  # noqa: PLC0415 - transformers only here
+
+        return run_flow_action(settings)
     start = time.monotonic()
     dump_passes(settings.dump_graph)  # refuse a bad option before training
     require_writable(hardware_dir(settings))

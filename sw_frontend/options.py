@@ -287,6 +287,14 @@ OPTIONS: tuple[Opt, ...] = (
         rule=at_least(1),
     ),
     Opt(
+        "layers",
+        int,
+        1,
+        "bert-tiny: encoder layers on the accelerator",
+        actions=frozenset({"flow"}),
+        rule=Rule("1 or 2", lambda v: v in (1, 2)),
+    ),
+    Opt(
         "samples",
         int,
         0,

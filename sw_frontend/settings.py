@@ -46,6 +46,8 @@ class Settings:
     search: dict[str, Any] | None = None
     quantize_from: str = "quantize"
     ignored: list[str] = field(default_factory=list)
+    #: Options given on the command line or in the toml (the rest are defaults).
+    given: frozenset[str] = frozenset()
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -137,6 +139,7 @@ def merge(action: str, ns: argparse.Namespace) -> Settings:
     toml = _read_config(cli["config"], action, settings) if "config" in cli else {}
     for name, o in opts.items():
         settings.values[name] = cli.get(name, toml.get(name, o.default))
+    settings.given = frozenset(n for n in opts if n in cli or n in toml)
     if settings.values["model"] is None:
         raise ConfigError(f"`ch {action}` needs a MODEL (positional, or `model` in the --config toml)")
     if settings.values.get("project") is None:

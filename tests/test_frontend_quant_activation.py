@@ -131,8 +131,10 @@ def test_over_wide_activation_input_is_refused_naming_the_layer() -> None:
 def test_unknown_activation_and_unknown_type_key_are_errors() -> None:
     with pytest.raises(ValueError, match=r"unknown activation 'exp'; allowed: sigmoid, tanh, gelu, silu"):
         QuantActivation("exp", LayerFormats(FixedType(8, 4), None, None, FixedType(8, 4)))
-    with pytest.raises(ConfigError, match=r"unknown key 'softmax'.*conv2d, gelu, linear, relu, sigmoid, silu, tanh"):
-        QuantConfig.from_dict({"by_type": {"softmax": {"data_out": [8, 4]}}})
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'rmsnorm'.*conv2d, gelu, layernorm, linear, relu, scores, sigmoid"
+    ):
+        QuantConfig.from_dict({"by_type": {"rmsnorm": {"data_out": [8, 4]}}})
 
 
 def test_search_space_refuses_an_over_wide_activation_input_before_the_study() -> None:

@@ -237,7 +237,10 @@ def test_save_and_load_roundtrip(tmp_path) -> None:
             "unknown key 'wieght'.*allowed keys: bias, data_in",
         ),
         ({"defaults": {}}, "unknown key 'defaults'.*allowed keys: by_name, by_type, default"),
-        ({"by_type": {"softmax": {"data_out": [8, 4]}}}, "unknown key 'softmax'.*conv2d, gelu, linear, relu, sigmoid"),
+        (
+            {"by_type": {"rmsnorm": {"data_out": [8, 4]}}},
+            "unknown key 'rmsnorm'.*conv2d, gelu, layernorm, linear, relu",
+        ),
         ({"default": {"data_in": [8, "4"]}}, "quantize.default.data_in must be"),
         ({"default": {"data_in": [8, 4, "unsgned"]}}, "unsigned"),
         ({"default": {"data_in": [40, 4]}}, "width must be"),

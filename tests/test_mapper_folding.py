@@ -129,9 +129,12 @@ def test_components_list_ops_and_costs() -> None:
         "cast",
         "conv2d",
         "global_avg_pool",
+        "layernorm",
         "linear",
+        "matmul",
         "max_pool2d",
         "relu",
+        "softmax",
     ]
     assert for_op("linear", "x") is LIBRARY["fixed_linear"]
     fmt = LayerFormats(FixedType(8, 4), FixedType(8, 6), None, FixedType(8, 4))

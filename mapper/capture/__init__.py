@@ -9,6 +9,7 @@ operation goes to the handler registered for it (:func:`mapper.capture.state.han
 | ``layers`` | linear, conv2d; batch-norm after a linear (folded into it) | ``linear``, ``conv2d`` |
 | ``elementwise`` | relu; sigmoid, tanh, gelu, silu | ``relu``, ``activation`` |
 | ``images`` | views (folded), getitem, max_pool2d | ``pool_window`` + ``max_pool2d`` |
+| ``attention`` | head split and merge (folded); matmul, softmax, layer_norm | ``matmul``, ``softmax``, ``layernorm`` |
 
 An operation without a handler becomes a node with the operation's own name, which the ``assign``
 pass refuses naming the node, the operation and the supported set. The graph's number formats
@@ -20,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mapper.capture import elementwise, images, layers  # noqa: F401  (registers the handlers)
+from mapper.capture import attention, elementwise, images, layers  # noqa: F401  (registers the handlers)
 from mapper.capture.state import HANDLERS, CaptureState, op_name, sample_shape
 from mapper.errors import MappingError
 from mapper.graph import INPUT, OUTPUT, Graph, Node

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from mapper.capture import attention
 from mapper.capture.state import CaptureState, elements_of, handles, op_name, sample_shape
 from mapper.errors import MappingError
 from mapper.graph import Node
@@ -47,7 +48,10 @@ def getitem(state: CaptureState, fx: torch.fx.Node) -> None:
 
 @handles(*VIEW_OPS)
 def view(state: CaptureState, fx: torch.fx.Node) -> None:
-    """Fold a view that keeps the batch into its producer (see the module docstring)."""
+    """Fold a view that keeps the batch into its producer (see the module docstring); the
+    attention's head split and merge are stream layouts (mapper.capture.attention)."""
+    if attention.view_hook(state, fx):
+        return
     args = state.data_args(fx)
     val, src_val = fx.meta.get("val"), args[0].meta.get("val") if len(args) == 1 else None
     if src_val is None or val.shape[0] != src_val.shape[0]:

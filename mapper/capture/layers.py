@@ -33,10 +33,10 @@ def linear(state: CaptureState, fx: torch.fx.Node) -> None:
     image = state.flattened.get(args[0].name)
     if image is not None:
         node.in_shape = (elements_of(node.in_shape),)
-    if len(node.in_shape) != 1:
+    if len(node.in_shape) not in (1, 2):
         raise MappingError(
             f"node {fx.name!r}: linear on per-sample shape {node.in_shape} is not supported; "
-            "only (batch, features) inputs map to fixed_linear"
+            "only (batch, features) and sequence (batch, tokens, features) inputs map to fixed_linear"
         )
     node.formats = qmod.formats
     node.weight, node.bias = _constants(qmod)

@@ -65,6 +65,7 @@ class CaptureState:
         tensors: placeholder name -> parameter or buffer tensor of the export.
         alias: fx node name -> graph node that produces its value.
         flattened: fx node name -> (C, H, W) of the image it is a flattened view of.
+        layouts: fx node name -> stream layout of an attention tensor (mapper.capture.attention).
     """
 
     graph: Graph
@@ -73,6 +74,7 @@ class CaptureState:
     tensors: dict[str, torch.Tensor]
     alias: dict[str, str] = field(default_factory=dict)
     flattened: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    layouts: dict[str, Any] = field(default_factory=dict)
 
     def data_args(self, fx: torch.fx.Node) -> list[torch.fx.Node]:
         """The fx node's arguments that carry the model's data (not weights or constants)."""

@@ -13,6 +13,7 @@ a descriptor states; the families are
 | ``pool`` | pool_max, pool_avg |
 | ``act`` | fixed_lut |
 | ``norm`` | fixed_affine |
+| ``attention`` | fixed_matmul, fixed_softmax, fixed_layernorm (and attn_divide, attn_isqrt) |
 """
 
 import importlib

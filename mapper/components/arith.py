@@ -63,7 +63,7 @@ class AddTree(Component):
     name = "add_tree"
     kind = "arith"
     summary = "pipelined exact sum of N numbers, one register per adder level"
-    defaults = {"N": 4, "IN_WIDTH": 16, "OUT_WIDTH": 18}
+    defaults = {"N": 4, "IN_WIDTH": 16, "IN_SIGNED": 1, "OUT_WIDTH": 18}
 
     @staticmethod
     def levels(n: int) -> int:

@@ -252,6 +252,18 @@ class Component:
         within a vector overrides this)."""
         return list(times)
 
+    def operand_beat_times(self, node: Node, fold: Fold, operands: list[list[int]]) -> list[int]:
+        """Output beat cycles of a node of several inputs from each operand's offered beat cycles
+        (port order). Default: a join, which takes beat ``i`` of every operand together once all
+        are there (:meth:`beat_times` of the element-wise latest)."""
+        return self.beat_times(node, fold, [max(ts) for ts in zip(*operands)])
+
+    def operand_accept_times(self, node: Node, fold: Fold, operands: list[list[int]]) -> list[list[int]]:
+        """Cycles a node of several inputs takes each operand's beats (port order), given the cycles
+        they are offered. Default: a join, every operand's beat ``i`` when the latest arrives."""
+        merged = [max(ts) for ts in zip(*operands)]
+        return [merged for _ in operands]
+
     def resources(self, node: Node, fold: Fold) -> Resources:
         """LUT / FF / DSP / BRAM estimate of the node at ``fold``."""
         raise NotImplementedError(f"{self.name} is not placed by the mapper")

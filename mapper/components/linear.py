@@ -11,7 +11,16 @@ import numpy as np
 from golden import components as gc
 from golden.fixed import FixedType, IntArray, accumulator_width
 from mapper.components.arith import AddTree, MultPipe
-from mapper.components.base import BenchTiming, Component, Fold, Resources, divisors, random_constants, register
+from mapper.components.base import (
+    BenchTiming,
+    Component,
+    Fold,
+    Resources,
+    divisors,
+    elements,
+    random_constants,
+    register,
+)
 from mapper.errors import MappingError
 from mapper.graph import Node
 from sim.memimage import linear_bias_words, linear_weight_words, write_memh
@@ -251,6 +260,25 @@ class FixedLinear(Component):
         n, k = node.weight.shape
         return int(k), int(n)
 
+    def _tokens(self, node: Node) -> int:
+        """Vectors per inference: 1, or the tokens of a sequence ``(S, K)`` (every row in turn)."""
+        return max(1, elements(node.in_shape) // self._kn(node)[0])
+
+    def _vector_accepts(self, node: Node, fold: Fold, times: list[int]) -> list[list[int]]:
+        """The cycles each vector's beats are taken: when offered (group 0 steps with the input),
+        a vector's first beat not before the cycle after the previous vector's last replay step."""
+        k, n = self._kn(node)
+        g, c = n // fold.out_lanes, k // fold.in_lanes
+        vectors, step = [], -(10**9)
+        for v in range(self._tokens(node)):
+            taken = []
+            for j in range(c):
+                step = max(times[v * c + j], step + 1)
+                taken.append(step)
+            vectors.append(taken)
+            step += (g - 1) * c
+        return vectors
+
     def folds(self, node: Node) -> list[Fold]:
         k, n = self._kn(node)
         return [Fold(i, o) for i in divisors(k) for o in divisors(n)]
@@ -265,13 +293,16 @@ class FixedLinear(Component):
     def golden(self, node: Node, x: IntArray) -> IntArray:
         f = node.formats
         assert f is not None and f.weight is not None
-        return gc.linear(x, node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out)
+        xs = np.asarray(x).reshape(len(x), self._tokens(node), -1)
+        y = gc.linear(xs, node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out)
+        return y.reshape(len(x), -1)
 
     def cycles(self, node: Node, fold: Fold) -> int:
         k, n = self._kn(node)
-        return (n // fold.out_lanes) * (k // fold.in_lanes)
+        return self._tokens(node) * (n // fold.out_lanes) * (k // fold.in_lanes)
 
-    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+    def vector_beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        """Output beat cycles of one vector from the cycles its input beats are taken."""
         # Group 0 steps with the input beats; group g's beat leaves the pipeline depth after its
         # last step.
         k, n = self._kn(node)
@@ -279,11 +310,20 @@ class FixedLinear(Component):
         lat = layer_latency(node, fold, fold.in_lanes, g * c)
         return [times[-1] + lat + j * c for j in range(g)]
 
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return [
+            t for taken in self._vector_accepts(node, fold, times) for t in self.vector_beat_times(node, fold, taken)
+        ]
+
+    def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return [t for taken in self._vector_accepts(node, fold, times) for t in taken]
+
     def resources(self, node: Node, fold: Fold) -> Resources:
         return layer_resources(node, *self._kn(node), fold)
 
     def input_buffer(self, node: Node, fold: Fold) -> int:
         # Only group 0 takes input; while groups 1..G-1 replay the stored vector the producer would
-        # stall, so a FIFO holding one whole input vector lets it go on at the pipeline rate.
+        # stall, so a FIFO holding one whole input vector lets it go on at the pipeline rate (a
+        # whole sequence of them for a sequence: its producer delivers the tokens back to back).
         k, n = self._kn(node)
-        return k // fold.in_lanes if n // fold.out_lanes > 1 else 0
+        return self._tokens(node) * (k // fold.in_lanes) if n // fold.out_lanes > 1 else 0

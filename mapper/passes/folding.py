@@ -210,18 +210,19 @@ def fold(g: Graph, ctx: FlowContext) -> Graph:
 @flow_pass("insert_plumbing")
 def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
     """Lane adapters between neighbours with different lanes, FIFOs where a node asks for one."""
-    for u, v, _ in g.edges():
+    for u, v, port in g.edges():
         src, dst = g[u], g[v]
         a, b = src.fold.out_lanes, dst.fold.in_lanes
+        suffix = v if port == 0 else f"{v}_port{port}"  # a node of several inputs: one name per port
         if a != b:
-            resize = src.stream_like(f"resize_{v}", "resize")
+            resize = src.stream_like(f"resize_{suffix}", "resize")
             resize.fold, resize.component = Fold(a, b), "stream_resize"
             g.splice(u, v, resize)
             u = resize.name
         # the input port's producer (the environment) holds its beats anyway: no FIFO after it
         depth = fifo_depth(dst, dst.fold) if src.op != "input" and not dst.is_port else 0
         if depth:
-            fifo = g[u].stream_like(f"fifo_{v}", "fifo", depth=depth)
+            fifo = g[u].stream_like(f"fifo_{suffix}", "fifo", depth=depth)
             fifo.fold, fifo.component = Fold(b, b), "stream_fifo"
             g.splice(u, v, fifo)
     _insert_branch_fifos(g)
@@ -258,10 +259,11 @@ def _insert_branch_fifos(g: Graph) -> None:
         runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, latency // ii + 3)]
         pending = []
         for j in joins:
-            takes = [t for run in runs for t in schedule.join_times(g, run, j)]
-            for p in g.producers(j):
+            port_takes = [schedule.take_times(g, run, j) for run in runs]
+            for port, p in enumerate(g.producers(j)):
                 if g[p].op == "fifo" and g[p].attrs.get("branch"):
                     continue
+                takes = [t for run in port_takes for t in run[port]]
                 offers = [t for run in runs for t in run[p]]
                 if any(d > a for a, d in zip(offers, takes)):
                     pending.append((p, j))
@@ -279,8 +281,9 @@ def _size_branch_fifos(g: Graph, joins: list[str]) -> None:
     first = schedule.vector_schedule(g, 0)
     runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, first[OUTPUT][-1] // ii + 3)]
     for j in joins:
-        takes = [t for run in runs for t in schedule.join_times(g, run, j)]
-        for f in g.producers(j):
+        port_takes = [schedule.take_times(g, run, j) for run in runs]
+        for port, f in enumerate(g.producers(j)):
+            takes = [t for run in port_takes for t in run[port]]
             if g[f].op == "fifo" and g[f].attrs.get("branch"):
                 src = g.producer(f)
                 offers = [t for run in runs for t in run[src]]

@@ -20,7 +20,7 @@ def assign(g: Graph, ctx: FlowContext) -> Graph:
 
 
 #: Operations that read several streams (one input port each); every other one reads one.
-MULTI_INPUT_OPS = {"add": 2}
+MULTI_INPUT_OPS = {"add": 2, "matmul": 2}
 #: Widest exact sum a float32 add of the quantized model computes without rounding (its significand).
 FLOAT32_EXACT_BITS = 24
 

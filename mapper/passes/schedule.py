@@ -49,6 +49,8 @@ def vector_schedule(g: Graph, start: int = 0) -> dict[str, list[int]]:
         elif node.op == "fork":  # its input register, then the slowest consumer's pace
             registered = components.get(node.component).beat_times(node, node.fold, merged)
             times[node.name] = _fork_offers(g, node.name, registered)
+        elif len(operands) > 1:  # the component says how it pairs its operands (a join by default)
+            times[node.name] = components.get(node.component).operand_beat_times(node, node.fold, operands)
         else:
             times[node.name] = components.get(node.component).beat_times(node, node.fold, merged)
     return times
@@ -57,6 +59,15 @@ def vector_schedule(g: Graph, start: int = 0) -> dict[str, list[int]]:
 def join_times(g: Graph, schedule: dict[str, list[int]], name: str) -> list[int]:
     """Cycles node ``name`` takes each input beat: when every operand's beat has arrived."""
     return [max(ts) for ts in zip(*(schedule[p] for p in g.producers(name)))]
+
+
+def take_times(g: Graph, schedule: dict[str, list[int]], name: str) -> list[list[int]]:
+    """Per producer of node ``name`` (port order), the cycles it takes that operand's beats: its
+    component's ``operand_accept_times`` (a join, :func:`join_times`, unless it says otherwise,
+    as fixed_matmul does: its operands are not paired beat by beat)."""
+    node = g[name]
+    operands = [schedule[p] for p in g.producers(name)]
+    return components.get(node.component).operand_accept_times(node, node.fold, operands)
 
 
 def fifo_depth(arrivals: list[int], departures: list[int]) -> int:

@@ -1,20 +1,22 @@
-// add_tree: pipelined sum of N signed numbers, one register level per adder level.
+// add_tree: pipelined sum of N signed or unsigned numbers, one register level per adder level.
 //
 // The N inputs are added in pairs, level by level (an odd one out passes to the next level),
-// ceil(log2(N)) levels, each registered when en is high. The sum is exact: OUT_WIDTH must be at
-// least IN_WIDTH + ceil(log2(N)).
+// ceil(log2(N)) levels, each registered when en is high. The sum is exact and signed: OUT_WIDTH
+// must be at least IN_WIDTH + ceil(log2(N)) (one more for unsigned inputs).
 //
 // Parameters:
 //   N          numbers to add (>= 1)
-//   IN_WIDTH   bits of each input, two's complement (>= 1)
-//   OUT_WIDTH  bits of the sum (>= IN_WIDTH + ceil(log2(N)))
+//   IN_WIDTH   bits of each input (>= 1)
+//   IN_SIGNED  1: inputs are two's complement, 0: unsigned
+//   OUT_WIDTH  bits of the signed sum (>= IN_WIDTH + ceil(log2(N)) + (IN_SIGNED ? 0 : 1))
 //
 // Latency: ceil(log2(N)) cycles (0 when N = 1: the input passes through, sign-extended).
 // Initiation interval: 1.
 module add_tree #(
     parameter int N         = 4,   // numbers to add
     parameter int IN_WIDTH  = 16,  // bits of each input
-    parameter int OUT_WIDTH = 18   // bits of the sum
+    parameter bit IN_SIGNED = 1,   // inputs are two's complement
+    parameter int OUT_WIDTH = 18   // bits of the sum (signed)
 ) (
     input  logic                            clk,
     input  logic                            en,
@@ -29,16 +31,20 @@ module add_tree #(
   if (IN_WIDTH < 1) begin : gen_bad_in_width
     $error("add_tree: IN_WIDTH must be >= 1, got %0d", IN_WIDTH);
   end
-  if (OUT_WIDTH < IN_WIDTH + LEVELS) begin : gen_bad_out_width
-    $error("add_tree: OUT_WIDTH=%0d must be >= IN_WIDTH + ceil(log2(N)) = %0d", OUT_WIDTH,
-           IN_WIDTH + LEVELS);
+  if (OUT_WIDTH < IN_WIDTH + LEVELS + (IN_SIGNED ? 0 : 1)) begin : gen_bad_out_width
+    $error("add_tree: OUT_WIDTH=%0d must be >= IN_WIDTH + ceil(log2(N)) (+ 1 unsigned) = %0d",
+           OUT_WIDTH, IN_WIDTH + LEVELS + (IN_SIGNED ? 0 : 1));
   end
 
   // level[l] holds the (N + 2**l - 1) / 2**l partial sums after l adder levels.
   logic signed [OUT_WIDTH-1:0] level[LEVELS+1][N];
 
   for (genvar k = 0; k < N; k++) begin : gen_in
-    assign level[0][k] = OUT_WIDTH'(signed'(data_in[k]));
+    if (IN_SIGNED) begin : gen_signed
+      assign level[0][k] = OUT_WIDTH'(signed'(data_in[k]));
+    end else begin : gen_unsigned
+      assign level[0][k] = OUT_WIDTH'({1'b0, data_in[k]});
+    end
   end
 
   for (genvar l = 1; l <= LEVELS; l++) begin : gen_level
