@@ -107,12 +107,6 @@ def test_residual_cnn_bit_exact_under_stalls(tmp_path: Path) -> None:
 
 
 @pytest.mark.sim
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: conv_window takes the next image only when the current one is done, so three "
-    "convolutions at the same pace pay a refill bubble the cycle model does not count (355 measured, 326 "
-    "predicted); fixed by a window generator that streams across image boundaries",
-)
 def test_residual_cnn_cycles_per_inference_equal_the_prediction(tmp_path: Path) -> None:
     torch.manual_seed(1)
     q = quantize_model(ResCNN(), QuantConfig.from_dict(CONFIG))

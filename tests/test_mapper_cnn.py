@@ -20,6 +20,7 @@ from torch import nn
 from eda.lint import lint_module
 from golden.fixed import FixedType
 from mapper.components import LIBRARY
+from mapper.components.conv import window_period, window_run
 from mapper.errors import MappingError
 from mapper.flow import capture_graph as capture
 from mapper.flow import emit_design, fold_graph, run_flow
@@ -116,6 +117,26 @@ def test_conv_and_pool_golden_functions_work_in_stream_order() -> None:
     pooled = golden_vector(g["max_pool2d"], windows).reshape(5, 3, 3, 3)
     ref_pool = nn.functional.max_pool2d(torch.as_tensor(relu_out).permute(0, 3, 1, 2).double(), 2)
     assert np.array_equal(pooled, ref_pool.permute(0, 2, 3, 1).numpy().astype(np.int64))
+
+
+def _window_node(h: int, w: int, k: int, stride: int, padding: int) -> Node:
+    return Node("w", "pool_window", attrs={"image": (1, h, w), "kernel": (k, k), "stride": stride, "padding": padding})
+
+
+def test_window_model_streams_images_back_to_back() -> None:
+    """conv_window takes the next image's pixels while it still emits the current image's last
+    windows: with pixels always offered, consecutive images' window beats follow each other
+    without a gap when the beats are the bottleneck, and the pixels stream at one per cycle when
+    they are."""
+    conv = _window_node(6, 6, 3, 1, 1)  # 36 positions x 9 beats
+    run = window_run(conv, [0] * (3 * 36), replay=0)
+    assert window_period(conv, 0) == 324
+    assert run.beats[324] == run.beats[323] + 1 and run.beats[648] == run.beats[647] + 1
+    assert run.taken[36] < run.emits[323]  # image 1's first pixel is in before image 0's last beat
+    assert window_period(conv, 9) == 36 * 18  # fixed_conv2d with two output groups: replayed
+    pool = _window_node(5, 5, 2, 2, 0)  # 16 beats, 25 pixels
+    run = window_run(pool, [0] * (3 * 25), replay=0)
+    assert window_period(pool, 0) == 25 and run.taken == list(range(75))
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ input channels and only its ``OUT_PAR`` is folded. Golden: ``golden.window.slidi
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,67 +55,130 @@ def window_geometry(node: Node) -> tuple[int, int, int, int, int, int, int, int]
 
 
 def window_depth(node: Node) -> int:
-    """conv_window's line store: the power of two >= (KH + 1) * W pixels."""
+    """conv_window's line store: the power of two >= (KH + 1) * W pixels, 4 at least."""
     _, w, kh, *_ = window_geometry(node)
-    return 1 << max(1, math.ceil(math.log2((kh + 1) * w)))
+    return 1 << max(2, math.ceil(math.log2((kh + 1) * w)))
+
+
+#: Cycles from the cycle a pixel is taken to the first cycle a window beat reading it can be
+#: emitted into conv_window's output register: the pixel counter counts it the cycle after, and
+#: the beat's "available" flag is a register computed from the counter.
+PIXEL_TO_EMIT = 2
+
+
+@dataclass(frozen=True)
+class WindowRun:
+    """conv_window's handshakes for a stream of images (see :func:`window_run`).
+
+    Attributes:
+        beats: cycle each window beat is taken by the consumer (offered, with an always-ready one).
+        emits: cycle each window beat enters the output register (it is offered the cycle after).
+        taken: cycle each pixel is taken.
+        per_image: window beats per image.
+    """
+
+    beats: list[int]
+    emits: list[int]
+    taken: list[int]
+    per_image: int
+
+
+def window_run(node: Node, times: list[int], replay: int) -> WindowRun:
+    """conv_window's handshakes for the images whose pixels are offered at ``times`` (one entry per
+    pixel, images back to back; a pixel stays offered until taken and the next is offered the
+    cycle after at the earliest), the consumer taking every beat as soon as it is offered except
+    for ``replay`` cycles after the last beat of a window position (fixed_conv2d's later output
+    groups re-read the stored window).
+
+    The model of rtl/conv/conv_window.sv, event by event:
+
+    * pixels are numbered across images; pixel ``g`` is taken one cycle after the previous one at
+      the earliest, and only while ``g < F + DEPTH``, F being the first pixel read by the band
+      (window row) of the oldest beat not yet emitted: from the cycle after the last beat of the
+      band before the first band whose ``F + DEPTH`` exceeds ``g`` is emitted. So the next
+      image's pixels come in while the current image's last bands are emitted (no gap);
+    * window beat ``j`` is emitted ``PIXEL_TO_EMIT`` cycles after the pixel it reads is taken (a
+      padding beat: its image's first pixel), not before the cycle the previous beat is taken
+      (the output register empties then), and from cycle 1 (the beat register fills in cycle 0);
+      it is offered the cycle after it is emitted.
+    """
+    h, w, kh, kw, s, p, oh, ow = window_geometry(node)
+    depth, pixels = window_depth(node), h * w
+    images = len(times) // pixels
+    first = [max(0, b * s - p) * w for b in range(oh)]  # first pixel each band reads
+    taken: list[int] = []
+    band_done: list[int] = []  # emit cycle of each band's last beat, bands numbered across images
+    emits: list[int] = []
+    beats: list[int] = []
+
+    def band_limit(r: int) -> int:  # F + DEPTH of band r (numbered across images)
+        return (r // oh) * pixels + first[r % oh] + depth
+
+    admit_band = 0  # the first band whose limit exceeds the next pixel to take
+
+    def take_until(need: int) -> None:
+        nonlocal admit_band
+        while len(taken) <= need:
+            g = len(taken)
+            while band_limit(admit_band) <= g:
+                admit_band += 1
+            t = times[g] if not taken else max(times[g], taken[-1] + 1)
+            taken.append(max(t, band_done[admit_band - 1] + 1 if admit_band else 0))
+
+    for m in range(images):
+        for oy in range(oh):
+            for ox in range(ow):
+                for ky in range(kh):
+                    for kx in range(kw):
+                        y, x = oy * s + ky - p, ox * s + kx - p
+                        need = m * pixels + (y * w + x if 0 <= y < h and 0 <= x < w else 0)
+                        take_until(need)
+                        e = max(taken[need] + PIXEL_TO_EMIT, 1, beats[-1] if beats else 0)
+                        c = e + 1
+                        if beats and ky == 0 and kx == 0:
+                            c = max(c, beats[-1] + 1 + replay)
+                        emits.append(e)
+                        beats.append(c)
+            band_done.append(emits[-1])
+    take_until(images * pixels - 1)
+    return WindowRun(beats, emits, taken, oh * ow * kh * kw)
 
 
 def window_schedule(node: Node, times: list[int], replay: int) -> tuple[list[int], list[int]]:
-    """(cycle of every window beat, cycle every pixel is taken) of one image in conv_window, from
-    its pixels' offered cycles.
-
-    A pixel is taken one cycle after the previous one at the earliest, and only once the line
-    store has room (from the cycle the window row that frees it is emitted); a window beat is
-    emitted the cycle after the last pixel it reads has arrived (the store's fill count is a
-    register) and offered the cycle after that, one cycle after the previous beat; after the
-    last beat of a window position, ``replay`` more cycles pass before the next position's first
-    beat (fixed_conv2d's later output groups re-read the stored window). Pixels no window reads
-    (the last rows or columns of an image the stride does not reach) are still taken, one per cycle.
-    """
-    h, w, kh, kw, s, p, oh, ow = window_geometry(node)
-    depth = window_depth(node)
-    taken: list[int] = []
-    row_start: dict[int, int] = {}
-    out: list[int] = []
-
-    def take_until(need: int) -> None:
-        while len(taken) <= need:
-            i = len(taken)
-            t = times[i] if not taken else max(times[i], taken[-1] + 1)
-            room = next((r for r in range(oh) if max(0, r * s - p) * w + depth > i), oh - 1)
-            taken.append(max(t, row_start.get(room, 0)))
-
-    for oy in range(oh):
-        for ox in range(ow):
-            for ky in range(kh):
-                for kx in range(kw):
-                    y, x = oy * s + ky - p, ox * s + kx - p
-                    need = y * w + x if 0 <= y < h and 0 <= x < w else 0
-                    take_until(need)
-                    t = taken[need] + 2
-                    if out:
-                        t = max(t, out[-1] + 1 + (replay if ky == 0 and kx == 0 else 0))
-                    if ox == 0 and ky == 0 and kx == 0:
-                        row_start[oy] = t - 1
-                    out.append(t)
-    take_until(h * w - 1)
-    return out, taken
+    """(cycle of every window beat, cycle every pixel is taken) of one image in an otherwise empty
+    conv_window, from its pixels' offered cycles (see :func:`window_run`)."""
+    run = window_run(node, times, replay)
+    return run.beats, run.taken
 
 
 def window_beat_times(node: Node, times: list[int], replay: int) -> list[int]:
-    """Cycle of every window beat of one image (see :func:`window_schedule`)."""
-    return window_schedule(node, times, replay)[0]
+    """Cycle of every window beat of one image (see :func:`window_run`)."""
+    return window_run(node, times, replay).beats
+
+
+#: Images simulated to find conv_window's steady state.
+PERIOD_IMAGES = 6
+
+
+@functools.lru_cache(maxsize=256)
+def _window_period(geometry: tuple[int, ...], replay: int) -> int:
+    h, w, kh, kw, s, p = geometry
+    node = Node(name="period", op="period", attrs={"image": (1, h, w), "kernel": (kh, kw), "stride": s, "padding": p})
+    run = window_run(node, [0] * (PERIOD_IMAGES * h * w), replay)
+    starts = run.beats[:: run.per_image]
+    gaps = {b - a for a, b in zip(starts[1:], starts[2:])}
+    if len(gaps) != 1:
+        raise AssertionError(f"conv_window {geometry} replay {replay}: no steady image period ({sorted(gaps)})")
+    return gaps.pop()
 
 
 def window_period(node: Node, replay: int) -> int:
-    """Cycles per image of conv_window when pixels arrive whenever asked for: the image is done
-    in the cycle its last window beat is offered and its last pixel has been counted (the RTL's
-    ``frame_done``); the next image's first pixel is taken the cycle after, and its first beat
-    is offered two cycles later, as the first image's was two cycles after pixel 0."""
-    h, w = window_geometry(node)[:2]
-    beats, taken = window_schedule(node, list(range(h * w)), replay)
-    done = max(beats[-1], taken[-1] + 1)
-    return done + 1 + 2 - beats[0]
+    """Cycles per image of conv_window when pixels arrive whenever asked for and images follow
+    each other: the spacing of the images' first window beats in steady state (from the second
+    image on; images stream through, so it is the larger of the window beats, with ``replay``
+    cycles after each position's last, and the pixels the line store lets in per image)."""
+    h, w, kh, kw, s, p, _, _ = window_geometry(node)
+    return _window_period((h, w, kh, kw, s, p), replay)
 
 
 def window_resources(node: Node, channels: int, width: int) -> Resources:

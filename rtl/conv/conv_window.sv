@@ -1,15 +1,24 @@
 // conv_window: sliding-window generator (im2col in hardware) for 2-D convolution and pooling.
 //
-// Input: one image of IMG_H x IMG_W pixels in raster order, one pixel per beat with its
-// CHANNELS channels in lanes (lane 0 = channel 0). Output: for every output position (oy, ox)
-// in raster order, KERNEL_H * KERNEL_W beats, the window's pixels (ky, kx) in raster order,
-// pixel (oy*STRIDE + ky - PADDING, ox*STRIDE + kx - PADDING) with all its channels in lanes;
-// pixels outside the image are zeros. Output positions: OUT_H = (IMG_H + 2*PADDING - KERNEL_H)
-// / STRIDE + 1, OUT_W likewise.
+// Input: images of IMG_H x IMG_W pixels in raster order, back to back, one pixel per beat with
+// its CHANNELS channels in lanes (lane 0 = channel 0). Output: for every image and every output
+// position (oy, ox) in raster order, KERNEL_H * KERNEL_W beats, the window's pixels (ky, kx) in
+// raster order, pixel (oy*STRIDE + ky - PADDING, ox*STRIDE + kx - PADDING) with all its channels
+// in lanes; pixels outside the image are zeros. Output positions: OUT_H = (IMG_H + 2*PADDING -
+// KERNEL_H) / STRIDE + 1, OUT_W likewise.
 //
-// A circular line store of DEPTH >= (KERNEL_H + 1) * IMG_W pixels keeps the rows the windows
-// still need; the input stalls only when it would overwrite one of them. A new image is taken
-// once the previous image's last window has left and all its pixels have arrived.
+// A circular line store of DEPTH >= (KERNEL_H + 1) * IMG_W pixels keeps the pixels the windows
+// still need. Pixels are numbered across images (a counter modulo 2**GW): the writer takes pixel
+// g while g < F + DEPTH, F being the first pixel the band of windows (the output row) of the
+// oldest beat not yet emitted reads, or, once an image's last window row is under way, the next
+// image's pixels as far as the store has room: images stream through without a gap. A beat is
+// emitted once the pixel it reads has arrived (a padding beat: its image's first pixel).
+//
+// Timing structure: data_in_ready is a flip-flop (the "may take" of the next cycle, computed
+// from the pixel counter and both candidate limits); the reader is a generator one beat ahead
+// of the beat on offer ("E"), and E's "available" flag is a flip-flop computed from both
+// candidate beats and the pixel counter, so no compare lies between a handshake and the
+// registers it enables.
 //
 // Parameters:
 //   CHANNELS    lanes per beat (>= 1)
@@ -21,9 +30,12 @@
 //   STRIDE      step between windows, rows and columns (>= 1)
 //   PADDING     zero pixels around the image, each side (0 .. KERNEL-1)
 //
-// Latency: 1 cycle from the arrival of the last pixel a window beat needs to that beat.
+// Latency: a window beat is offered 2 cycles after the cycle the last pixel it reads is taken
+//   (1 cycle from that pixel's arrival to the beat), and one cycle after the previous beat at
+//   the earliest.
 // Initiation interval: one output beat per cycle; OUT_H * OUT_W * KERNEL_H * KERNEL_W cycles
-//   per image when the output is the bottleneck (it is whenever KERNEL_H * KERNEL_W >= STRIDE**2).
+//   per image when the output is the bottleneck and the input keeps up (images back to back),
+//   IMG_H * IMG_W (one pixel per cycle) when the input is.
 module conv_window #(
     parameter int CHANNELS   = 1,  // lanes per beat (channels per pixel)
     parameter int DATA_WIDTH = 8,  // bits per lane
@@ -46,9 +58,10 @@ module conv_window #(
   localparam int OUT_H = (IMG_H + 2 * PADDING - KERNEL_H) / STRIDE + 1;
   localparam int OUT_W = (IMG_W + 2 * PADDING - KERNEL_W) / STRIDE + 1;
   localparam int PIXELS = IMG_H * IMG_W;
-  localparam int AW = $clog2((KERNEL_H + 1) * IMG_W) > 0 ? $clog2((KERNEL_H + 1) * IMG_W) : 1;
-  localparam int DEPTH = 1 << AW;  // line store, a power of two >= (KERNEL_H + 1) * IMG_W
-  localparam int PW = $clog2(PIXELS + 1);
+  localparam int AW = $clog2((KERNEL_H + 1) * IMG_W) > 2 ? $clog2((KERNEL_H + 1) * IMG_W) : 2;
+  localparam int DEPTH = 1 << AW;  // line store, a power of two >= (KERNEL_H + 1) * IMG_W and >= 4
+  // Global pixel numbers modulo 2**GW: any two numbers compared differ by less than 2**(GW-1).
+  localparam int GW = $clog2(PIXELS + DEPTH + 1) + 1;
 
   // Parameter checks: stop elaboration with a message naming the parameter.
   if (CHANNELS < 1 || DATA_WIDTH < 1) begin : gen_bad_lanes
@@ -69,140 +82,209 @@ module conv_window #(
            KERNEL_H, KERNEL_W);
   end
 
-  // Narrow signed arithmetic: pixel coordinates and raster indices, padding included.
-  localparam int SPAN = (IMG_H > IMG_W ? IMG_H : IMG_W) + 2 * PADDING + STRIDE + KERNEL_H + KERNEL_W;
-  localparam int YW = $clog2(SPAN + 1) + 1;  // a coordinate, signed
-  localparam int IW = $clog2((IMG_H + 2 * PADDING + STRIDE + KERNEL_H) * (IMG_W + 2 * PADDING + STRIDE
-                                                                         + KERNEL_W) + DEPTH + 1) + 2;
   localparam int KXW = KERNEL_W > 1 ? $clog2(KERNEL_W) : 1;
   localparam int KYW = KERNEL_H > 1 ? $clog2(KERNEL_H) : 1;
   localparam int OXW = OUT_W > 1 ? $clog2(OUT_W) : 1;
   localparam int OYW = OUT_H > 1 ? $clog2(OUT_H) : 1;
-  localparam logic signed [YW-1:0] ORIGIN = -YW'(PADDING);  // first window's top row / left column
-  // raster index of the first window's first pixel: (-PADDING) * IMG_W - PADDING
-  localparam logic signed [IW-1:0] ORIGIN_IDX = -IW'(PADDING * IMG_W + PADDING);
-  localparam logic signed [IW-1:0] ORIGIN_LINE = -IW'(PADDING * IMG_W);  // first window row's start
+  // Global-number steps of the generator: the first window row of the next band, of the next image.
+  localparam logic [GW-1:0] BAND_STEP = GW'(STRIDE * IMG_W);
+  localparam logic [GW-1:0] IMAGE_STEP = GW'(PIXELS - (OUT_H - 1) * STRIDE * IMG_W);
+  localparam logic [GW-1:0] ORIGIN = -GW'(PADDING * IMG_W + PADDING);  // image 0's first window
+
+  // First pixel a band of windows reads, relative to its image: max(0, b*STRIDE - PADDING) * IMG_W.
+  function automatic int band_first(int b);
+    return (b * STRIDE > PADDING ? b * STRIDE - PADDING : 0) * IMG_W;
+  endfunction
+  // How far the writer's limit moves when band b+1 (wrapping to the next image) follows band b.
+  function automatic int band_step(int b);
+    return b == OUT_H - 1 ? PIXELS - band_first(b) : band_first(b + 1) - band_first(b);
+  endfunction
+  // Whether window column kx of output column ox reads the image (not padding); rows likewise.
+  function automatic logic [OUT_W-1:0][KERNEL_W-1:0] column_table();
+    for (int o = 0; o < OUT_W; o++)
+      for (int k = 0; k < KERNEL_W; k++)
+        column_table[o][k] = o * STRIDE + k >= PADDING && o * STRIDE + k < IMG_W + PADDING;
+  endfunction
+  function automatic logic [OUT_H-1:0][KERNEL_H-1:0] row_table();
+    for (int o = 0; o < OUT_H; o++)
+      for (int k = 0; k < KERNEL_H; k++)
+        row_table[o][k] = o * STRIDE + k >= PADDING && o * STRIDE + k < IMG_H + PADDING;
+  endfunction
+  localparam logic [OUT_W-1:0][KERNEL_W-1:0] IN_COLUMN = column_table();
+  localparam logic [OUT_H-1:0][KERNEL_H-1:0] IN_ROW = row_table();
+  // a < b for global pixel numbers (their difference is below 2**(GW-1) in magnitude).
+  function automatic logic precedes(logic [GW-1:0] a, logic [GW-1:0] b);
+    logic [GW-1:0] d;
+    d = a - b;
+    return d[GW-1];
+  endfunction
 
   logic [CHANNELS-1:0][DATA_WIDTH-1:0] line_store[DEPTH];
 
-  // ---- reader state: the current window beat, kept incrementally (no multiplies) -----------
-  // kx, ky: pixel within the window; ox, oy: output position. y0 / x0: the window's top row and
-  // left column (oy*STRIDE - PADDING, ox*STRIDE - PADDING); y / x: the beat's pixel; idx = y*IMG_W
-  // + x; row_idx = y*IMG_W + x0 (this window row's first pixel); win_idx = y0*IMG_W + x0; line =
-  // y0*IMG_W; limit: the writer may fill pixels below it (the first pixel any remaining window
-  // still reads, plus DEPTH).
-  logic [KXW-1:0] kx;
-  logic [KYW-1:0] ky;
-  logic [OXW-1:0] ox;
-  logic [OYW-1:0] oy;
-  logic signed [YW-1:0] y0, x0, y, x;
-  logic signed [IW-1:0] idx, row_idx, win_idx, line, limit;
-  logic reading;  // windows of the current image are still to be sent
+  // ---- writer: pixels in stream order ----------------------------------------------------------
+  logic [GW-1:0] wp, wp_next;  // global number of the next pixel to take, and that plus 1
+  logic ready_q, take;
 
-  // ---- writer: pixels in raster order --------------------------------------------------------
-  logic [PW-1:0] written;  // pixels of the current image stored so far
-  logic take;
-
-  assign data_in_ready = (int'(written) < PIXELS) && ($signed(IW'(written)) < limit);
-  assign take = data_in_valid && data_in_ready;
+  assign data_in_ready = ready_q;
+  assign take = data_in_valid && ready_q;
 
   always_ff @(posedge clk) begin
-    if (take) line_store[written[AW-1:0]] <= data_in;
+    if (take) line_store[wp[AW-1:0]] <= data_in;
   end
 
-  // ---- reader: windows in raster order, pixels of a window in raster order ------------------
-  logic in_image, available, last_kx, last_ky, last_ox, last_oy, last_beat, out_free, emit, frame_done;
+  // ---- generator G: the beat after the one on offer, kept incrementally (no multiplies) -------
+  // kx, ky: pixel within the window; ox, oy: output position. Global pixel numbers, the window's
+  // top row and left column being y0 = oy*STRIDE - PADDING, x0 = ox*STRIDE - PADDING and the
+  // beat's pixel (y0 + ky, x0 + kx): g_base = the image's pixel 0, g_band = g_base + y0*IMG_W -
+  // PADDING (the band's first window), g_win = g_base + y0*IMG_W + x0, g_row = g_base + (y0 +
+  // ky)*IMG_W + x0, g_idx = g_row + kx. g_in: the beat reads the image; it waits for pixel g_idx,
+  // a padding beat for g_base.
+  logic [KXW-1:0] kx, kx_n;
+  logic [KYW-1:0] ky, ky_n;
+  logic [OXW-1:0] ox, ox_n;
+  logic [OYW-1:0] oy, oy_n;
+  logic [GW-1:0] g_idx, g_row, g_win, g_band, g_base;
+  logic g_in;
+
+  // ---- the beat on offer next, E ----------------------------------------------------------------
+  logic e_full, e_in, e_band_last, avail_q;
+  logic [GW-1:0] e_need;
+
+  logic last_kx, last_ky, last_ox, last_oy, g_band_last, emit, adv, g_in_n;
+  logic t_kx, t_ky, t_ox, t_oy;  // which counter the generator steps (else: the next image)
+  logic [GW-1:0] g_idx_n, g_row_n, g_win_n, g_band_n, g_base_n;
 
   always_comb begin
-    in_image = y >= 0 && y < YW'(IMG_H) && x >= 0 && x < YW'(IMG_W);
-    // padding beats of an image wait for its first pixel, so no image starts before its input
-    available = written != '0 && (!in_image || idx < $signed(IW'(written)));
     last_kx = kx == KXW'(KERNEL_W - 1);
     last_ky = ky == KYW'(KERNEL_H - 1);
     last_ox = ox == OXW'(OUT_W - 1);
     last_oy = oy == OYW'(OUT_H - 1);
-    last_beat = last_oy && last_ox && last_ky && last_kx;
+    g_band_last = last_kx && last_ky && last_ox;
+    t_kx = !last_kx;
+    t_ky = last_kx && !last_ky;
+    t_ox = last_kx && last_ky && !last_ox;
+    t_oy = g_band_last && !last_oy;
+    // the next beat's counters, global numbers, and whether it reads the image
+    kx_n = t_kx ? kx + 1'b1 : '0;
+    ky_n = t_kx ? ky : t_ky ? ky + 1'b1 : '0;
+    ox_n = t_kx || t_ky ? ox : t_ox ? ox + 1'b1 : '0;
+    oy_n = t_kx || t_ky || t_ox ? oy : t_oy ? oy + 1'b1 : '0;
+    g_in_n = IN_COLUMN[ox_n][kx_n] && IN_ROW[oy_n][ky_n];
+    g_base_n = g_base;
+    g_band_n = g_band;
+    g_win_n = g_win;
+    g_row_n = g_row;
+    if (t_kx) begin
+      g_idx_n = g_idx + 1'b1;
+    end else if (t_ky) begin  // next row of the window
+      g_row_n = g_row + GW'(IMG_W);
+      g_idx_n = g_row + GW'(IMG_W);
+    end else if (t_ox) begin  // next window to the right
+      g_win_n = g_win + GW'(STRIDE);
+      g_row_n = g_win + GW'(STRIDE);
+      g_idx_n = g_win + GW'(STRIDE);
+    end else if (t_oy) begin  // next row of windows
+      g_band_n = g_band + BAND_STEP;
+      g_win_n = g_band + BAND_STEP;
+      g_row_n = g_band + BAND_STEP;
+      g_idx_n = g_band + BAND_STEP;
+    end else begin  // the next image
+      g_base_n = g_base + GW'(PIXELS);
+      g_band_n = g_band + IMAGE_STEP;
+      g_win_n = g_band + IMAGE_STEP;
+      g_row_n = g_band + IMAGE_STEP;
+      g_idx_n = g_band + IMAGE_STEP;
+    end
   end
 
-  assign out_free = !data_out_valid || data_out_ready;
-  assign emit = reading && available && out_free;
-  // The next image starts when every window has left and every pixel of this one has arrived.
-  assign frame_done = !reading && int'(written) == PIXELS;
-
-  // The writer's limit for the next window band, max(0, (oy+1)*STRIDE - PADDING) * IMG_W + DEPTH:
-  // band_lim runs ahead by one band (line + STRIDE*IMG_W + DEPTH); bands up to oy = PADDING /
-  // STRIDE still start at pixel 0.
-  localparam int OY_LIVE = PADDING / STRIDE;  // the first oy whose next band starts below row 0
-  localparam logic signed [IW-1:0] ORIGIN_LIM = IW'(STRIDE * IMG_W + DEPTH - PADDING * IMG_W);
-  logic signed [IW-1:0] band_lim;
+  // E takes G's beat when it is emitted or empty (the cycle after reset).
+  assign emit = e_full && avail_q && (!data_out_valid || data_out_ready);
+  assign adv = emit || !e_full;
 
   always_ff @(posedge clk) begin
-    if (rst || frame_done) begin
+    if (rst) begin
       {kx, ky, ox, oy} <= '0;
-      {y0, x0, y, x} <= {ORIGIN, ORIGIN, ORIGIN, ORIGIN};
-      {idx, row_idx, win_idx} <= {ORIGIN_IDX, ORIGIN_IDX, ORIGIN_IDX};
-      line <= ORIGIN_LINE;
-      band_lim <= ORIGIN_LIM;
-      limit <= IW'(DEPTH);  // max(0, ORIGIN_LINE) + DEPTH, ORIGIN_LINE <= 0
-      reading <= 1'b1;
-    end else if (emit) begin
-      if (last_beat) begin
-        reading <= 1'b0;
-        limit <= IW'(PIXELS);  // once the last window has left, the rest of the image may come
-      end
-      if (!last_kx) begin
-        kx <= kx + 1'b1;
-        x <= x + 1'b1;
-        idx <= idx + 1'b1;
-      end else begin
-        kx <= '0;
-        if (!last_ky) begin  // next row of the window
-          ky <= ky + 1'b1;
-          y <= y + 1'b1;
-          x <= x0;
-          row_idx <= row_idx + IW'(IMG_W);
-          idx <= row_idx + IW'(IMG_W);
-        end else begin
-          ky <= '0;
-          y <= y0;
-          if (!last_ox) begin  // next window to the right
-            ox <= ox + 1'b1;
-            x0 <= x0 + YW'(STRIDE);
-            x <= x0 + YW'(STRIDE);
-            win_idx <= win_idx + IW'(STRIDE);
-            row_idx <= win_idx + IW'(STRIDE);
-            idx <= win_idx + IW'(STRIDE);
-          end else begin
-            ox <= '0;
-            x0 <= ORIGIN;
-            x <= ORIGIN;
-            if (!last_oy) begin  // next row of windows
-              oy <= oy + 1'b1;
-              y0 <= y0 + YW'(STRIDE);
-              y <= y0 + YW'(STRIDE);
-              line <= line + IW'(STRIDE * IMG_W);
-              win_idx <= line + IW'(STRIDE * IMG_W - PADDING);
-              row_idx <= line + IW'(STRIDE * IMG_W - PADDING);
-              idx <= line + IW'(STRIDE * IMG_W - PADDING);
-              band_lim <= band_lim + IW'(STRIDE * IMG_W);
-              limit <= int'(oy) >= OY_LIVE ? band_lim : IW'(DEPTH);
-            end else begin
-              oy <= '0;
-              y0 <= ORIGIN;
-              y <= ORIGIN;
-              line <= ORIGIN_LINE;
-              band_lim <= ORIGIN_LIM;
-              {idx, row_idx, win_idx} <= {ORIGIN_IDX, ORIGIN_IDX, ORIGIN_IDX};
-            end
-          end
-        end
-      end
+      g_base <= '0;
+      {g_idx, g_row, g_win, g_band} <= {4{ORIGIN}};
+      g_in <= PADDING == 0;
+    end else if (adv) begin
+      {kx, ky, ox, oy} <= {kx_n, ky_n, ox_n, oy_n};
+      {g_base, g_band, g_win, g_row, g_idx} <= {g_base_n, g_band_n, g_win_n, g_row_n, g_idx_n};
+      g_in <= g_in_n;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (rst || frame_done) written <= '0;
-    else if (take) written <= written + PW'(1);
+    if (rst) e_full <= 1'b0;
+    else if (adv) e_full <= 1'b1;
+  end
+
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      e_need <= g_in ? g_idx : g_base;  // the pixel E's beat waits for
+      e_in <= g_in;
+      e_band_last <= g_band_last;
+    end
+  end
+
+  // Next cycle's "E's beat has its pixel", from this cycle's pixel count (a pixel taken now counts
+  // from the cycle after next): E then holds G's beat if it advances now. Compares of registers.
+  logic g_ok, e_ok;
+  always_comb begin
+    g_ok = g_in ? precedes(g_idx, wp) : precedes(g_base, wp);
+    e_ok = precedes(e_need, wp);
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) avail_q <= 1'b0;
+    else avail_q <= adv ? g_ok : e_ok;
+  end
+
+  // ---- the writer's limit: F + DEPTH of the band of the oldest beat not yet emitted ----------
+  logic [OYW-1:0] lim_band;  // that band
+  logic [GW-1:0] lim, lim_up;  // its limit, and the next band's
+  logic [GW-1:0] step_after[OUT_H];  // lim_up's step when band b's successor becomes lim_band
+  logic bump;
+
+  for (genvar b = 0; b < OUT_H; b++) begin : gen_step
+    assign step_after[b] = GW'(band_step(b == OUT_H - 1 ? 0 : b + 1));
+  end
+
+  assign bump = emit && e_band_last;
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      lim_band <= '0;
+      lim <= GW'(DEPTH);
+      lim_up <= GW'(DEPTH + band_step(0));
+    end else if (bump) begin
+      lim_band <= lim_band == OYW'(OUT_H - 1) ? '0 : lim_band + 1'b1;
+      lim <= lim_up;
+      lim_up <= lim_up + step_after[lim_band];
+    end
+  end
+
+  // data_in_ready of the next cycle: wp + take < (the limit then); compares from registers.
+  logic w_ok, w_ok_take, w_up_ok, w_up_ok_take;
+  always_comb begin
+    w_ok = precedes(wp, lim);
+    w_ok_take = precedes(wp_next, lim);
+    w_up_ok = precedes(wp, lim_up);
+    w_up_ok_take = precedes(wp_next, lim_up);
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      wp <= '0;
+      wp_next <= GW'(1);
+      ready_q <= 1'b1;  // the store is empty
+    end else begin
+      if (take) begin
+        wp <= wp_next;
+        wp_next <= wp_next + 1'b1;
+      end
+      ready_q <= bump ? (take ? w_up_ok_take : w_up_ok) : (take ? w_ok_take : w_ok);
+    end
   end
 
   // ---- output register -------------------------------------------------------------------------
@@ -213,6 +295,6 @@ module conv_window #(
   end
 
   always_ff @(posedge clk) begin
-    if (emit) data_out <= in_image ? line_store[idx[AW-1:0]] : '0;
+    if (emit) data_out <= e_in ? line_store[e_need[AW-1:0]] : '0;
   end
 endmodule
