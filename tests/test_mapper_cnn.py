@@ -20,7 +20,7 @@ from torch import nn
 from eda.lint import lint_module
 from golden.fixed import FixedType
 from mapper.components import LIBRARY
-from mapper.components.conv import window_period, window_run
+from mapper.components.window_model import window_period, window_run
 from mapper.errors import MappingError
 from mapper.flow import capture_graph as capture
 from mapper.flow import emit_design, fold_graph, run_flow

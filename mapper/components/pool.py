@@ -25,7 +25,7 @@ from mapper.components.base import (
     out_format,
     register,
 )
-from mapper.components.conv import image, image_lanes
+from mapper.components.window_model import image, image_lanes
 from mapper.graph import Node
 
 

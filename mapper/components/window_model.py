@@ -1,0 +1,192 @@
+"""The window generator's model (conv_window, and the windows of fixed_conv2d, pool_max and
+pool_avg): image geometry, the line store's depth, the cycle-exact handshake model of a stream of
+images (:func:`window_run`), the steady-state period and the resource estimate. Cycles are clock
+cycles of the accelerator, counted from the first input beat."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mapper.components.base import (
+    Fold,
+    Resources,
+)
+from mapper.graph import Node
+
+
+def image(node: Node) -> tuple[int, int, int]:
+    """(C, H, W) of the image a window / convolution / pooling node reads."""
+    c, h, w = (int(d) for d in node.attrs["image"])
+    return c, h, w
+
+
+def window_geometry(node: Node) -> tuple[int, int, int, int, int, int, int, int]:
+    """(H, W, KH, KW, stride, padding, OH, OW) of a conv2d / pool_window node."""
+    _, h, w = image(node)
+    kh, kw = (int(k) for k in node.attrs["kernel"])
+    s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
+    return h, w, kh, kw, s, p, (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+
+
+def window_depth(node: Node) -> int:
+    """conv_window's line store: the power of two >= (KH + 1) * W pixels, 4 at least."""
+    _, w, kh, *_ = window_geometry(node)
+    return 1 << max(2, math.ceil(math.log2((kh + 1) * w)))
+
+
+#: Cycles from the cycle a pixel is taken to the first cycle a window beat reading it can be
+#: emitted into conv_window's output register: the pixel counter counts it the cycle after, and
+#: the beat's "available" flag is a register computed from the counter.
+PIXEL_TO_EMIT = 2
+
+
+@dataclass(frozen=True)
+class WindowRun:
+    """conv_window's handshakes for a stream of images (see :func:`window_run`).
+
+    Attributes:
+        beats: cycle each window beat is taken by the consumer (offered, with an always-ready one).
+        emits: cycle each window beat enters the output register (it is offered the cycle after).
+        taken: cycle each pixel is taken.
+        per_image: window beats per image.
+    """
+
+    beats: list[int]
+    emits: list[int]
+    taken: list[int]
+    per_image: int
+
+
+def window_run(node: Node, times: list[int], replay: int) -> WindowRun:
+    """conv_window's handshakes for the images whose pixels are offered at ``times`` (one entry per
+    pixel, images back to back; a pixel stays offered until taken and the next is offered the
+    cycle after at the earliest), the consumer taking every beat as soon as it is offered except
+    for ``replay`` cycles after the last beat of a window position (fixed_conv2d's later output
+    groups re-read the stored window).
+
+    The model of rtl/conv/conv_window.sv, event by event:
+
+    * pixels are numbered across images; pixel ``g`` is taken one cycle after the previous one at
+      the earliest, and only while ``g < F + DEPTH``, F being the first pixel read by the band
+      (window row) of the oldest beat not yet emitted: from the cycle after the last beat of the
+      band before the first band whose ``F + DEPTH`` exceeds ``g`` is emitted. So the next
+      image's pixels come in while the current image's last bands are emitted (no gap);
+    * window beat ``j`` is emitted ``PIXEL_TO_EMIT`` cycles after the pixel it reads is taken (a
+      padding beat: its image's first pixel), not before the cycle the previous beat is taken
+      (the output register empties then), and from cycle 1 (the beat register fills in cycle 0);
+      it is offered the cycle after it is emitted.
+    """
+    h, w, kh, kw, s, p, oh, ow = window_geometry(node)
+    depth, pixels = window_depth(node), h * w
+    images = len(times) // pixels
+    first = [max(0, b * s - p) * w for b in range(oh)]  # first pixel each band reads
+    taken: list[int] = []
+    band_done: list[int] = []  # emit cycle of each band's last beat, bands numbered across images
+    emits: list[int] = []
+    beats: list[int] = []
+
+    def band_limit(r: int) -> int:  # F + DEPTH of band r (numbered across images)
+        return (r // oh) * pixels + first[r % oh] + depth
+
+    admit_band = 0  # the first band whose limit exceeds the next pixel to take
+
+    def take_until(need: int) -> None:
+        nonlocal admit_band
+        while len(taken) <= need:
+            g = len(taken)
+            while band_limit(admit_band) <= g:
+                admit_band += 1
+            t = times[g] if not taken else max(times[g], taken[-1] + 1)
+            taken.append(max(t, band_done[admit_band - 1] + 1 if admit_band else 0))
+
+    for m in range(images):
+        for oy in range(oh):
+            for ox in range(ow):
+                for ky in range(kh):
+                    for kx in range(kw):
+                        y, x = oy * s + ky - p, ox * s + kx - p
+                        need = m * pixels + (y * w + x if 0 <= y < h and 0 <= x < w else 0)
+                        take_until(need)
+                        e = max(taken[need] + PIXEL_TO_EMIT, 1, beats[-1] if beats else 0)
+                        c = e + 1
+                        if beats and ky == 0 and kx == 0:
+                            c = max(c, beats[-1] + 1 + replay)
+                        emits.append(e)
+                        beats.append(c)
+            band_done.append(emits[-1])
+    take_until(images * pixels - 1)
+    return WindowRun(beats, emits, taken, oh * ow * kh * kw)
+
+
+def window_schedule(node: Node, times: list[int], replay: int) -> tuple[list[int], list[int]]:
+    """(cycle of every window beat, cycle every pixel is taken) of one image in an otherwise empty
+    conv_window, from its pixels' offered cycles (see :func:`window_run`)."""
+    run = window_run(node, times, replay)
+    return run.beats, run.taken
+
+
+def window_beat_times(node: Node, times: list[int], replay: int) -> list[int]:
+    """Cycle of every window beat of one image (see :func:`window_run`)."""
+    return window_run(node, times, replay).beats
+
+
+#: Images simulated to find conv_window's steady state.
+PERIOD_IMAGES = 6
+
+
+@functools.lru_cache(maxsize=256)
+def _window_period(geometry: tuple[int, ...], replay: int) -> int:
+    h, w, kh, kw, s, p = geometry
+    node = Node(name="period", op="period", attrs={"image": (1, h, w), "kernel": (kh, kw), "stride": s, "padding": p})
+    run = window_run(node, [0] * (PERIOD_IMAGES * h * w), replay)
+    starts = run.beats[:: run.per_image]
+    gaps = {b - a for a, b in zip(starts[1:], starts[2:])}
+    if len(gaps) != 1:
+        raise AssertionError(f"conv_window {geometry} replay {replay}: no steady image period ({sorted(gaps)})")
+    return gaps.pop()
+
+
+def window_period(node: Node, replay: int) -> int:
+    """Cycles per image of conv_window when pixels arrive whenever asked for and images follow
+    each other: the spacing of the images' first window beats in steady state (from the second
+    image on; images stream through, so it is the larger of the window beats, with ``replay``
+    cycles after each position's last, and the pixels the line store lets in per image)."""
+    h, w, kh, kw, s, p, _, _ = window_geometry(node)
+    return _window_period((h, w, kh, kw, s, p), replay)
+
+
+def window_resources(node: Node, channels: int, width: int) -> Resources:
+    """conv_window: position counters, coordinates and raster indices kept incrementally in narrow
+    registers (no products, so no DSP), the line store (LUTRAM, about one LUT per 192 bits), the
+    output register. Calibrated on Yosys synth_xilinx runs of four windows (1 to 16 channels,
+    2x2 / 3x3, padding 0 / 1, widths 4 to 8, strides 1 / 2): LUT (LUTRAM included) and FF within
+    about 12 %, DSP exact."""
+    bits = window_depth(node) * channels * width
+    return Resources(lut=120 + math.ceil(bits / 192), ff=channels * width + 100, dsp=0)
+
+
+def bench_node(params: dict[str, Any], channels: str, weight: tuple[int, ...] | None = None) -> Node:
+    """The graph node a bench parameter set stands for (geometry and, for a convolution, the
+    weight shape), so that a bench's timing is checked against the mapper's own model."""
+    return Node(
+        name="bench",
+        op="bench",
+        attrs={
+            "image": (params[channels], params["IMG_H"], params["IMG_W"]),
+            "kernel": (params["KERNEL_H"], params["KERNEL_W"]),
+            "stride": params["STRIDE"],
+            "padding": params["PADDING"],
+        },
+        weight=None if weight is None else np.zeros(weight, dtype=np.int64),
+    )
+
+
+def image_lanes(node: Node) -> list[Fold]:
+    """A beat is one pixel with all its channels."""
+    c = image(node)[0]
+    return [Fold(c, c)]
