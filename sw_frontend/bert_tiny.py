@@ -267,8 +267,9 @@ def _flow(
 
 
 def run_flow_action(settings: Any) -> dict[str, Any]:
-    """``ch flow bert-tiny text`` (files in ``--data-dir``, default ``data/text``) or ``ch flow
-    bert-tiny text-random`` (random token ids): the flow above with the front end's options
+    """``ch flow bert-tiny text`` (files in ``--data-dir``, default ``data/text``; random token ids
+    when neither is there, with a note) or ``ch flow bert-tiny text-random`` (random token ids):
+    the flow above with the front end's options
     (``--layers``, ``--target-cycles`` (default here 1024), ``--samples`` (default here 200),
     ``--max-epochs`` (default here 30), ``--seed``, ``--stall-prob``, ``--skip-synth``,
     ``--skip-pnr``, ``--clock-mhz``); prints the summary and writes
@@ -286,8 +287,11 @@ def run_flow_action(settings: Any) -> dict[str, Any]:
     out = settings.project_dir / "hardware"
     require_writable(out)
     data_dir = None
-    if settings.dataset == "text":
-        data_dir = settings.data_dir or str(Path("data") / "text")
+    default_dir = Path("data") / "text"
+    if settings.dataset == "text" and settings.data_dir is None and not (default_dir / "train.tsv").is_file():
+        print(f"ch: note: no text files in {default_dir} and no --data-dir: random token ids, untrained model")
+    elif settings.dataset == "text":
+        data_dir = settings.data_dir or str(default_dir)
         try:
             load_data(data_dir, 1)
         except ConfigError as err:

@@ -146,3 +146,20 @@ def test_ch_flow_bert_tiny_on_local_text_files(tmp_path: Path, capsys: pytest.Ca
     assert s["LUT (Yosys / estimate)"][0] > 0 and s["DSP (Yosys / estimate)"][0] >= 0
     assert s["float model accuracy"] > 0.8
     assert "mismatches accelerator vs golden" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+def test_ch_flow_bert_tiny_without_text_files_runs_on_random_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --data-dir and no data/text: random token ids, said in a note and in the summary."""
+    from sw_frontend.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["flow", "bert-tiny", "text", "--output-root", "out", "--skip-synth", "--samples", "20"]
+    assert main([*args, "--target-cycles", "4096"]) == 0
+    assert "random token ids" in capsys.readouterr().out
+    s = json.loads((tmp_path / "out" / "bert-tiny_text" / "hardware" / "flow_summary.json").read_text())
+    assert "random token ids" in s["data"] and s["sequences simulated"] == 20
+    assert s["mismatches accelerator vs golden"] == s["mismatches accelerator vs quantized PyTorch"] == 0
