@@ -346,3 +346,45 @@ def test_batchnorm_average_pools_and_global_pool_map_bit_exact_and_on_time(tmp_p
     assert comps["avg_pool2d"] == comps["global_avg_pool"] == "pool_avg" and comps["affine"] == "fixed_affine"
     assert result.graph["adaptive_avg_pool2d"].params["WINDOW"] == 16  # the 4x4 pooled image
     assert len(np.unique(result.golden, axis=0)) >= 4  # the samples really differ at the output
+
+
+def _depthwise_separable(seed: int = 0) -> nn.Module:
+    """conv 3x3 -> ReLU -> depthwise 3x3 (groups = 4) -> batch-norm -> ReLU -> pointwise 1x1 ->
+    ReLU -> global average pool -> linear: a DS-CNN / MobileNet block, quantized."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 6, 1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 3),
+    ).eval()
+    with torch.no_grad():
+        model[3].running_mean.copy_(torch.randn(4) * 0.3)
+        model[3].running_var.copy_(torch.rand(4) + 0.5)
+    return quantize_model(model, QuantConfig.from_dict(QUANT))
+
+
+def test_depthwise_conv_maps_as_a_block_diagonal_conv_and_golden_equals_the_model() -> None:
+    q = _depthwise_separable()
+    x = _images(6, 1, 6)
+    g = capture(q, x[:2])
+    convs = [n for n in g if n.op == "conv2d"]
+    assert [n.component for n in convs] == ["fixed_conv2d"] * 3 and convs[1].attrs.get("depthwise")
+    w = convs[1].weight
+    assert w.shape == (4, 4, 3, 3) and not w[~np.eye(4, dtype=bool)].any()  # zeros off the diagonal
+    assert np.array_equal(golden_network(g, quantize_inputs(g, x)), model_integers(q, g, x))
+
+
+@pytest.mark.sim
+def test_depthwise_separable_block_is_bit_exact_under_stalls_and_on_time(tmp_path: Path) -> None:
+    result = run_flow(_depthwise_separable(), _images(10, 1, 6), tmp_path / "ds", cycles=64, synth=False, seed=3)
+    assert not result.errors, result.errors[0][:2000]
+    assert result.golden_model_mismatches == result.mismatches == result.accelerator_model_mismatches == 0
+    assert result.measured_cycles_per_inference == result.predicted_cycles_per_inference
+    assert result.measured_latency == result.predicted_latency
