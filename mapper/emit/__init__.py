@@ -4,6 +4,7 @@
 
     out_dir/
       rtl/<top>.sv            top level: one instance per node, ready/valid streams between them
+      rtl/<top>_axis.sv       the top behind AXI4-Stream ports (mapper/emit/axis.py)
       rtl/lib/<kind>/*.sv     copies of the library files the top uses
       mem/<node>_*.memh       $readmemh weight, bias and table images (sim/memimage.py layouts)
       <top>.core              FuseSoC CAPI2 core: lint / sim / synth targets
@@ -34,6 +35,7 @@ from eda.fusesoc_core import capi2_core
 from golden.fixed import FixedType
 from mapper import components
 from mapper.components.base import RTL_ROOT
+from mapper.emit.axis import render_axis_wrapper
 from mapper.emit.report import write_report
 from mapper.emit.top import GENERATED, memory_parameter, render_top
 from mapper.graph import INPUT, OUTPUT, Graph
@@ -50,6 +52,8 @@ class Design:
         top_file: the top-level SystemVerilog file.
         sources: every RTL file of the design, dependencies first, the top last.
         core_file: the FuseSoC core.
+        axis_file: the AXI4-Stream wrapper (not in ``sources``: the flow simulates and
+            synthesizes the top itself; the core lists it).
         in_lanes, in_format, out_lanes, out_format: the ports' beats.
         in_beats, out_beats: beats per inference on the input and output ports.
         memories: node -> memory parameter -> image path.
@@ -67,6 +71,7 @@ class Design:
     in_beats: int
     out_beats: int
     memories: dict[str, dict[str, str]] = field(default_factory=dict)
+    axis_file: Path | None = None
 
     def memory_parameters(self) -> dict[str, str]:
         """The top's parameters that name memory images, with their absolute paths."""
@@ -126,7 +131,8 @@ def write_core(design: Design) -> Path:
     rel = lambda p: p.relative_to(design.out_dir).as_posix()  # noqa: E731
     data = [rel(Path(p)) for p in design.memory_parameters().values()]
     data += [name for name in ("report.json", "bench/network.json") if (design.out_dir / name).is_file()]
-    return write_text(design.core_file, render_core(design.top, [rel(p) for p in design.sources], data))
+    rtl = [rel(p) for p in design.sources] + ([rel(design.axis_file)] if design.axis_file else [])
+    return write_text(design.core_file, render_core(design.top, rtl, data))
 
 
 def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
@@ -148,6 +154,19 @@ def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
     relative = {n: {k: Path(p).relative_to(out_dir).as_posix() for k, p in f.items()} for n, f in memories.items()}
     top_file = write_text(out_dir / "rtl" / f"{top}.sv", render_top(g, top, relative))
     inp, out = g[INPUT], g[OUTPUT]
+    defaults = {memory_parameter(n, k): p for n, f in relative.items() for k, p in f.items()}
+    axis_file = write_text(
+        out_dir / "rtl" / f"{top}_axis.sv",
+        render_axis_wrapper(
+            top,
+            inp.fold.out_lanes,
+            inp.formats.data_out,
+            out.fold.in_lanes,
+            out.formats.data_in,
+            int(out.cycles),
+            defaults,
+        ),
+    )
     design = Design(
         top=top,
         out_dir=out_dir,
@@ -161,6 +180,7 @@ def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
         in_beats=int(inp.cycles),
         out_beats=int(out.cycles),
         memories=memories,
+        axis_file=axis_file,
     )
     write_core(design)
     return design
