@@ -270,7 +270,7 @@ class FixedLinear(Component):
         k, n = self._kn(node)
         g, c = n // fold.out_lanes, k // fold.in_lanes
         vectors, step = [], -(10**9)
-        for v in range(self._tokens(node)):
+        for v in range(len(times) // c):  # a sequence's tokens, or consecutive inferences
             taken = []
             for j in range(c):
                 step = max(times[v * c + j], step + 1)

@@ -226,7 +226,34 @@ def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
             fifo.fold, fifo.component = Fold(b, b), "stream_fifo"
             g.splice(u, v, fifo)
     _insert_branch_fifos(g)
+    _size_replay_fifos(g)
     return g
+
+
+def replay_fifo_depth(arrivals: list[int], departures: list[int]) -> int:
+    """Depth of a FIFO in front of a replaying node: the schedule's need, 2 at least (full rate)."""
+    return max(2, schedule.fifo_depth(arrivals, departures))
+
+
+def _size_replay_fifos(g: Graph) -> None:
+    """Size every FIFO a node asked for (``input_buffer``: a linear that replays its stored vector
+    for its later output groups) from the beat schedule of consecutive inferences, one every
+    initiation interval, as the branch FIFOs are: the producer offers its beats as the schedule
+    says, the consumer takes them as its model says with its state carried from one inference to
+    the next (a vector's first step waits for the previous vector's replay), and the depth is the
+    smallest that never refuses an arriving beat. ``input_buffer`` is the upper bound (one whole
+    input vector); where the producer is slower than one beat per cycle, fewer suffice."""
+    fifos = [n.name for n in g if n.op == "fifo" and not n.attrs.get("branch")]
+    if not fifos:
+        return
+    ii = _set_cycles(g)
+    first = schedule.vector_schedule(g, 0)
+    runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, first[OUTPUT][-1] // ii + 3)]
+    for f in fifos:
+        node = g[g.consumers(f)[0]]
+        offers = [t for run in runs for t in run[g.producer(f)]]
+        takes = components.get(node.component).accept_times(node, node.fold, [t for run in runs for t in run[f]])
+        g[f].attrs["depth"] = replay_fifo_depth(offers, takes)
 
 
 def _set_cycles(g: Graph) -> int:
