@@ -246,9 +246,7 @@ def _size_replay_fifos(g: Graph) -> None:
     fifos = [n.name for n in g if n.op == "fifo" and not n.attrs.get("branch")]
     if not fifos:
         return
-    ii = _set_cycles(g)
-    first = schedule.vector_schedule(g, 0)
-    runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, first[OUTPUT][-1] // ii + 3)]
+    runs = _steady_runs(g)
     for f in fifos:
         node = g[g.consumers(f)[0]]
         offers = [t for run in runs for t in run[g.producer(f)]]
@@ -262,6 +260,14 @@ def _set_cycles(g: Graph) -> int:
         comp = None if node.is_port else components.get(node.component)
         node.cycles = elements(node.out_shape) // node.fold.out_lanes if comp is None else comp.cycles(node, node.fold)
     return max(n.cycles for n in g)
+
+
+def _steady_runs(g: Graph) -> list[dict[str, list[int]]]:
+    """Beat schedules of enough consecutive inferences, one every initiation interval, to cover
+    the pipeline's latency (the FIFO sizings compare offers and takes across them)."""
+    ii = _set_cycles(g)
+    first = schedule.vector_schedule(g, 0)
+    return [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, first[OUTPUT][-1] // ii + 3)]
 
 
 def _insert_branch_fifos(g: Graph) -> None:
@@ -280,10 +286,7 @@ def _insert_branch_fifos(g: Graph) -> None:
     if not joins:
         return
     for _ in range(len(g)):
-        ii = _set_cycles(g)
-        first = schedule.vector_schedule(g, 0)
-        latency = first[OUTPUT][-1]
-        runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, latency // ii + 3)]
+        runs = _steady_runs(g)
         pending = []
         for j in joins:
             port_takes = [schedule.take_times(g, run, j) for run in runs]
@@ -304,9 +307,7 @@ def _insert_branch_fifos(g: Graph) -> None:
 
 
 def _size_branch_fifos(g: Graph, joins: list[str]) -> None:
-    ii = _set_cycles(g)
-    first = schedule.vector_schedule(g, 0)
-    runs = [first] + [schedule.vector_schedule(g, k * ii) for k in range(1, first[OUTPUT][-1] // ii + 3)]
+    runs = _steady_runs(g)
     for j in joins:
         port_takes = [schedule.take_times(g, run, j) for run in runs]
         for port, f in enumerate(g.producers(j)):
