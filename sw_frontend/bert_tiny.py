@@ -275,6 +275,7 @@ def run_flow_action(settings: Any) -> dict[str, Any]:
     ``--skip-pnr``, ``--clock-mhz``); prints the summary and writes
     ``<project>/hardware/flow_summary.json``. A mismatch is a ConfigError naming the counts."""
     from common.errors import ConfigError  # noqa: PLC0415
+    from sw_frontend.hardware import require_bit_exact  # noqa: PLC0415
     from sw_frontend.outputs import require_writable  # noqa: PLC0415
     from sw_frontend.report import print_table, write_json  # noqa: PLC0415
 
@@ -322,12 +323,7 @@ def run_flow_action(settings: Any) -> dict[str, Any]:
     r = result.flow
     if r.timing is not None:
         print(r.timing["summary"])
-    if r.mismatches or r.golden_model_mismatches or r.accelerator_model_mismatches or r.errors:
-        raise ConfigError(
-            f"the accelerator does not match: {r.mismatches} mismatching integers vs the golden network, "
-            f"{r.golden_model_mismatches} golden vs quantized model, {r.accelerator_model_mismatches} "
-            f"accelerator vs quantized model; see {out / 'report.md'}"
-        )
+    require_bit_exact(r, out)
     return summary
 
 

@@ -227,16 +227,24 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
     _print_summary(summary)
     if result.timing is not None:
         print(result.timing["summary"])
+    require_bit_exact(result, hardware_dir(settings))
+    return summary
+
+
+def require_bit_exact(result: Any, folder: Path) -> None:
+    """A ConfigError naming the mismatch counts (the first mismatch, a failed run's reason, the
+    waves when dumped) unless the mapper's FlowResult ``result`` is bit-exact; then None
+    (the accelerator equal to the golden network and to the quantized model covers the third
+    comparison)."""
     if result.errors or result.mismatches or result.accelerator_model_mismatches:
         raise ConfigError(
             f"the accelerator does not match: {result.mismatches} mismatching integers vs the golden "
             f"network, {result.accelerator_model_mismatches} vs the quantized model; see "
-            f"{hardware_dir(settings) / 'report.md'}"
+            f"{folder / 'report.md'}"
             + (f" (first: {result.simulation.mismatch})" if result.simulation.mismatch else "")
             + (f" ({result.errors[0].splitlines()[0]})" if result.errors else "")
             + (f"; waves: {result.simulation.waves}" if result.simulation.waves else "")
         )
-    return summary
 
 
 def _clock_rows(
