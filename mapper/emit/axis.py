@@ -101,11 +101,8 @@ def render_axis_wrapper(
         ]
     else:
         lines += ["  assign m_axis_tlast = 1'b1;  // one beat per inference"]
-    conns = [f"      .{k}({k})," for k in memory_parameters]
-    inst = [f"  {top} #(", *conns, ") u_top ("] if conns else [f"  {top} u_top ("]
-    if conns:
-        inst[-2] = inst[-2].rstrip(",")
-        inst[-1] = "  ) u_top ("
+    conns = ",\n".join(f"      .{k}({k})" for k in memory_parameters)
+    inst = [f"  {top} #(", conns, "  ) u_top ("] if conns else [f"  {top} u_top ("]
     lines += [
         "",
         *inst,
