@@ -181,9 +181,9 @@ def test_linear_inferences_timing_and_values() -> None:
     assert result.outputs["data_out"].tolist() == want
     assert result.initiation_interval("data_out", 3) == 12
     # the vector's last beat enters at step 3 of group 0; group 2 ends 8 steps later, then the
-    # pipeline: 6 + ceil(log2 IN_PAR) for 8-bit operands and a ROM in LUTs
-    assert params_latency(full) == 6 + 2
-    assert result.latency("data_in", "data_out", 3) == 3 + 8 + 8
+    # pipeline: 7 + ceil(log2 IN_PAR) for 8-bit operands and a ROM in LUTs
+    assert params_latency(full) == 7 + 2
+    assert result.latency("data_in", "data_out", 3) == 3 + 8 + 9
     stalled = run(spec, x, seed=2, gap_prob=0.4, stall_prob=0.5, tag="linear-stalls")
     assert stalled.outputs["data_out"].tolist() == want
     assert stalled.differences("data_out", np.asarray(want), 2) == []

@@ -62,15 +62,16 @@ def rom_in_bram(words: int, word_bits: int) -> bool:
 
 
 def linear_latency(in_t: FixedType, w_width: int, in_par: int, bram: bool) -> int:
-    """fixed_linear's pipeline: cycles from a group's last step to its output beat, 6 + R + M + T.
+    """fixed_linear's pipeline: cycles from a group's last step to its output beat, 7 + R + M + T.
 
     R = 1 behind a block-RAM weight ROM; M = mult_pipe's extra product levels for operands over
     18 bits (the input is widened by one bit when unsigned); T = ceil(log2 IN_PAR) adder-tree
-    levels. The 6: operand registers, product, product register, accumulator, requantizer's
-    register, skid buffer.
+    levels. The 7: issue registers, the multiplier's operand registers, its product and a second
+    product register (the first one then feeds only the second, so placement keeps it next to the
+    multiplier block), accumulator, requantizer's register, skid buffer.
     """
     xw = in_t.width + (0 if in_t.signed else 1)
-    return 6 + int(bram) + MultPipe.sum_levels(xw, w_width) + AddTree.levels(in_par)
+    return 7 + int(bram) + MultPipe.sum_levels(xw, w_width) + AddTree.levels(in_par)
 
 
 def params_latency(params: dict[str, Any]) -> int:

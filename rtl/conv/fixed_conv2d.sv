@@ -17,7 +17,7 @@
 //   IN_WIDTH .. OUT_SIGNED, WEIGHTS_FILE, BIAS_FILE   as fixed_linear
 //
 // Initiation interval: (OUT_CHANNELS / OUT_PAR) * KERNEL_H * KERNEL_W cycles per output pixel.
-// Latency: conv_window's (1) plus fixed_linear's (6 + R + M + ceil(log2(IN_CHANNELS)) after a
+// Latency: conv_window's (1) plus fixed_linear's (7 + R + M + ceil(log2(IN_CHANNELS)) after a
 //   group's last step; R = 1 for a block-RAM weight ROM, M = 0 for operands of at most 18 bits;
 //   see fixed_linear).
 // lint-params: WEIGHTS_FILE="weights.memh" BIAS_FILE="bias.memh"

@@ -35,12 +35,12 @@
 //
 // Initiation interval: G * C = (OUT_FEATURES/OUT_PAR) * (IN_FEATURES/IN_PAR) cycles per vector
 //   when the input keeps up and the output is never stalled (1 when fully parallel).
-// Latency: the beat of group g leaves 6 + R + M + T cycles after its last step, T =
+// Latency: the beat of group g leaves 7 + R + M + T cycles after its last step, T =
 //   ceil(log2(IN_PAR)) adder-tree levels, M = ceil(log2(LX * LW)) extra product levels for
 //   operands over 18 bits (LX = 1 if XW <= 18 else 1 + ceil((XW - 18) / 17), XW = IN_WIDTH +
 //   (IN_SIGNED ? 0 : 1); LW likewise for W_WIDTH; M = 0 for operands of at most 18 bits), R = 1
 //   for a block-RAM weight ROM (see Memories), else 0: issue, [block-RAM word register],
-//   multiplier input, product, T tree levels, accumulator, requantizer, skid_buffer. With G = 1
+//   multiplier input, product, product again (next to the multiplier), T tree levels, accumulator, requantizer, skid_buffer. With G = 1
 //   that is after the vector's last input beat.
 // Memories: every ROM is read synchronously at issue. A weight ROM of at least 512 words
 //   (G * C >= 512) and 16 kb (G * C * OUT_PAR * IN_PAR * W_WIDTH >= 16384) is left to synthesis
@@ -123,7 +123,7 @@ module fixed_linear #(
   // ---- pipeline geometry -------------------------------------------------------------------
   localparam int LX = XW <= 18 ? 1 : 1 + (XW - 2) / 17;  // mult_pipe limbs of an input
   localparam int LW = W_WIDTH <= 18 ? 1 : 1 + (W_WIDTH - 2) / 17;  // and of a weight
-  localparam int MLAT = 2 + (LX * LW > 1 ? $clog2(LX * LW) : 0);  // mult_pipe, input regs included
+  localparam int MLAT = 3 + (LX * LW > 1 ? $clog2(LX * LW) : 0);  // mult_pipe: in, 2 product regs
   localparam int TREE = IN_PAR > 1 ? $clog2(IN_PAR) : 0;  // adder-tree levels
   localparam int TREE_W = PROD_W + TREE;  // bits of a lane's sum of products
   localparam int RL = ROM_IN_BRAM ? 1 : 0;  // a register level behind a block-RAM read
@@ -234,7 +234,8 @@ module fixed_linear #(
       mult_pipe #(
           .A_WIDTH(XW),
           .B_WIDTH(W_WIDTH),
-          .IN_REG (1'b1)
+          .IN_REG (1'b1),
+          .OUT_REG(1'b1)
       ) u_mult (
           .clk,
           .en(advance),
