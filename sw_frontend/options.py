@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sw_frontend.search.objectives import DEFAULT_OBJECTIVE, OBJECTIVES, objective_help
+
 ACTIONS = ("train", "test", "transform", "search", "emit", "sim", "synth", "flow")
 ALL = frozenset(ACTIONS)
 HARDWARE = frozenset({"emit", "sim", "flow"})  # actions that map a model for a throughput target
@@ -277,6 +279,7 @@ OPTIONS: tuple[Opt, ...] = (
         actions=SEARCH,
         choices=("bitops", "mapper"),
     ),
+    Opt("objective", str, DEFAULT_OBJECTIVE, objective_help(), actions=SEARCH, choices=OBJECTIVES),
     Opt(
         "target_cycles",
         int,

@@ -18,6 +18,7 @@ from common.tomlout import dumps as toml_dumps
 from quant.config import QuantConfig
 from sw_frontend.options import options_for
 from sw_frontend.report import write_json
+from sw_frontend.search.objectives import objective_label
 from sw_frontend.settings import Settings
 
 
@@ -104,6 +105,11 @@ def pareto_csv(pareto: list[optuna.trial.FrozenTrial]) -> str:
     return buf.getvalue()
 
 
+def cost_label(settings: Settings) -> str:
+    """What the study's cost is, with its unit: ``bitops`` or ``mapper: <objective>``."""
+    return f"mapper: {objective_label(settings.objective)}" if settings.cost == "mapper" else settings.cost
+
+
 def write_outputs(settings: Settings, study: optuna.Study, url: str, float_acc: float, out: Path) -> dict[str, Any]:
     """Write the four outputs from every finished trial of ``study``; returns the summary.
 
@@ -114,7 +120,7 @@ def write_outputs(settings: Settings, study: optuna.Study, url: str, float_acc: 
     best = pick_best(pareto, float_acc, settings.max_accuracy_drop)
     best_config = QuantConfig.from_dict(best.user_attrs["quantize"])
     write_text(out / "pareto.csv", pareto_csv(pareto))
-    write_bytes(out / "pareto.png", plot_png(done, pareto, best, float_acc, settings.cost))
+    write_bytes(out / "pareto.png", plot_png(done, pareto, best, float_acc, cost_label(settings)))
     write_text(out / "best.toml", best_toml(settings, best_config))
     summary = {
         "study": settings.study_name,
@@ -122,6 +128,7 @@ def write_outputs(settings: Settings, study: optuna.Study, url: str, float_acc: 
         "trials": len(done),
         "float_val_acc": float_acc,
         "cost": settings.cost,
+        "objective": settings.objective if settings.cost == "mapper" else None,
         "pareto": [
             {"trial": t.number, "accuracy": t.values[0], "cost": t.values[1]}
             for t in sorted(pareto, key=lambda t: t.values[1])

@@ -31,7 +31,7 @@ from sw_frontend.interrupts import Interrupted, deferred
 from sw_frontend.outputs import require_writable
 from sw_frontend.report import print_table
 from sw_frontend.search.cost import cost_function
-from sw_frontend.search.outputs import finished_trials, write_outputs
+from sw_frontend.search.outputs import cost_label, finished_trials, write_outputs
 from sw_frontend.search.space import SearchSpace
 from sw_frontend.search.study import open_study, study_key
 from sw_frontend.settings import Settings
@@ -66,11 +66,12 @@ def run_search(settings: Settings) -> dict[str, Any]:
             "`ch search` needs a [search] table in the --config toml "
             "(example: sw_frontend/configs/search_mlp_digits.toml)"
         )
+    check_mapper_options(settings)
     space = SearchSpace.from_dict(settings.search)
     data, loaded = prepare(settings)
     float_model: nn.Module = dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
     float_model.eval()
-    cost_fn = cost_function(settings.cost, settings.target_cycles)
+    cost_fn = cost_function(settings.cost, settings.target_cycles, settings.objective)
     example = example_inputs(data.val)
     cost_fn(quantize_model(float_model, space.first(float_model)), example)  # fail before the study
     out = require_writable(software_dir(settings) / "search")
@@ -95,6 +96,17 @@ def run_search(settings: Settings) -> dict[str, Any]:
     summary = write_outputs(settings, study, url, float_acc, out)
     _print_front(settings, summary, out)
     return summary
+
+
+def check_mapper_options(settings: Settings) -> None:
+    """``--objective`` is about the mapper's designs: a ConfigError unless ``--cost mapper``."""
+    why = {
+        "objective": "it picks a figure of the mapper's design to minimise",
+    }
+    for name, reason in why.items():
+        if name in settings.given and settings.cost != "mapper":
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} needs --cost mapper ({reason}); --cost is {settings.cost}")
 
 
 def _run_trials(settings: Settings, study: optuna.Study, objective: Any) -> None:
@@ -144,7 +156,7 @@ def _print_front(settings: Settings, summary: dict[str, Any], out: Path) -> None
     ]
     print_table(
         f"ch search: Pareto front of {summary['trials']} trials (float val acc {summary['float_val_acc']:.4f})",
-        ["trial", "val accuracy", f"cost ({settings.cost})", "best"],
+        ["trial", "val accuracy", f"cost ({cost_label(settings)})", "best"],
         rows,
     )
     print(f"outputs: {out}/pareto.csv, pareto.png, best.toml (ch transform --config {out / 'best.toml'})")
