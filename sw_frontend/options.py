@@ -281,6 +281,15 @@ OPTIONS: tuple[Opt, ...] = (
     ),
     Opt("objective", str, DEFAULT_OBJECTIVE, objective_help(), actions=SEARCH, choices=OBJECTIVES),
     Opt(
+        "verify_front",
+        int,
+        None,
+        "after the study, map, emit and synthesize (Yosys, xc7) the N Pareto designs of lowest objective and "
+        "write verify_front.csv / verify_front.png: estimated against measured LUT/FF/DSP/BRAM (--cost mapper)",
+        actions=SEARCH,
+        rule=at_least(1),
+    ),
+    Opt(
         "target_cycles",
         int,
         64,

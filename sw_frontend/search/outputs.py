@@ -64,12 +64,7 @@ def plot_png(
     cost_name: str,
 ) -> bytes:
     """PNG bytes of accuracy against cost: every trial, the Pareto front, the best trial."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = new_figure(6, 4)
     ax.scatter([t.values[1] for t in trials], [t.values[0] for t in trials], s=12, c="0.6", label="trials")
     front = sorted(pareto, key=lambda t: t.values[1])
     ax.plot(
@@ -87,6 +82,23 @@ def plot_png(
     if min(t.values[1] for t in trials) > 0:
         ax.set_xscale("log")
     ax.legend(loc="lower right", fontsize=8)
+    return png_bytes(fig)
+
+
+def new_figure(width: float, height: float) -> tuple[Any, Any]:
+    """A matplotlib figure of ``width`` x ``height`` inches at 100 dpi (no display needed) and its axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height), dpi=100)
+
+
+def png_bytes(fig: Any) -> bytes:
+    """The figure ``fig`` as PNG bytes; the figure is closed."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
