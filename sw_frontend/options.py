@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sw_frontend.search.objectives import DEFAULT_OBJECTIVE, OBJECTIVES, objective_help
+
 ACTIONS = ("train", "test", "transform", "search", "emit", "sim", "synth", "flow")
 ALL = frozenset(ACTIONS)
 HARDWARE = frozenset({"emit", "sim", "flow"})  # actions that map a model for a throughput target
@@ -276,6 +278,16 @@ OPTIONS: tuple[Opt, ...] = (
         "hardware cost: bitops (bit-operations proxy) or mapper (the mapper's LUT-equivalent estimate)",
         actions=SEARCH,
         choices=("bitops", "mapper"),
+    ),
+    Opt("objective", str, DEFAULT_OBJECTIVE, objective_help(), actions=SEARCH, choices=OBJECTIVES),
+    Opt(
+        "verify_front",
+        int,
+        None,
+        "after the study, map, emit and synthesize (Yosys, xc7) the N Pareto designs of lowest objective and "
+        "write verify_front.csv / verify_front.png: estimated against measured LUT/FF/DSP/BRAM (--cost mapper)",
+        actions=SEARCH,
+        rule=at_least(1),
     ),
     Opt(
         "target_cycles",

@@ -4,10 +4,11 @@ A cost function takes the quantized model and example inputs (positional argumen
 call, batch size 1) and returns a cost to minimise; :func:`cost_function` binds the options a
 cost needs.
 
-``mapper``: the mapper's resource estimate (``mapper.flow.map_model``) of the folded hardware
-pipeline at ``--target-cycles`` cycles per inference, as one number of LUT-equivalents
-(``Resources.cost``: LUT + 0.5 FF + 60 DSP + 200 BRAM). Only models the mapper can build (chains
-of linear / conv / ReLU / pooling layers) have this cost.
+``mapper``: a figure of the mapper's folded hardware pipeline (``mapper.flow.map_model``) at
+``--target-cycles`` cycles per inference, chosen by ``--objective``
+(sw_frontend/search/objectives.py): by default its resource estimate as one number of
+LUT-equivalents (``Resources.cost``: LUT + 0.5 FF + 60 DSP + 200 BRAM). Only models the mapper can
+build (chains of linear / conv / ReLU / pooling layers) have this cost.
 
 ``bitops`` (the default proxy, until the mapper's cost model replaces it): the bit operations of
 one input sample, ``sum over quantized linear/conv layers of MACs * data_in.width *
@@ -25,6 +26,7 @@ from torch import nn
 
 from common.errors import ConfigError
 from quant.modules import QuantConv2d, QuantLinear
+from sw_frontend.search.objectives import DEFAULT_OBJECTIVE, OBJECTIVES, resource_objective
 
 CostFunction = Callable[[nn.Module, tuple[torch.Tensor, ...]], float]
 
@@ -59,8 +61,10 @@ def bitops(model: nn.Module, example: tuple[torch.Tensor, ...]) -> float:
     return float(total)
 
 
-def mapper_resources(model: nn.Module, example: tuple[torch.Tensor, ...], target_cycles: int) -> float:
-    """LUT-equivalents of the mapper's pipeline for ``model`` at ``target_cycles`` per inference."""
+def mapper_objective(
+    model: nn.Module, example: tuple[torch.Tensor, ...], target_cycles: int, objective: str = DEFAULT_OBJECTIVE
+) -> float:
+    """``objective`` of the mapper's pipeline for ``model`` at ``target_cycles`` per inference."""
     from mapper.flow import map_model  # imported on use: the other costs do not need the mapper
 
     try:
@@ -70,18 +74,23 @@ def mapper_resources(model: nn.Module, example: tuple[torch.Tensor, ...], target
         raise ConfigError(
             f"--cost mapper: the mapper cannot build this model ({type(exc).__name__}: {text[:160]}); use --cost bitops"
         ) from None
-    return float(graph.info.resources.cost())
+    if objective == "latency":
+        return float(graph.info.predicted_latency)
+    return resource_objective(graph.info.resources, objective)
 
 
 COSTS = ("bitops", "mapper")
 
 
-def cost_function(name: str, target_cycles: int) -> CostFunction:
-    """The cost function ``name`` (one of ``COSTS``) with its options bound."""
+def cost_function(name: str, target_cycles: int, objective: str = DEFAULT_OBJECTIVE) -> CostFunction:
+    """The cost function ``name`` (one of ``COSTS``) with its options bound; ``objective`` (one of
+    ``OBJECTIVES``) is the mapper's figure to minimise."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective '{objective}'; allowed: {', '.join(OBJECTIVES)}")
     if name == "bitops":
         return bitops
     if name == "mapper":
         if target_cycles < 1:
             raise ConfigError(f"--target-cycles must be >= 1, got {target_cycles}")
-        return partial(mapper_resources, target_cycles=target_cycles)
+        return partial(mapper_objective, target_cycles=target_cycles, objective=objective)
     raise ConfigError(f"unknown cost '{name}'; allowed: {', '.join(COSTS)}")

@@ -18,6 +18,7 @@ from common.tomlout import dumps as toml_dumps
 from quant.config import QuantConfig
 from sw_frontend.options import options_for
 from sw_frontend.report import write_json
+from sw_frontend.search.objectives import objective_label
 from sw_frontend.settings import Settings
 
 
@@ -63,12 +64,7 @@ def plot_png(
     cost_name: str,
 ) -> bytes:
     """PNG bytes of accuracy against cost: every trial, the Pareto front, the best trial."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = new_figure(6, 4)
     ax.scatter([t.values[1] for t in trials], [t.values[0] for t in trials], s=12, c="0.6", label="trials")
     front = sorted(pareto, key=lambda t: t.values[1])
     ax.plot(
@@ -86,6 +82,23 @@ def plot_png(
     if min(t.values[1] for t in trials) > 0:
         ax.set_xscale("log")
     ax.legend(loc="lower right", fontsize=8)
+    return png_bytes(fig)
+
+
+def new_figure(width: float, height: float) -> tuple[Any, Any]:
+    """A matplotlib figure of ``width`` x ``height`` inches at 100 dpi (no display needed) and its axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height), dpi=100)
+
+
+def png_bytes(fig: Any) -> bytes:
+    """The figure ``fig`` as PNG bytes; the figure is closed."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -104,6 +117,11 @@ def pareto_csv(pareto: list[optuna.trial.FrozenTrial]) -> str:
     return buf.getvalue()
 
 
+def cost_label(settings: Settings) -> str:
+    """What the study's cost is, with its unit: ``bitops`` or ``mapper: <objective>``."""
+    return f"mapper: {objective_label(settings.objective)}" if settings.cost == "mapper" else settings.cost
+
+
 def write_outputs(settings: Settings, study: optuna.Study, url: str, float_acc: float, out: Path) -> dict[str, Any]:
     """Write the four outputs from every finished trial of ``study``; returns the summary.
 
@@ -114,7 +132,7 @@ def write_outputs(settings: Settings, study: optuna.Study, url: str, float_acc: 
     best = pick_best(pareto, float_acc, settings.max_accuracy_drop)
     best_config = QuantConfig.from_dict(best.user_attrs["quantize"])
     write_text(out / "pareto.csv", pareto_csv(pareto))
-    write_bytes(out / "pareto.png", plot_png(done, pareto, best, float_acc, settings.cost))
+    write_bytes(out / "pareto.png", plot_png(done, pareto, best, float_acc, cost_label(settings)))
     write_text(out / "best.toml", best_toml(settings, best_config))
     summary = {
         "study": settings.study_name,
@@ -122,6 +140,7 @@ def write_outputs(settings: Settings, study: optuna.Study, url: str, float_acc: 
         "trials": len(done),
         "float_val_acc": float_acc,
         "cost": settings.cost,
+        "objective": settings.objective if settings.cost == "mapper" else None,
         "pareto": [
             {"trial": t.number, "accuracy": t.values[0], "cost": t.values[1]}
             for t in sorted(pareto, key=lambda t: t.values[1])

@@ -9,6 +9,8 @@ worker its own ``--seed``). The study is keyed by what defines the search (sw_fr
 Trials run through Optuna's ask-and-tell interface, so that every trial ends in the study as
 finished or failed, never left running. After its trials, or when interrupted (Ctrl-C, SIGTERM),
 a worker writes the outputs of every finished trial of the study (sw_frontend/search/outputs.py).
+With ``--verify-front N`` it then synthesizes the N Pareto designs of lowest objective and compares
+the mapper's estimate with Yosys (sw_frontend/search/verify.py).
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from quant.transform import dequantize_model, quantize_model
 from sw_frontend.actions import prepare, software_dir
 from sw_frontend.interrupts import Interrupted, deferred
 from sw_frontend.outputs import require_writable
-from sw_frontend.report import print_table
+from sw_frontend.report import print_table, write_json
 from sw_frontend.search.cost import cost_function
-from sw_frontend.search.outputs import finished_trials, write_outputs
+from sw_frontend.search.outputs import cost_label, finished_trials, write_outputs
 from sw_frontend.search.space import SearchSpace
 from sw_frontend.search.study import open_study, study_key
+from sw_frontend.search.verify import PLOT, TABLE, measured_objective, print_verified, row, verify_front
 from sw_frontend.settings import Settings
 from sw_frontend.training import evaluate
 
@@ -66,11 +69,12 @@ def run_search(settings: Settings) -> dict[str, Any]:
             "`ch search` needs a [search] table in the --config toml "
             "(example: sw_frontend/configs/search_mlp_digits.toml)"
         )
+    check_mapper_options(settings)
     space = SearchSpace.from_dict(settings.search)
     data, loaded = prepare(settings)
     float_model: nn.Module = dequantize_model(loaded.model) if loaded.quant_config is not None else loaded.model
     float_model.eval()
-    cost_fn = cost_function(settings.cost, settings.target_cycles)
+    cost_fn = cost_function(settings.cost, settings.target_cycles, settings.objective)
     example = example_inputs(data.val)
     cost_fn(quantize_model(float_model, space.first(float_model)), example)  # fail before the study
     out = require_writable(software_dir(settings) / "search")
@@ -94,7 +98,31 @@ def run_search(settings: Settings) -> dict[str, Any]:
         raise exc.with_detail(detail) from None
     summary = write_outputs(settings, study, url, float_acc, out)
     _print_front(settings, summary, out)
+    if settings.verify_front is not None:
+        try:
+            verified = verify_front(settings, study.best_trials, float_model, example, out)
+        except Interrupted as exc:
+            detail = (
+                f"while verifying the front: the search's outputs are in {out}; {TABLE} and {PLOT} were not written"
+            )
+            raise exc.with_detail(detail) from None
+        print_verified(verified, settings.objective, out)
+        summary["verify_front"] = [row(v, measured_objective(settings.objective)) for v in verified]
+        write_json(out / "summary.json", summary)
     return summary
+
+
+def check_mapper_options(settings: Settings) -> None:
+    """``--objective`` and ``--verify-front`` are about the mapper's designs: a ConfigError unless
+    ``--cost mapper``."""
+    why = {
+        "objective": "it picks a figure of the mapper's design to minimise",
+        "verify_front": "it synthesizes the designs the mapper builds",
+    }
+    for name, reason in why.items():
+        if name in settings.given and settings.cost != "mapper":
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} needs --cost mapper ({reason}); --cost is {settings.cost}")
 
 
 def _run_trials(settings: Settings, study: optuna.Study, objective: Any) -> None:
@@ -144,7 +172,7 @@ def _print_front(settings: Settings, summary: dict[str, Any], out: Path) -> None
     ]
     print_table(
         f"ch search: Pareto front of {summary['trials']} trials (float val acc {summary['float_val_acc']:.4f})",
-        ["trial", "val accuracy", f"cost ({settings.cost})", "best"],
+        ["trial", "val accuracy", f"cost ({cost_label(settings)})", "best"],
         rows,
     )
     print(f"outputs: {out}/pareto.csv, pareto.png, best.toml (ch transform --config {out / 'best.toml'})")

@@ -1,9 +1,10 @@
 """The Optuna study of `ch search`, keyed by what defines it.
 
 A study's trials are only comparable when they come from the same search: the same model and
-float weights, dataset, cost function (and mapper target), and search space. That key is stored
-in the study (user attribute ``ch_key``) when it is created; joining an existing study with a
-different key is refused naming the first difference, and ``--new-study`` replaces the study.
+float weights, dataset, cost function (and the mapper's target and objective), and search space.
+That key is stored in the study (user attribute ``ch_key``) when it is created; joining an existing
+study with a different key is refused naming the first difference, and ``--new-study`` replaces
+the study.
 A study that holds trials but no key (made by an older ``ch search``, or by hand) is refused too.
 """
 
@@ -20,12 +21,15 @@ import torch
 from torch import nn
 
 from common.errors import ConfigError
+from sw_frontend.search.objectives import DEFAULT_OBJECTIVE
 from sw_frontend.search.space import SearchSpace
 from sw_frontend.settings import Settings
 
 KEY_ATTR = "ch_key"
 DIRECTIONS = ["maximize", "minimize"]  # validation accuracy, hardware cost
 RACE_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError)
+#: Key fields that older studies lack, with the value they searched with.
+LEGACY = {"objective": DEFAULT_OBJECTIVE}
 
 
 def fingerprint(model: nn.Module) -> str:
@@ -49,6 +53,7 @@ def study_key(settings: Settings, space: SearchSpace, float_model: nn.Module) ->
     }
     if settings.cost == "mapper":
         key["target_cycles"] = settings.target_cycles
+        key["objective"] = settings.objective
     if settings.dataset in ("text", "lm"):
         key["max_seq_len"] = settings.max_seq_len
     return key
@@ -65,9 +70,10 @@ def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
 
 def difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     """The first difference between two keys, in words (None when equal)."""
-    for k in ("model", "dataset", "cost", "target_cycles", "max_seq_len"):
-        if old.get(k) != new.get(k):
-            return f"{k} {old.get(k)!r}, not {new.get(k)!r}"
+    for k in ("model", "dataset", "cost", "target_cycles", "objective", "max_seq_len"):
+        was, now = old.get(k, LEGACY.get(k)), new.get(k, LEGACY.get(k))
+        if was != now:
+            return f"{k} {was!r}, not {now!r}"
     if old.get("space") != new.get("space"):
         a, b = _flat(old.get("space"), "search"), _flat(new.get("space"), "search")
         path = next(p for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p))
