@@ -19,6 +19,7 @@ from mapper.flow import FlowContext, emit_design, map_model, run_flow, run_passe
 from mapper.synthesize import design_instances, synthesize_design
 from quant.config import QuantConfig
 from quant.transform import quantize_model
+from sw_frontend.cli import main
 
 F8 = {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}
 COUNTS = ("lut", "ff", "dsp", "bram", "lutram")
@@ -132,12 +133,22 @@ def test_the_report_says_which_mode_made_the_figures(design: Design) -> None:
     print(f"tiny MLP, flat {totals['flat']}, out of context {totals['ooc']}")
 
 
-def test_a_bad_mode_is_one_line(design: Design, tmp_path: Path) -> None:
+def test_a_bad_mode_is_one_line(design: Design, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match=r"^synthesis mode 'fast' is not known; use one of ooc, flat$"):
         synthesize_design(design.out_dir, design.top, design.sources, {}, design.instances, "fast")
     with pytest.raises(ConfigError, match="synthesis mode 'fast'"):  # refused before any simulation
         run_flow(_tiny_mlp(), torch.randn(2, 8), tmp_path / "never", cycles=8, synth_mode="fast")
     assert not (tmp_path / "never").exists()
+    with pytest.raises(SystemExit) as stop:
+        main(["synth", "mlp", "digits", "--output-root", str(tmp_path), "--synth-mode", "fast"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--synth-mode" in err and "'ooc', 'flat'" in err and "\n" not in err
+    config = tmp_path / "synth.toml"
+    config.write_text('synth_mode = "fast"\n')
+    assert main(["flow", "mlp", "digits", "--output-root", str(tmp_path), "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'synth_mode' = 'fast' is not allowed; allowed: ooc, flat" in err and "\n" not in err
 
 
 def test_a_report_without_instances_says_to_emit_again(tmp_path: Path) -> None:
