@@ -8,7 +8,8 @@
       rtl/lib/<kind>/*.sv     copies of the library files the top uses
       mem/<node>_*.memh       $readmemh weight, bias and table images (sim/memimage.py layouts)
       <top>.core              FuseSoC CAPI2 core: lint / sim / synth targets
-      report.md, report.json  per node: component, parameters, lanes, predicted cycles, resources
+      report.md, report.json  per node: component, parameters, lanes, predicted cycles, resources;
+                              report.json also the instances out-of-context synthesis needs
 
 The top's ports follow docs/contracts.md: ``clk``, ``rst``, ``data_in`` / ``data_out`` packed
 ``[LANES-1:0][WIDTH-1:0]`` beats with ``_valid`` / ``_ready``. Each memory image is a top-level
