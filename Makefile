@@ -57,13 +57,14 @@ pnr: setup  ## ECP5 place and route of MODULE (LFE5UM-85F, seed 1): Fmax, critic
 timing: setup  ## Fmax of every component at its largest sweep set next to the two references (~4 min)
 	$(PY) -m mapper.library_cli timing --freq $(FREQ)
 
-bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set, Fmax of every component and of three accelerators (slow: ~40 min)
+bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set, Fmax of every component and of three accelerators, out-of-context synthesis of FINN's TFC (slow: ~40 min)
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench
 	test -f mase_output/demo/hardware/bench/network.json || $(MAKE) run
 	$(PY) bench/network_sim_speed.py --design mase_output/demo/hardware --out $(BUILD)/bench
 	$(PY) bench/cnn_test_set.py --images 10000 --out $(BUILD)/bench
 	$(PY) -m mapper.library_cli timing --out $(BUILD)/bench/component_fmax.md
 	$(PY) bench/design_fmax.py --out $(BUILD)/bench
+	$(PY) bench/synth_scaling.py --out $(BUILD)/bench
 
 cores: setup  ## regenerate the FuseSoC cores (rtl/*/*.core, cores.core) from the component descriptors
 	$(PY) -m mapper.cores

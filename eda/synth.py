@@ -21,7 +21,7 @@ from eda.lint import library_files
 from eda.toolchain import BUILD_ROOT
 from eda.yosys import SynthesisError, run_yosys
 
-__all__ = ["SynthReport", "SynthesisError", "summarize", "synthesize"]
+__all__ = ["SynthReport", "SynthesisError", "summarize", "synth_commands", "synthesize"]
 
 
 @dataclass
@@ -56,30 +56,31 @@ def summarize(stats: dict[str, Any], top: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in module.get("num_cells_by_type", {}).items()}
 
 
+def synth_commands(top: str, netlist: bool = True) -> list[str]:
+    """The Yosys commands after ``read_slang``: ``synth_xilinx``, the statistics and (with
+    ``netlist``) the netlist, all written under ``/out``."""
+    return [
+        f"synth_xilinx -family xc7 -flatten -top {top}",
+        "tee -q -o /out/stats.json stat -json",
+        *(["write_json /out/netlist.json"] if netlist else []),
+    ]
+
+
 def synthesize(
     top: str,
     parameters: dict[str, Any] | None = None,
     sources: list[Path] | None = None,
     out_dir: Path | None = None,
+    netlist: bool = True,
 ) -> SynthReport:
-    """Synthesize ``top`` with ``parameters``; ``sources`` default to the whole library."""
+    """Synthesize ``top`` with ``parameters``; ``sources`` default to the whole library. Without
+    ``netlist`` no ``netlist.json`` is written (the out-of-context cache keeps only the counts)."""
     parameters = dict(parameters or {})
     sources = [Path(s).resolve() for s in (sources or library_files())]
     tag = "-".join(f"{k}{v}" for k, v in parameters.items() if not isinstance(v, str))[:80]
     out_dir = Path(out_dir or BUILD_ROOT / "synth" / (f"{top}-{tag}" if tag else top)).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    seconds = run_yosys(
-        top,
-        parameters,
-        sources,
-        out_dir,
-        [
-            f"synth_xilinx -family xc7 -flatten -top {top}",
-            "tee -q -o /out/stats.json stat -json",
-            "write_json /out/netlist.json",
-        ],
-        expect="stats.json",
-    )
+    seconds = run_yosys(top, parameters, sources, out_dir, synth_commands(top, netlist), expect="stats.json")
     cells = summarize(json.loads((out_dir / "stats.json").read_text()), top)
     report = SynthReport(
         top=top,

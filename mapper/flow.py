@@ -30,12 +30,12 @@ import mapper.passes.formats  # noqa: F401
 import mapper.place_route  # noqa: F401
 import mapper.synthesize  # noqa: F401
 from eda.pnr import place_and_route
-from eda.synth import synthesize as yosys
 from mapper.emit import Design, load_design
 from mapper.graph import Graph
 from mapper.passes.base import PASSES, FlowContext
 from mapper.passes.folding import target_cycles
 from mapper.simulate import SimulationResult, deadlock_timeout, first_mismatch, harness_spec, run_harness
+from mapper.synthesize import check_mode, synthesize_design
 from sim import runner
 
 #: The pass lists of the flows: mapping, then ``ch emit``, ``ch sim`` and ``ch flow``.
@@ -170,6 +170,8 @@ def run_flow(
     waves: bool = False,
     place_route: bool | None = None,
     clock_mhz: float = 200.0,
+    synth_mode: str = "ooc",
+    synth_jobs: int | None = None,
 ) -> FlowResult:
     """Map, emit, simulate (bit-exact check and timing) and optionally synthesize ``quant_model``.
 
@@ -180,6 +182,10 @@ def run_flow(
         throughput / cycles: the target, inferences per cycle or cycles per inference (one of
             them; default one inference per 64 cycles).
         synth: run Yosys for the report totals.
+        synth_mode: ``ooc`` (each distinct instance out of context, cached, in parallel; the
+            totals are their sum) or ``flat`` (the whole top in one Yosys run), see
+            :mod:`mapper.synthesize`.
+        synth_jobs: Yosys runs at once in ``ooc`` mode (default: one per core).
         place_route: place and route on ECP5 for the clock figures (default: when ``synth``).
         clock_mhz: the clock nextpnr is asked for.
         top: top module name.
@@ -194,6 +200,7 @@ def run_flow(
     """
     if throughput is None and cycles is None:
         cycles = 64
+    check_mode(synth_mode)  # before hours of simulation
     ctx = FlowContext(
         model=quant_model,
         example=samples[:2],
@@ -209,6 +216,8 @@ def run_flow(
         bench=bench,
         waves=waves,
         clock_mhz=clock_mhz,
+        synth_mode=synth_mode,
+        synth_jobs=synth_jobs,
     )
     place_route = synth if place_route is None else place_route
     names = [n for n in FLOW if (synth or n != "synthesize") and (place_route or n != "place_and_route")]
@@ -218,22 +227,27 @@ def run_flow(
 
 
 def _cli(argv: list[str]) -> int:
-    """``sim|synth|pnr <design folder> [--freq MHz]``: re-run the bench (the harness, random gaps and
-    stalls), Yosys, or ECP5 place and route on an emitted folder, wherever it is now."""
+    """``sim|synth|pnr <design folder> [--freq MHz] [--flat] [--jobs N]``: re-run the bench (the
+    harness, random gaps and stalls), Yosys (out of context per instance, cached; ``--flat``: the
+    whole top in one run), or ECP5 place and route on an emitted folder, wherever it is now."""
     parser = argparse.ArgumentParser(prog="python -m mapper.flow", description=_cli.__doc__)
     parser.add_argument("action", choices=("sim", "synth", "pnr"))
     parser.add_argument("folder", type=Path, help="the design folder (holds report.json)")
     parser.add_argument("--freq", type=float, default=200.0, help="pnr: requested clock in MHz")
+    parser.add_argument("--flat", action="store_true", help="synth: one Yosys run of the whole top")
+    parser.add_argument("--jobs", type=int, default=None, help="synth: Yosys runs at once (default: one per core)")
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
     try:
         top, sources, memories, report = load_design(folder)
+        if args.action == "synth":
+            mode = "flat" if args.flat else "ooc"
+            rep = synthesize_design(folder, top, sources, memories, report.get("instances"), mode, args.jobs)
     except ValueError as err:
         print(f"mapper.flow: {err}", file=sys.stderr)
         return 2
     if args.action == "synth":
-        rep = yosys(top, memories, sources, folder / "synth")
-        print(f"{top}: LUT {rep.lut}, FF {rep.ff}, DSP {rep.dsp}, BRAM {rep.bram}")
+        print(f"{top}: LUT {rep['lut']}, FF {rep['ff']}, DSP {rep['dsp']}, BRAM {rep['bram']} ({mode})")
         return 0
     if args.action == "pnr":
         print(place_and_route(top, memories, sources, folder / "pnr", args.freq).summary())

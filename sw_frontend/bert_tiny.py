@@ -208,11 +208,13 @@ def run_bert_tiny(
     stall_prob: float = 0.3,
     place_route: bool | None = None,
     clock_mhz: float = 200.0,
+    synth_mode: str = "ooc",
 ) -> BertTinyResult:
     """Train (text files) or initialise (random ids), quantize, map the encoder for ``cycles`` per
     inference, simulate ``sequences`` embedded sequences (test split first, then training) under
-    random gaps and stalls, optionally synthesize (Yosys, then ECP5 place and route at
-    ``clock_mhz`` unless ``place_route`` is False); accuracies on the test split."""
+    random gaps and stalls, optionally synthesize (Yosys in ``synth_mode``, ``ooc`` or ``flat``,
+    then ECP5 place and route at ``clock_mhz`` unless ``place_route`` is False); accuracies on the
+    test split."""
     if layers not in (1, 2):
         raise ValueError(f"bert-tiny has 1 or 2 layers, got {layers}")
     seconds: dict[str, float] = {}
@@ -228,7 +230,10 @@ def run_bert_tiny(
     ids = torch.cat([data.test_ids, data.train_ids])[:sequences]
     samples = embedded(quantized, ids)
     start = time.monotonic()
-    result = _flow(quantized, samples, out_dir, cycles, synth, seed, (gap_prob, stall_prob), (place_route, clock_mhz))
+    synthesis = synth_mode if synth else None
+    result = _flow(
+        quantized, samples, out_dir, cycles, synthesis, seed, (gap_prob, stall_prob), (place_route, clock_mhz)
+    )
     seconds["map, simulate, synthesize"] = time.monotonic() - start
     # the accelerator's own outputs through the software head, on the test sequences it ran
     fmt = result.graph["data_out"].formats.data_out
@@ -245,11 +250,12 @@ def _flow(
     samples: torch.Tensor,
     out_dir: Path,
     cycles: int,
-    synth: bool,
+    synth_mode: str | None,
     seed: int,
     stalls: tuple[float, float],
     clock: tuple[bool | None, float],
 ) -> Any:
+    """:func:`mapper.flow.run_flow` of the encoder; ``synth_mode`` None: no synthesis."""
     from mapper.flow import run_flow  # noqa: PLC0415 - torch.export only when needed
 
     return run_flow(
@@ -257,7 +263,8 @@ def _flow(
         samples,
         Path(out_dir),
         cycles=cycles,
-        synth=synth,
+        synth=synth_mode is not None,
+        synth_mode=synth_mode or "ooc",
         seed=seed + 1,
         gap_prob=stalls[0],
         stall_prob=stalls[1],
@@ -272,7 +279,7 @@ def run_flow_action(settings: Any) -> dict[str, Any]:
     the flow above with the front end's options
     (``--layers``, ``--target-cycles`` (default here 1024), ``--samples`` (default here 200),
     ``--max-epochs`` (default here 30), ``--seed``, ``--stall-prob``, ``--skip-synth``,
-    ``--skip-pnr``, ``--clock-mhz``); prints the summary and writes
+    ``--synth-mode``, ``--skip-pnr``, ``--clock-mhz``); prints the summary and writes
     ``<project>/hardware/flow_summary.json``. A mismatch is a ConfigError naming the counts."""
     from common.errors import ConfigError  # noqa: PLC0415
     from sw_frontend.hardware import require_bit_exact  # noqa: PLC0415
@@ -316,6 +323,7 @@ def run_flow_action(settings: Any) -> dict[str, Any]:
         stall_prob=settings.stall_prob,
         place_route=synth and not settings.skip_pnr,
         clock_mhz=settings.clock_mhz,
+        synth_mode=settings.synth_mode,
     )
     summary = result.summary()
     write_json(out / "flow_summary.json", summary)

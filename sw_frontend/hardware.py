@@ -9,7 +9,8 @@ and ``synth/`` after synthesis.
 - ``ch sim``: emit, then simulate the test samples on Verilator under random gaps and stalls,
   comparing every output integer with the golden network and the quantized PyTorch model, and
   measure cycles per inference and latency against the mapper's predictions.
-- ``ch synth``: Yosys synthesis of the design ``ch emit`` / ``ch sim`` wrote.
+- ``ch synth``: Yosys synthesis of the design ``ch emit`` / ``ch sim`` wrote (``--synth-mode``:
+  ``ooc``, per instance, cached and in parallel, or ``flat``, the whole top in one run).
 - ``ch flow``: train (unless ``--load`` is given), quantize (the ``[quantize]`` table of
   ``--config``, or :func:`default_quantize`), then everything ``ch sim`` does, plus synthesis.
 """
@@ -123,8 +124,9 @@ def run_synth(settings: Settings) -> dict[str, Any]:
     """Synthesize the design an earlier ``ch emit`` / ``ch sim`` / ``ch flow`` wrote: Yosys resources
     and (unless ``--skip-pnr``) ECP5 place and route for the clock."""
     from eda.pnr import PlaceRouteError, place_and_route  # noqa: PLC0415
-    from eda.synth import SynthesisError, synthesize  # noqa: PLC0415
+    from eda.synth import SynthesisError  # noqa: PLC0415
     from mapper.emit import load_design  # noqa: PLC0415
+    from mapper.synthesize import synthesize_design  # noqa: PLC0415
 
     folder = hardware_dir(settings)
     if not (folder / "report.json").is_file():
@@ -134,19 +136,21 @@ def run_synth(settings: Settings) -> dict[str, Any]:
     except ValueError as err:
         raise ConfigError(f"{err}; run `ch emit` (or `ch sim`) for this project again") from None
     require_writable(folder / "synth")
-    print(f"synthesizing {top} with Yosys (synth_xilinx -family xc7) ...", flush=True)
+    mode = settings.synth_mode
+    print(f"synthesizing {top} with Yosys (synth_xilinx -family xc7, {mode}) ...", flush=True)
     try:
-        rep = synthesize(top, memories, sources, folder / "synth")
+        out = synthesize_design(folder, top, sources, memories, report.get("instances"), mode)
     except SynthesisError as err:
         raise ConfigError(str(err).splitlines()[0]) from None
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     estimate = report.get("estimate", {})
     print_table(
-        f"ch synth {top}",
+        f"ch synth {top} ({mode})",
         ["resource", "Yosys", "mapper estimate"],
-        [[k.upper(), getattr(rep, k), estimate.get(k)] for k in ("lut", "ff", "dsp", "bram")],
+        [[k.upper(), out[k], estimate.get(k)] for k in ("lut", "ff", "dsp", "bram")],
     )
     print(f"reports: {folder / 'synth' / 'report.md'}")
-    out = rep.as_dict()
     if settings.skip_pnr:
         return out
     print(f"placing and routing {top} on ECP5 (nextpnr, {settings.clock_mhz:g} MHz requested) ...", flush=True)
@@ -221,6 +225,7 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
         waves=settings.waves,
         place_route=pnr,
         **({"clock_mhz": settings.clock_mhz} if pnr else {}),
+        synth_mode=settings.values.get("synth_mode", "ooc"),
     )
     summary = _summary(result, time.monotonic() - started, tests)
     write_json(hardware_dir(settings) / "flow_summary.json", summary)
@@ -292,7 +297,7 @@ def _summary(result: Any, seconds: float, accuracy_samples: int) -> dict[str, An
             "estimate": {k: getattr(plan_resources, k) for k in ("lut", "ff", "dsp", "bram")},
             "yosys": None
             if result.synthesis is None
-            else {k: result.synthesis[k] for k in ("lut", "ff", "dsp", "bram")},
+            else {k: result.synthesis[k] for k in ("lut", "ff", "dsp", "bram", "mode")},
         },
         "timing": result.timing,
         "predicted_fmax_mhz": result.graph.info.predicted_fmax_mhz,
@@ -324,8 +329,9 @@ def _print_summary(s: dict[str, Any]) -> None:
         ],
     ]
     est, yos = s["resources"]["estimate"], s["resources"]["yosys"]
+    mode = "" if yos is None else {"ooc": ", out of context (sum of instances)", "flat": ", flat"}[yos["mode"]]
     for k in ("lut", "ff", "dsp", "bram"):
-        rows.append([f"{k.upper()} (Yosys)", "-" if yos is None else yos[k], f"estimate {est[k]}"])
+        rows.append([f"{k.upper()} (Yosys)", "-" if yos is None else yos[k], f"estimate {est[k]}{mode}"])
     t = s["timing"]
     rows += _clock_rows(
         None if t is None else t["fmax_mhz"],

@@ -365,6 +365,15 @@ OPTIONS: tuple[Opt, ...] = (
         flag=True,
     ),
     Opt(
+        "synth_mode",
+        str,
+        "ooc",
+        "Yosys synthesis: ooc (each distinct instance out of context, cached under build/synth_ooc, one run "
+        "per core; the totals are their sum) or flat (the whole top in one run, slower on big designs)",
+        actions=frozenset({"flow", "synth"}),
+        choices=("ooc", "flat"),
+    ),
+    Opt(
         "clock_mhz",
         float,
         200.0,

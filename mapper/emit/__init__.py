@@ -8,7 +8,8 @@
       rtl/lib/<kind>/*.sv     copies of the library files the top uses
       mem/<node>_*.memh       $readmemh weight, bias and table images (sim/memimage.py layouts)
       <top>.core              FuseSoC CAPI2 core: lint / sim / synth targets
-      report.md, report.json  per node: component, parameters, lanes, predicted cycles, resources
+      report.md, report.json  per node: component, parameters, lanes, predicted cycles, resources;
+                              report.json also the instances out-of-context synthesis needs
 
 The top's ports follow docs/contracts.md: ``clk``, ``rst``, ``data_in`` / ``data_out`` packed
 ``[LANES-1:0][WIDTH-1:0]`` beats with ``_valid`` / ``_ready``. Each memory image is a top-level
@@ -57,6 +58,10 @@ class Design:
         in_lanes, in_format, out_lanes, out_format: the ports' beats.
         in_beats, out_beats: beats per inference on the input and output ports.
         memories: node -> memory parameter -> image path.
+        instances: per instance of the top (graph order): ``instance`` (node), ``module``,
+            ``parameters`` (memory images as paths relative to ``out_dir``), ``sources`` (the
+            library copies it needs, relative) and ``cost`` (estimated LUT + FF): what
+            out-of-context synthesis (:mod:`mapper.synthesize`) needs, recorded in the report.
     """
 
     top: str
@@ -72,6 +77,7 @@ class Design:
     out_beats: int
     memories: dict[str, dict[str, str]] = field(default_factory=dict)
     axis_file: Path | None = None
+    instances: list[dict[str, Any]] = field(default_factory=list)
 
     def memory_parameters(self) -> dict[str, str]:
         """The top's parameters that name memory images, with their absolute paths."""
@@ -84,6 +90,7 @@ class Design:
         return {
             "sources": [rel(p) for p in self.sources],
             "memory_parameters": {k: rel(v) for k, v in self.memory_parameters().items()},
+            "instances": self.instances,
         }
 
 
@@ -152,6 +159,22 @@ def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
     for src in components.sources(list(dict.fromkeys(n.component for n in ops))):
         copies.append(write_text(lib_dir / src.relative_to(RTL_ROOT), src.read_text()))
     relative = {n: {k: Path(p).relative_to(out_dir).as_posix() for k, p in f.items()} for n, f in memories.items()}
+    instances = [
+        {
+            "instance": n.name,
+            "module": n.component,
+            "parameters": {
+                **{k: (int(v) if isinstance(v, bool) else v) for k, v in n.params.items()},
+                **relative[n.name],
+            },
+            "sources": [
+                (lib_dir / s.relative_to(RTL_ROOT)).relative_to(out_dir).as_posix()
+                for s in components.sources([n.component])
+            ],
+            "cost": n.resources.lut + n.resources.ff,
+        }
+        for n in ops
+    ]
     top_file = write_text(out_dir / "rtl" / f"{top}.sv", render_top(g, top, relative))
     inp, out = g[INPUT], g[OUTPUT]
     defaults = {memory_parameter(n, k): p for n, f in relative.items() for k, p in f.items()}
@@ -181,6 +204,7 @@ def emit(g: Graph, out_dir: Path, top: str = "accel_top") -> Design:
         out_beats=int(out.cycles),
         memories=memories,
         axis_file=axis_file,
+        instances=instances,
     )
     write_core(design)
     return design

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import write_text
+from eda.ooc import instance_table
 from mapper.graph import Graph
 
 
@@ -64,6 +65,22 @@ def timing_lines(t: dict[str, Any]) -> list[str]:
         f"| DP16KD | {t['brams']} |",
     ]
     return lines
+
+
+def synthesis_lines(s: dict[str, Any]) -> list[str]:
+    """Which mode produced the Yosys figures and, out of context, the per-instance table."""
+    if s.get("mode") != "ooc":
+        return ["", f"Yosys figures: flat, the whole top in one run ({s['seconds']:.1f} s)."]
+    rows = s["instances"]
+    hits = sum(r["cached"] for r in rows)
+    return [
+        "",
+        f"Yosys figures: out of context, the sum over the top's {len(rows)} instances ({hits} from the cache, "
+        f"{s['jobs']} runs at once, {s['seconds']:.1f} s); `python -m mapper.flow synth <folder> --flat` "
+        "synthesizes the whole top in one run.",
+        "",
+        *instance_table(rows),
+    ]
 
 
 def write_report(
@@ -130,6 +147,7 @@ def write_report(
             f"| Yosys synth_xilinx | {synthesis['lut']} | {synthesis['ff']} | {synthesis['dsp']} "
             f"| {synthesis['bram']} |"
         )
+        md += synthesis_lines(synthesis)
     else:
         md.append("| Yosys synth_xilinx | not run | | | |")
     if simulation:
