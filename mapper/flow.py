@@ -170,7 +170,7 @@ def run_flow(
     waves: bool = False,
     place_route: bool | None = None,
     clock_mhz: float = 200.0,
-    synth_mode: str = "ooc",
+    synth_mode: str = "auto",
     synth_jobs: int | None = None,
 ) -> FlowResult:
     """Map, emit, simulate (bit-exact check and timing) and optionally synthesize ``quant_model``.
@@ -182,9 +182,9 @@ def run_flow(
         throughput / cycles: the target, inferences per cycle or cycles per inference (one of
             them; default one inference per 64 cycles).
         synth: run Yosys for the report totals.
-        synth_mode: ``ooc`` (each distinct instance out of context, cached, in parallel; the
-            totals are their sum) or ``flat`` (the whole top in one Yosys run), see
-            :mod:`mapper.synthesize`.
+        synth_mode: ``auto`` (by the design's size), ``ooc`` (each distinct instance out of
+            context, cached, in parallel; the totals are their sum) or ``flat`` (the whole top
+            in one Yosys run), see :mod:`mapper.synthesize`.
         synth_jobs: Yosys runs at once in ``ooc`` mode (default: one per core).
         place_route: place and route on ECP5 for the clock figures (default: when ``synth``).
         clock_mhz: the clock nextpnr is asked for.
@@ -235,13 +235,14 @@ def _cli(argv: list[str]) -> int:
     parser.add_argument("folder", type=Path, help="the design folder (holds report.json)")
     parser.add_argument("--freq", type=float, default=200.0, help="pnr: requested clock in MHz")
     parser.add_argument("--flat", action="store_true", help="synth: one Yosys run of the whole top")
+    parser.add_argument("--ooc", action="store_true", help="synth: every instance out of context (default: by size)")
     parser.add_argument("--jobs", type=int, default=None, help="synth: Yosys runs at once (default: one per core)")
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
     try:
         top, sources, memories, report = load_design(folder)
         if args.action == "synth":
-            mode = "flat" if args.flat else "ooc"
+            mode = "flat" if args.flat else "ooc" if args.ooc else "auto"
             rep = synthesize_design(folder, top, sources, memories, report.get("instances"), mode, args.jobs)
     except ValueError as err:
         print(f"mapper.flow: {err}", file=sys.stderr)

@@ -1,6 +1,9 @@
 """The ``synthesize`` pass: Yosys ``synth_xilinx`` resources of the emitted top, in one of two modes.
 
-* ``ooc`` (default): every distinct instance of the top out of context, cached on disk and run in
+* ``auto`` (default): ``flat`` for a design whose estimated LUT + FF count is below
+  :data:`AUTO_OOC_CELLS` (one Yosys start-up instead of one per instance, and the exact figure),
+  ``ooc`` above it (where one flat run takes many minutes).
+* ``ooc``: every distinct instance of the top out of context, cached on disk and run in
   parallel (:func:`eda.ooc.synthesize_ooc`); the top's figures are the sum over its instances
   (the top itself is only wires). A second run of the same design, or a design sharing
   instances with an earlier one, reads them from the cache.
@@ -25,7 +28,11 @@ from mapper.graph import Graph
 from mapper.passes.base import FlowContext, flow_pass
 
 #: The synthesis modes, the default first.
-SYNTH_MODES = ("ooc", "flat")
+SYNTH_MODES = ("auto", "ooc", "flat")
+
+#: ``auto`` synthesizes out of context from this many estimated LUTs + FFs on (a flat run of such
+#: a design takes minutes; below it, the per-instance Yosys start-ups cost more than they save).
+AUTO_OOC_CELLS = 20_000
 
 
 def check_mode(mode: str) -> str:
@@ -63,17 +70,22 @@ def synthesize_design(
     sources: list[Path],
     memories: dict[str, str],
     records: Any,
-    mode: str = "ooc",
+    mode: str = "auto",
     jobs: int | None = None,
     progress: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
-    """Synthesize the design emitted into ``folder`` in ``mode`` (``ooc``: ``records`` are its
-    report's instances, ``jobs`` Yosys runs at once; ``flat``: ``top`` from ``sources`` with the
-    memory parameters ``memories``, absolute paths); reports into ``folder/synth``."""
+    """Synthesize the design emitted into ``folder`` in ``mode``; reports into ``folder/synth``.
+
+    ``auto``: by its size (:data:`AUTO_OOC_CELLS`); ``ooc``: the instances ``records`` of its
+    report, ``jobs`` Yosys runs at once; ``flat``: ``top`` from ``sources`` with the memory
+    parameters ``memories`` (absolute paths)."""
     out = Path(folder) / "synth"
-    if check_mode(mode) == "flat":
+    instances = design_instances(records, folder)
+    if check_mode(mode) == "auto":
+        mode = "ooc" if sum(i.cost for i in instances) >= AUTO_OOC_CELLS else "flat"
+    if mode == "flat":
         return {"mode": "flat", **yosys(top, memories, sources, out).as_dict()}
-    return synthesize_ooc(top, design_instances(records, folder), out, jobs=jobs, progress=progress).as_dict()
+    return synthesize_ooc(top, instances, out, jobs=jobs, progress=progress).as_dict()
 
 
 @flow_pass("synthesize")

@@ -208,7 +208,7 @@ def run_bert_tiny(
     stall_prob: float = 0.3,
     place_route: bool | None = None,
     clock_mhz: float = 200.0,
-    synth_mode: str = "ooc",
+    synth_mode: str = "auto",
 ) -> BertTinyResult:
     """Train (text files) or initialise (random ids), quantize, map the encoder for ``cycles`` per
     inference, simulate ``sequences`` embedded sequences (test split first, then training) under
@@ -264,7 +264,7 @@ def _flow(
         Path(out_dir),
         cycles=cycles,
         synth=synth_mode is not None,
-        synth_mode=synth_mode or "ooc",
+        synth_mode=synth_mode or "auto",
         seed=seed + 1,
         gap_prob=stalls[0],
         stall_prob=stalls[1],

@@ -225,7 +225,7 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
         waves=settings.waves,
         place_route=pnr,
         **({"clock_mhz": settings.clock_mhz} if pnr else {}),
-        synth_mode=settings.values.get("synth_mode", "ooc"),
+        synth_mode=settings.values.get("synth_mode", "auto"),
     )
     summary = _summary(result, time.monotonic() - started, tests)
     write_json(hardware_dir(settings) / "flow_summary.json", summary)

@@ -367,11 +367,12 @@ OPTIONS: tuple[Opt, ...] = (
     Opt(
         "synth_mode",
         str,
-        "ooc",
+        "auto",
         "Yosys synthesis: ooc (each distinct instance out of context, cached under build/synth_ooc, one run "
-        "per core; the totals are their sum) or flat (the whole top in one run, slower on big designs)",
+        "per core; the totals are their sum), flat (the whole top in one run, slower on big designs) or auto "
+        "(flat below 20,000 estimated LUT + FF, ooc above)",
         actions=frozenset({"flow", "synth"}),
-        choices=("ooc", "flat"),
+        choices=("auto", "ooc", "flat"),
     ),
     Opt(
         "clock_mhz",

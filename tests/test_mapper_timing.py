@@ -74,8 +74,9 @@ def test_flow_places_and_routes_and_reports_the_clock(tmp_path: Path) -> None:
 def test_a_moved_design_folder_simulates_and_synthesizes(tmp_path: Path) -> None:
     x = torch.randn(12, 8) * 2
     first = tmp_path / "first" / "design"
-    result = run_flow(_small_mlp(), x, first, cycles=8, synth=False)
-    assert result.mismatches == 0
+    # synthesized, so that report.json carries the synthesis block too (its folders relative)
+    result = run_flow(_small_mlp(), x, first, cycles=8, synth=True, place_route=False)
+    assert result.mismatches == 0 and result.synthesis is not None
     moved = tmp_path / "elsewhere" / "copy"
     shutil.move(str(first), moved)
     shutil.rmtree(tmp_path / "first")

@@ -133,8 +133,18 @@ def test_the_report_says_which_mode_made_the_figures(design: Design) -> None:
     print(f"tiny MLP, flat {totals['flat']}, out of context {totals['ooc']}")
 
 
+@pytest.mark.sim
+def test_auto_synthesizes_small_designs_flat_and_large_ones_out_of_context(
+    design: Design, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = (design.out_dir, design.top, design.sources, design.memory_parameters(), design.instances, "auto")
+    assert synthesize_design(*args)["mode"] == "flat"  # the tiny MLP: far below the threshold
+    monkeypatch.setattr("mapper.synthesize.AUTO_OOC_CELLS", 1)
+    assert synthesize_design(*args)["mode"] == "ooc"
+
+
 def test_a_bad_mode_is_one_line(design: Design, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ConfigError, match=r"^synthesis mode 'fast' is not known; use one of ooc, flat$"):
+    with pytest.raises(ConfigError, match=r"^synthesis mode 'fast' is not known; use one of auto, ooc, flat$"):
         synthesize_design(design.out_dir, design.top, design.sources, {}, design.instances, "fast")
     with pytest.raises(ConfigError, match="synthesis mode 'fast'"):  # refused before any simulation
         run_flow(_tiny_mlp(), torch.randn(2, 8), tmp_path / "never", cycles=8, synth_mode="fast")
@@ -143,12 +153,12 @@ def test_a_bad_mode_is_one_line(design: Design, tmp_path: Path, capsys: pytest.C
         main(["synth", "mlp", "digits", "--output-root", str(tmp_path), "--synth-mode", "fast"])
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert "--synth-mode" in err and "'ooc', 'flat'" in err and "\n" not in err
+    assert "--synth-mode" in err and "'auto', 'ooc', 'flat'" in err and "\n" not in err
     config = tmp_path / "synth.toml"
     config.write_text('synth_mode = "fast"\n')
     assert main(["flow", "mlp", "digits", "--output-root", str(tmp_path), "--config", str(config)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "'synth_mode' = 'fast' is not allowed; allowed: ooc, flat" in err and "\n" not in err
+    assert "'synth_mode' = 'fast' is not allowed; allowed: auto, ooc, flat" in err and "\n" not in err
 
 
 def test_a_report_without_instances_says_to_emit_again(tmp_path: Path) -> None:

@@ -83,6 +83,32 @@ def synthesis_lines(s: dict[str, Any]) -> list[str]:
     ]
 
 
+#: Keys of the synthesis and timing reports that hold folders of the run.
+FOLDER_KEYS = ("out_dir", "cache_dir")
+
+
+def portable(doc: Any, folder: Path) -> Any:
+    """``doc`` with every absolute path inside the design ``folder`` (run folders, memory image
+    parameters) relative to it, and the run folders outside it (:data:`FOLDER_KEYS`: the shared
+    synthesis cache) left out: report.json names no absolute path, so the folder can move."""
+    if isinstance(doc, list):
+        return [portable(v, folder) for v in doc]
+    if not isinstance(doc, dict):
+        return doc
+    root = Path(folder).resolve()
+    out = {}
+    for k, v in doc.items():
+        if isinstance(v, str) and Path(v).is_absolute():
+            path = Path(v).resolve()
+            if path.is_relative_to(root):
+                out[k] = path.relative_to(root).as_posix()
+            elif k not in FOLDER_KEYS:
+                out[k] = v
+            continue
+        out[k] = portable(v, folder)
+    return out
+
+
 def write_report(
     out_dir: Path,
     g: Graph,
@@ -112,8 +138,8 @@ def write_report(
         "estimate": est.as_dict(),
         "nodes": rows,
         "simulation": simulation,
-        "synthesis": synthesis,
-        "timing": timing,
+        "synthesis": portable(synthesis, out_dir),
+        "timing": portable(timing, out_dir),
         "accuracy": accuracy,
         **files,
     }

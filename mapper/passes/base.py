@@ -56,7 +56,8 @@ class FlowContext:
         dump_graph: pass names after which to write the graph (``"all"``: after every pass).
         dump_dir: where the graph dumps go (default ``out_dir / "graphs"``).
         clock_mhz: the clock ``place_and_route`` asks nextpnr for (MHz).
-        synth_mode: ``ooc`` (per instance, cached, parallel) or ``flat`` (:mod:`mapper.synthesize`).
+        synth_mode: ``auto`` (by size), ``ooc`` (per instance, cached, parallel) or ``flat``
+            (:mod:`mapper.synthesize`).
         synth_jobs: Yosys runs at once in ``ooc`` mode (None: one per core).
         design, simulation, synthesis, timing: results of ``emit``, ``simulate``, ``synthesize``,
             ``place_and_route``.
@@ -77,7 +78,7 @@ class FlowContext:
     dump_graph: frozenset[str] = frozenset()
     dump_dir: Path | None = None
     clock_mhz: float = 200.0
-    synth_mode: str = "ooc"
+    synth_mode: str = "auto"
     synth_jobs: int | None = None
     design: Design | None = None
     simulation: SimulationResult | None = None
