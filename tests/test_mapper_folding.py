@@ -102,9 +102,9 @@ def test_a_fifo_in_front_of_folded_layers_holds_at_most_one_input_vector(graph, 
 
 def test_latency_prediction_follows_beat_times(graph) -> None:
     p = fold_graph(graph, 1)
-    # fully parallel: linear 64 -> 32 (pipeline 6 + ceil(log2 64) adder levels), relu and cast
-    # (requantizer register + skid buffer each), linear 32 -> 10 (6 + ceil(log2 32))
-    assert p.info.predicted_latency == (6 + 6) + 2 + 2 + (6 + 5)
+    # fully parallel: linear 64 -> 32 (pipeline 7 + ceil(log2 64) adder levels), relu and cast
+    # (requantizer register + skid buffer each), linear 32 -> 10 (7 + ceil(log2 32))
+    assert p.info.predicted_latency == (7 + 6) + 2 + 2 + (7 + 5)
     assert [n.op for n in p] == ["input", "linear", "relu", "cast", "linear", "output"]
 
 
