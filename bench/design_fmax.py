@@ -14,7 +14,7 @@ routed (LFE5UM-85F, nextpnr seed 1, 200 MHz requested):
 The weights are the models' seeded initial ones (no training: Fmax is the point). The table is
 printed and written to ``<out>/design_fmax.md`` and ``.json``.
 
-    .venv/bin/python bench/design_fmax.py [--out build/bench]      # make bench runs it
+    .venv/bin/python bench/design_fmax.py [--out build/bench] [--designs cnn-digits ...]  # make bench runs all
 """
 
 from __future__ import annotations
@@ -61,11 +61,14 @@ def designs() -> dict[str, tuple[nn.Module, torch.Tensor, int]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/bench"))
+    parser.add_argument("--designs", nargs="+", choices=sorted(designs()), help="only these designs (default: all)")
     args = parser.parse_args()
     out = args.out.resolve()
     refs = measure_references(200.0, out / "design_fmax" / "references")
     rows: list[dict[str, Any]] = []
     for name, (model, x, cycles) in designs().items():
+        if args.designs and name not in args.designs:
+            continue
         start = time.perf_counter()
         r = run_flow(model, x, out / "design_fmax" / name, cycles=cycles, synth=False, place_route=True, seed=3)
         if r.errors or r.mismatches:
