@@ -72,7 +72,7 @@ class InstanceReport:
     lut: int
     ff: int
     dsp: int
-    bram: int
+    bram: float
     lutram: int
     seconds: float
     cached: bool
@@ -92,7 +92,7 @@ class OocReport:
     lut: int
     ff: int
     dsp: int
-    bram: int
+    bram: float
     lutram: int
     cells: dict[str, int]
     seconds: float
@@ -141,7 +141,7 @@ def _read_entry(entry: Path, module: str) -> SynthReport | None:
     except (OSError, ValueError, TypeError):
         return None
     counts = [getattr(report, k) for k in COUNTS]
-    if report.top != module or not all(isinstance(c, int) and c >= 0 for c in counts):
+    if report.top != module or not all(isinstance(c, (int, float)) and c >= 0 for c in counts):
         return None
     if not isinstance(report.cells, dict) or not all(isinstance(n, int) for n in report.cells.values()):
         return None
@@ -252,8 +252,8 @@ def instance_table(rows: list[dict[str, Any]]) -> list[str]:
         "| instance | module | LUT | FF | DSP | BRAM | LUTRAM | seconds | cached |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         *[
-            f"| {r['instance']} | {r['module']} | {r['lut']} | {r['ff']} | {r['dsp']} | {r['bram']} | {r['lutram']} | "
-            f"{r['seconds']:.1f} | {'yes' if r['cached'] else 'no'} |"
+            f"| {r['instance']} | {r['module']} | {r['lut']} | {r['ff']} | {r['dsp']} | {r['bram']:g} | "
+            f"{r['lutram']} | {r['seconds']:.1f} | {'yes' if r['cached'] else 'no'} |"
             for r in rows
         ],
     ]
@@ -269,7 +269,7 @@ def _write_reports(report: OocReport, out_dir: Path) -> None:
         "has no logic of its own: its figures are the sum over its instances.",
         "",
         *instance_table([asdict(r) for r in report.instances]),
-        f"| **{report.top}** (sum) | | {report.lut} | {report.ff} | {report.dsp} | {report.bram} | {report.lutram} | "
+        f"| **{report.top}** (sum) | | {report.lut} | {report.ff} | {report.dsp} | {report.bram:g} | {report.lutram} | "
         f"{report.yosys_seconds:.1f} | |",
         "",
         "| cell | count |",

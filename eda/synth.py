@@ -26,14 +26,15 @@ __all__ = ["SynthReport", "SynthesisError", "summarize", "synth_commands", "synt
 
 @dataclass
 class SynthReport:
-    """Resource counts of one synthesis run (Xilinx 7-series primitives)."""
+    """Resource counts of one synthesis run (Xilinx 7-series primitives); ``bram`` in 36 kb
+    tiles (a RAMB36E1 is 1, a RAMB18E1 half of one)."""
 
     top: str
     parameters: dict[str, Any]
     lut: int
     ff: int
     dsp: int
-    bram: int
+    bram: float
     lutram: int = 0
     cells: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -88,7 +89,7 @@ def synthesize(
         lut=_count(cells, r"\$?LUT\d"),
         ff=_count(cells, r"\$?FD\w*"),
         dsp=_count(cells, r"\$?DSP48E1"),
-        bram=_count(cells, r"\$?RAMB\w*"),
+        bram=_count(cells, r"\$?RAMB36\w*") + 0.5 * _count(cells, r"\$?RAMB18\w*"),
         lutram=_count(cells, r"\$?RAM(32|64|128|256)\w*"),
         cells=cells,
         seconds=round(seconds, 2),
@@ -109,7 +110,7 @@ def _write_reports(report: SynthReport, out_dir: Path) -> None:
         f"| LUT | {report.lut} |",
         f"| FF | {report.ff} |",
         f"| DSP48E1 | {report.dsp} |",
-        f"| BRAM | {report.bram} |",
+        f"| BRAM (36 kb tiles) | {report.bram:g} |",
         f"| LUTRAM | {report.lutram} |",
         "",
         "| cell | count |",
