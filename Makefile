@@ -14,7 +14,7 @@ MODULE    ?= fixed_linear
 FREQ      ?= 200
 
 
-.PHONY: help setup run library test test-all lint sim synth pnr timing bench cores fusesoc-lint clean
+.PHONY: help setup run library test test-all lint sim synth pnr timing calibrate bench cores fusesoc-lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -57,6 +57,9 @@ pnr: setup  ## ECP5 place and route of MODULE (LFE5UM-85F, seed 1): Fmax, critic
 timing: setup  ## Fmax of every component at its largest sweep set next to the two references (~4 min)
 	$(PY) -m mapper.library_cli timing --freq $(FREQ)
 
+calibrate: setup  ## re-fit the resource model on Yosys runs of every calibrated component (new points only), then check it on 20 random whole designs (slow)
+	$(PY) -m mapper.calibrate --held-out 20
+
 bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set, Fmax of every component and of three accelerators, out-of-context synthesis of FINN's TFC (slow: ~40 min)
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench
 	test -f mase_output/demo/hardware/bench/network.json || $(MAKE) run
@@ -65,6 +68,7 @@ bench: setup  ## benchmarks, each measured side by side in one run (bench/): fol
 	$(PY) -m mapper.library_cli timing --out $(BUILD)/bench/component_fmax.md
 	$(PY) bench/design_fmax.py --out $(BUILD)/bench
 	$(PY) bench/synth_scaling.py --out $(BUILD)/bench
+	$(PY) bench/cost_model.py --out $(BUILD)/bench
 
 cores: setup  ## regenerate the FuseSoC cores (rtl/*/*.core, cores.core) from the component descriptors
 	$(PY) -m mapper.cores

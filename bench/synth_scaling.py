@@ -2,7 +2,7 @@
 
 The design is FINN's TFC shape, 784-64-64-64-10 with ReLUs, 2-bit weights (``[2, 1]``) and 2-bit
 unsigned activations (``[2, 1, "unsigned"]``: the input pixels and every ReLU output), 8-bit
-linear outputs and biases, random (seeded) weights, mapped for 16 cycles per inference and
+linear outputs and biases, random (seeded) weights (:func:`mapper.held_out.tfc`), mapped for 16 cycles per inference and
 emitted (no simulation: synthesis is the point). Measured in one run:
 
 - ``ooc uncached``: every distinct instance synthesized out of context into a fresh cache folder,
@@ -27,39 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from common.atomic import write_text
 from eda.ooc import instance_table, synthesize_ooc
 from eda.synth import synthesize
 from mapper.flow import emit_design, map_model
+from mapper.held_out import TFC_WIDTHS, tfc
 from mapper.synthesize import design_instances
-from quant.config import QuantConfig
-from quant.transform import quantize_model
 
-WIDTHS = (784, 64, 64, 64, 10)
 CYCLES = 16
-W2 = [2, 1]
-A2 = [2, 1, "unsigned"]
-FORMATS = {"data_in": A2, "weight": W2, "bias": [8, 2], "data_out": [8, 2]}
-
-
-def tfc() -> nn.Module:
-    """The quantized TFC-w2a2-shaped MLP with seeded random weights, each one of the four 2-bit
-    values (-1, -0.5, 0, 0.5) with equal chance (PyTorch's default initialisation of a wide layer
-    would round every 2-bit weight to 0, and Yosys would remove the whole datapath)."""
-    gen = torch.Generator().manual_seed(0)
-    layers: list[nn.Module] = []
-    for i, (k, n) in enumerate(zip(WIDTHS, WIDTHS[1:])):
-        linear = nn.Linear(k, n)
-        with torch.no_grad():
-            linear.weight.copy_(torch.randint(-2, 2, (n, k), generator=gen) / 2)
-            linear.bias.copy_(torch.randint(-32, 32, (n,), generator=gen) / 4)
-        layers.append(linear)
-        if i < len(WIDTHS) - 2:
-            layers.append(nn.ReLU())
-    config = {"default": FORMATS, "by_type": {"relu": {"data_in": [8, 2], "data_out": A2}}}
-    return quantize_model(nn.Sequential(*layers).eval(), QuantConfig.from_dict(config)).eval()
 
 
 def main() -> int:
@@ -69,7 +45,7 @@ def main() -> int:
     parser.add_argument("--flat", action="store_true", help="also the flat run (20 minutes and more)")
     args = parser.parse_args()
     out = args.out.resolve() / "synth_scaling"
-    g = map_model(tfc(), torch.rand(2, WIDTHS[0]), cycles=CYCLES)
+    g = map_model(tfc(2), torch.rand(2, TFC_WIDTHS[0]), cycles=CYCLES)
     design = emit_design(g, out / "design", top="tfc_top")
     instances = design_instances(design.instances, design.out_dir)
     cache = out / "cache"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from golden import components as gc
 from golden.fixed import IntArray
 from mapper.components.base import (
@@ -16,11 +18,11 @@ from mapper.components.base import (
     Elementwise,
     Fold,
     Mutant,
-    Resources,
     in_format,
     out_format,
     register,
 )
+from mapper.components.resource_model import Terms
 from mapper.graph import Node
 
 
@@ -95,6 +97,19 @@ class MultPipe(Component):
         return int(in_reg) + 1 + int(out_reg) + MultPipe.sum_levels(a_width, b_width)
 
 
+def requant_lut(lanes: int, in_width: int, in_frac: int, out_width: int, out_frac: int) -> dict[str, float]:
+    """LUT terms of ``lanes`` fixed_requant_reg instances: the rounding adder over the bits kept
+    when the fraction shrinks (``round``), the range check over the kept bits above the output
+    (``saturate``) and the clamp multiplexer over the output bits (``out``)."""
+    shift = in_frac - out_frac
+    kept = in_width - max(shift, 0)
+    return {
+        "round": lanes * kept if shift > 0 else 0,
+        "saturate": lanes * max(0, kept - out_width),
+        "out": lanes * out_width,
+    }
+
+
 class _Requantizing(Elementwise):
     """cast and ReLU: per lane a registered requantizer (and a max with 0), then a skid buffer."""
 
@@ -122,11 +137,35 @@ class _Requantizing(Elementwise):
             "OUT_SIGNED": bool(o.signed),
         }
 
-    def resources(self, node: Node, fold: Fold) -> Resources:
-        i, o = in_format(node), out_format(node)
-        # requantizer (compare and clamp) plus the skid buffer's output multiplexer, per lane
-        lut = fold.in_lanes * ((i.width + o.width) // 2 + o.width)
-        return Resources(lut=lut, ff=2 * fold.in_lanes * o.width + 3)
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """Per lane the requantizer: a rounding adder over the bits kept when the fraction
+        shrinks, a range check over the kept bits above the output, the clamp multiplexer over the
+        output bits (LUTs); its register and the skid buffer's two output registers (FFs)."""
+        lanes, p = params["LANES"], params
+        return Terms(
+            lut={**requant_lut(lanes, p["IN_WIDTH"], p["IN_FRAC"], p["OUT_WIDTH"], p["OUT_FRAC"]), "base": 1},
+            ff={"in": lanes * p["IN_WIDTH"], "out": lanes * p["OUT_WIDTH"], "base": 1},
+        )
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """1 to 16 lanes; input 2 to 32 bits, output 2 to 16, signed or not, random fractions."""
+        points = []
+        for _ in range(count):
+            iw, ow = int(rng.choice((2, 4, 6, 8, 12, 16, 20, 24, 32))), int(rng.choice((2, 3, 4, 6, 8, 12, 16)))
+            points.append(
+                self.parameters_with(
+                    {
+                        "LANES": int(rng.choice((1, 2, 4, 8, 16))),
+                        "IN_WIDTH": iw,
+                        "IN_FRAC": int(rng.integers(0, iw)),
+                        "IN_SIGNED": int(rng.integers(2)),
+                        "OUT_WIDTH": ow,
+                        "OUT_FRAC": int(rng.integers(0, ow)),
+                        "OUT_SIGNED": int(rng.integers(2)),
+                    }
+                )
+            )
+        return points
 
 
 @register
@@ -232,13 +271,39 @@ class FixedAdd(Elementwise):
     def golden(self, node: Node, a: IntArray, b: IntArray) -> IntArray:  # type: ignore[override]
         return gc.add(a, node.input_format(0), b, node.input_format(1), out_format(node))
 
-    def resources(self, node: Node, fold: Fold) -> Resources:
-        """Per lane the aligned adder and the requantizer (LUTs), the join and the skid buffer's two
-        output registers (FFs); not calibrated on synthesis yet."""
-        a, b, o = node.input_format(0), node.input_format(1), out_format(node)
-        frac = max(a.frac, b.frac)
-        total = max(a.width + frac - a.frac, b.width + frac - b.frac) + 1
-        return Resources(lut=fold.in_lanes * (total + o.width), ff=2 * fold.in_lanes * o.width + 3)
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """Per lane the exact sum of the operands aligned to the finer fraction (an adder as wide
+        as the sum) and the requantizer to the output (LUTs); the operands' join, the sum's and the
+        requantizer's registers and the skid buffer (FFs)."""
+        lanes, frac = params["LANES"], max(params["A_FRAC"], params["B_FRAC"])
+        total = max(params["A_WIDTH"] + frac - params["A_FRAC"], params["B_WIDTH"] + frac - params["B_FRAC"]) + 1
+        ops = params["A_WIDTH"] + params["B_WIDTH"]
+        requant = requant_lut(lanes, total, frac, params["OUT_WIDTH"], params["OUT_FRAC"])
+        return Terms(
+            lut={"sum": lanes * total, **requant, "base": 1},
+            ff={"in": lanes * ops, "sum": lanes * total, "out": lanes * params["OUT_WIDTH"], "base": 1},
+        )
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """1 to 16 lanes; operands and output 2 to 24 bits with fractions -2 to 12."""
+        points = []
+        for _ in range(count):
+            widths = [int(rng.choice((2, 3, 4, 6, 8, 12, 16, 24))) for _ in range(3)]
+            fracs = [int(rng.integers(-2, min(w, 12) + 1)) for w in widths]
+            points.append(
+                self.parameters_with(
+                    {
+                        "LANES": int(rng.choice((1, 2, 4, 8, 16))),
+                        "A_WIDTH": widths[0],
+                        "A_FRAC": fracs[0],
+                        "B_WIDTH": widths[1],
+                        "B_FRAC": fracs[1],
+                        "OUT_WIDTH": widths[2],
+                        "OUT_FRAC": fracs[2],
+                    }
+                )
+            )
+        return points
 
 
 @register

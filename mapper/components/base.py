@@ -30,6 +30,7 @@ import numpy as np
 
 from eda.toolchain import BUILD_ROOT, REPO_ROOT
 from golden.fixed import FixedType, IntArray
+from mapper.components.resource_model import Terms, estimate
 from mapper.errors import UnsupportedOperationError
 from mapper.graph import Fold, Node, Resources
 from sim import runner
@@ -138,6 +139,8 @@ class Component:
     #: The sweep entry its Fmax is judged at (``make timing``): the largest in logic and
     #: arithmetic width; None: the last one.
     fmax_sweep: ClassVar[int | None] = None
+    #: Points of its calibration grid ``make calibrate`` synthesizes (see ``calibration_grid``).
+    calibration_points: ClassVar[int] = 24
     #: Deliberate bugs in this component's file and the benches that must catch them.
     mutants: ClassVar[tuple[Mutant, ...]] = ()
 
@@ -265,8 +268,21 @@ class Component:
         return [merged for _ in operands]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """LUT / FF / DSP / BRAM estimate of the node at ``fold``."""
-        raise NotImplementedError(f"{self.name} is not placed by the mapper")
+        """LUT / FF / DSP / BRAM estimate of the node at ``fold``: by default the calibrated model
+        of :meth:`resource_terms` on the node's RTL parameters."""
+        return estimate(self.name, self.resource_terms(self.parameters(node, fold)))
+
+    # ---- the calibrated resource model (mapper.components.resource_model, make calibrate) -------
+
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """Structural LUT / FF terms and exact DSP / BRAM of an instance with RTL ``params``."""
+        raise NotImplementedError(f"{self.name} has no calibrated resource model")
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """``count`` legal parameter sets spanning widths, parallelism and memory depths, on which
+        ``make calibrate`` synthesizes the component to fit its :meth:`resource_terms`; empty for
+        a component without a calibrated model."""
+        return []
 
     def input_buffer(self, node: Node, fold: Fold) -> int:
         """Beats of FIFO needed in front of the node for its producer to keep the pipeline rate."""

@@ -33,15 +33,17 @@ from mapper.components.linear import (
     layer_resources,
     write_linear_images,
 )
+from mapper.components.resource_model import Terms, estimate
 from mapper.components.window_model import (
     bench_node,
     image,
     image_lanes,
+    random_window_parameters,
     window_beat_times,
     window_geometry,
     window_period,
-    window_resources,
     window_schedule,
+    window_terms,
 )
 from mapper.graph import Node
 from sim.memimage import conv2d_weight_matrix
@@ -124,7 +126,13 @@ class ConvWindow(Component):
         return window_schedule(node, times, 0)[1]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        return window_resources(node, fold.in_lanes, in_format(node).width)
+        return estimate(self.name, window_terms(self.parameters(node, fold)))
+
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        return window_terms(params)
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        return [self.parameters_with(random_window_parameters(rng)) for _ in range(count)]
 
 
 @register
@@ -272,17 +280,13 @@ class FixedConv2d(Component):
         return window_schedule(node, times, (o // fold.out_lanes - 1) * kh * kw)[1]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """Its fixed_linear (the (O, KH*KW*C) matrix at IN_PAR = C) plus, per output lane, the adder
-        tree over the IN_PAR products (in LUTs and pipeline FFs) and the bias / rounding path, plus
-        its conv_window. Calibrated on the two convolutions of the digits SmallCNN (Yosys: LUT
-        within 10 %, FF within 5 %)."""
+        """The sum of its parts' calibrated estimates: the fixed_linear of the (O, KH*KW*C) matrix
+        at IN_PAR = C and the conv_window of its input image."""
         c, o = self._channels(node)
         _, _, kh, kw, *_ = window_geometry(node)
-        lin = layer_resources(node, kh * kw * c, o, Fold(c, fold.out_lanes))
-        f = node.formats
-        assert f is not None and f.weight is not None
-        tree = Resources(
-            lut=fold.out_lanes * ((c - 1) * (f.data_in.width + f.weight.width) + 20),
-            ff=fold.out_lanes * (6 * (c - 1) + 5),
+        p = self.parameters(node, fold)
+        window = {k: p[k] for k in ("IMG_H", "IMG_W", "KERNEL_H", "KERNEL_W", "STRIDE", "PADDING")}
+        window |= {"CHANNELS": c, "DATA_WIDTH": p["IN_WIDTH"]}
+        return layer_resources(node, kh * kw * c, o, Fold(c, fold.out_lanes)) + estimate(
+            "conv_window", window_terms(window)
         )
-        return lin + tree + window_resources(node, c, in_format(node).width)

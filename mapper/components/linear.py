@@ -21,6 +21,7 @@ from mapper.components.base import (
     random_constants,
     register,
 )
+from mapper.components.resource_model import Terms, estimate, multiplier_slices, rom_bram_tiles
 from mapper.errors import MappingError
 from mapper.graph import Node
 from sim.memimage import linear_bias_words, linear_weight_words, write_memh
@@ -136,34 +137,100 @@ def layer_memories(node: Node, weight: IntArray, fold: Fold, folder: Path) -> di
     return files
 
 
+def linear_terms(p: dict[str, Any]) -> Terms:
+    """fixed_linear's structural terms (:mod:`mapper.components.resource_model`) from its RTL
+    parameters ``p``.
+
+    DSP48E1s: one per mult_pipe partial product when the product is wide enough for synthesis
+    to use one (:func:`multiplier_slices`); narrower products, and their weight and product
+    registers, are LUT logic and flip-flops (``mult_lut`` / ``mult_const``: operand bit
+    products, the latter for a one-word ROM whose weights are constants). Block RAM: the weight
+    ROM by fixed_linear's rule (:func:`rom_in_bram`), tiled as the 7 series does. LUT ROMs cost by
+    word bits and depth; the adder tree, accumulator, requantizer and skid buffer by bits per
+    output lane; the replay multiplexer and the stored vector (flip-flops up to two beats deep,
+    LUTRAM beyond) by input bits.
+    """
+    k, n, ip, op = p["IN_FEATURES"], p["OUT_FEATURES"], p["IN_PAR"], p["OUT_PAR"]
+    g, c = n // op, k // ip
+    words, macs = g * c, ip * op
+    xw = p["IN_WIDTH"] + (0 if p["IN_SIGNED"] else 1)
+    ww, ow = p["W_WIDTH"], p["OUT_WIDTH"]
+    in_t = FixedType(max(2, xw), p["IN_FRAC"])
+    w_t = FixedType(ww, p["W_FRAC"])
+    bias_t = FixedType(p["B_WIDTH"], p["B_FRAC"]) if p["HAS_BIAS"] else None
+    acc = accumulator_width(in_t, w_t, k, bool(p["HAS_BIAS"]), bias_t) + 1
+    pw = xw + ww
+    tree = sum(math.ceil(ip / 2**lvl) * (pw + lvl) for lvl in range(1, AddTree.levels(ip) + 1))
+    word = macs * ww
+    bram = rom_in_bram(words, word)
+    slices = multiplier_slices(xw, ww)
+    fabric = slices == 0
+    control = math.ceil(math.log2(words)) if words > 1 else 1
+    lut = {
+        "mult_lut": macs * xw * ww if fabric and words > 1 else 0,
+        "mult_const": macs * xw * ww if fabric and words == 1 else 0,
+        "tree": op * tree,
+        "mac_dsp": 0 if fabric else macs,
+        "rom": word * math.log2(words) / 5 if 1 < words <= 32 and not bram else 0,
+        "rom_64": word if 32 < words <= 64 and not bram else 0,
+        "rom_deep": word * words / 64 if words > 64 and not bram else 0,
+        "bias_rom": op * p["B_WIDTH"] if p["HAS_BIAS"] and g > 1 else 0,
+        "acc": op * acc,
+        "out": op * ow,
+        "saturate": op * max(0, acc - ow),
+        "replay": ip * p["IN_WIDTH"] if g > 1 else 0,
+        "control": control,
+        "base": 1,
+    }
+    ff = {
+        "operand": ip * p["IN_WIDTH"],
+        "weight_lut": word if words > 1 and fabric else 0,
+        "weight_dsp": word if words > 1 and not fabric else 0,
+        "mac_lut": macs * (xw + ww + 2 * pw) if fabric else 0,
+        "mac_dsp": 0 if fabric else macs,
+        "mac_dsp_p": 0 if fabric else macs * pw,
+        "tree": op * tree,
+        "acc": op * acc,
+        "out": op * ow,
+        "vector": k * p["IN_WIDTH"] if g > 1 and c <= 2 else 0,
+        "bram_level": word + ip * p["IN_WIDTH"] if bram else 0,
+        "control": control,
+        "base": 1,
+    }
+    return Terms(lut=lut, ff=ff, dsp=macs * slices, bram=rom_bram_tiles(words, word) if bram else 0)
+
+
+def random_linear_parameters(rng: np.random.Generator) -> dict[str, Any]:
+    """One random legal fixed_linear format and folding (see ``FixedLinear.calibration_grid``)."""
+    widths = (2, 3, 4, 5, 6, 8, 10, 12, 16)
+    k, n = int(rng.choice((4, 8, 16, 32, 64, 128, 256))), int(rng.choice((2, 4, 8, 16, 32, 64)))
+    ip = int(rng.choice([d for d in divisors(k) if d * min(divisors(n)) <= 256]))
+    op = int(rng.choice([d for d in divisors(n) if ip * d <= 256]))
+    xw, ww, ow, bw = (int(rng.choice(widths)) for _ in range(4))
+    signed = bool(rng.integers(2)) or xw < 2
+    in_frac, w_frac = int(rng.integers(0, xw + 1)), int(rng.integers(0, ww))
+    return {
+        "IN_FEATURES": k,
+        "OUT_FEATURES": n,
+        "IN_PAR": ip,
+        "OUT_PAR": op,
+        "IN_WIDTH": xw,
+        "IN_FRAC": in_frac,
+        "IN_SIGNED": int(signed),
+        "W_WIDTH": ww,
+        "W_FRAC": w_frac,
+        "HAS_BIAS": int(rng.integers(2)),
+        "B_WIDTH": bw,
+        "B_FRAC": int(rng.integers(0, min(bw, in_frac + w_frac) + 1)),
+        "OUT_WIDTH": ow,
+        "OUT_FRAC": int(rng.integers(0, ow)),
+        "OUT_SIGNED": int(rng.integers(2)),
+    }
+
+
 def layer_resources(node: Node, k: int, n: int, fold: Fold) -> Resources:
-    """Calibrated on Yosys synth_xilinx runs of fixed_linear and whole MLPs (8-bit, 1..296 MACs):
-    one DSP48E1 per multiplier (Yosys packs the accumulation into it); FFs for the accumulators,
-    the output register and, when the stored input vector is at most 2 beats deep, that vector
-    (deeper ones go to LUTRAM, which the synthesis report lists separately); LUTs for the weight
-    ROM (about 1.5 LUT6 per 64 bits up to 64 words, 3.5 above), the live/stored operand
-    multiplexer, the requantizers and control. The ROM is read one cycle ahead into a register, so
-    Yosys puts a deep, large one into block RAM instead (seen from 512 words and 16 kb on: one
-    RAMB36 per 36 kb, e.g. 512 x 32 bits -> 1, 2,048 x 32 -> 2; 1,024 x 8 stayed in LUTs)."""
-    f = node.formats
-    assert f is not None and f.weight is not None
-    g, c = n // fold.out_lanes, k // fold.in_lanes
-    macs = fold.in_lanes * fold.out_lanes
-    in_w = f.data_in.width + (0 if f.data_in.signed else 1)
-    acc = accumulator_width(FixedType(max(2, in_w), 0), f.weight, k, node.bias is not None) + 1
-    big = in_w > 25 or f.weight.width > 25 or min(in_w, f.weight.width) > 18
-    dsp = macs * (2 if big else 1)
-    words = g * c
-    rom_bits = words * macs * f.weight.width
-    in_bram = rom_in_bram(words, macs * f.weight.width)
-    bram = math.ceil(rom_bits / 36864) if in_bram else 0
-    rom_luts = math.ceil((1.5 if words <= 64 else 3.5) * rom_bits / 64) if words > 1 and not in_bram else 0
-    operand_mux = fold.in_lanes * f.data_in.width if g > 1 else 0
-    vector_ff = k * f.data_in.width if g > 1 and c <= 2 else 0
-    counters = (math.ceil(math.log2(c)) if c > 1 else 1) + (math.ceil(math.log2(g)) if g > 1 else 1)
-    ff = fold.out_lanes * (acc + f.data_out.width) + vector_ff + counters + 2
-    lut = rom_luts + operand_mux + fold.out_lanes * (f.data_out.width + acc // 2) + 4 * counters + 40
-    return Resources(lut=lut, ff=ff, dsp=dsp, bram=bram)
+    """The calibrated estimate of fixed_linear for ``node``'s K x N matrix folded ``fold``."""
+    return estimate("fixed_linear", linear_terms(layer_parameters(node, k, n, fold)))
 
 
 @register
@@ -321,6 +388,17 @@ class FixedLinear(Component):
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         return layer_resources(node, *self._kn(node), fold)
+
+    calibration_points = 48
+
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        return linear_terms(params)
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """Layers of 4 to 256 inputs and 2 to 64 outputs; input, weight and output widths 2 to 16
+        (signed or not); one MAC to fully parallel (at most 256 MACs); ROMs from one word
+        (constant weights) to 4,096 (block RAM)."""
+        return [self.parameters_with(random_linear_parameters(rng)) for _ in range(count)]
 
     def input_buffer(self, node: Node, fold: Fold) -> int:
         # Only group 0 takes input; while groups 1..G-1 replay the stored vector the producer would

@@ -25,6 +25,7 @@ from mapper.components.base import (
     out_format,
     register,
 )
+from mapper.components.resource_model import Terms
 from mapper.components.window_model import image, image_lanes
 from mapper.graph import Node
 
@@ -73,11 +74,30 @@ class PoolMax(Component):
         k = window_size(node)
         return [times[j + k - 1] + 1 for j in range(0, len(times), k)]
 
-    def resources(self, node: Node, fold: Fold) -> Resources:
-        """Running maximum and output register per lane (FFs), a comparator and multiplexer per
-        lane (LUTs). Calibrated on Yosys runs with 8 and 16 lanes of 8 bits (exact)."""
-        bits = fold.in_lanes * in_format(node).width
-        return Resources(lut=math.ceil(1.75 * bits) + 6, ff=2 * bits + 3)
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """Per lane bit a comparator and multiplexer (LUTs), the running maximum and the output
+        registers (FFs); the window counter."""
+        bits = params["CHANNELS"] * params["DATA_WIDTH"]
+        count = math.ceil(math.log2(params["WINDOW"] + 1))
+        compare = bits if params["WINDOW"] > 1 else 0
+        return Terms(
+            lut={"bits": bits, "compare": compare, "count": count, "base": 1},
+            ff={"bits": bits, "count": count, "base": 1},
+        )
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """1 to 32 channels of 2 to 16 bits, windows of 1 to 16 beats."""
+        return [
+            self.parameters_with(
+                {
+                    "CHANNELS": int(rng.choice((1, 2, 3, 4, 8, 16, 32))),
+                    "DATA_WIDTH": int(rng.choice((2, 3, 4, 6, 8, 12, 16))),
+                    "SIGNED": int(rng.integers(2)),
+                    "WINDOW": int(rng.choice((1, 2, 4, 9, 16))),
+                }
+            )
+            for _ in range(count)
+        ]
 
 
 @register

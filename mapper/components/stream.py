@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from golden import components as gc
 from golden.fixed import IntArray
 from mapper.components.base import (
@@ -17,12 +19,12 @@ from mapper.components.base import (
     Component,
     Elementwise,
     Fold,
-    Resources,
     divisors,
     elements,
     out_format,
     register,
 )
+from mapper.components.resource_model import Terms
 from mapper.graph import Node
 
 
@@ -100,13 +102,35 @@ class StreamFifo(Component):
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         return _passthrough_times(times)
 
-    def resources(self, node: Node, fold: Fold) -> Resources:
-        bits = fold.in_lanes * out_format(node).width
-        depth = int(node.attrs["depth"])
-        # every slot is a register (packed array); reading picks one of depth-1 buffered beats
-        pointers = 3 * math.ceil(math.log2(depth + 1))
-        read_mux = bits * math.ceil((depth - 1) / 4) if depth > 1 else 0
-        return Resources(lut=read_mux + pointers + 4, ff=depth * bits + pointers + 1)
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """The output register (flip-flops); DEPTH = 2 is a skid buffer (a second register and a
+        multiplexer), deeper FIFOs keep the other beats in a circular buffer that synthesis
+        builds from LUTRAM (counted apart; one LUTRAM column per 64 beats, joined by
+        multiplexers) with a multiplexer in front of the output register; the pointers."""
+        bits, depth = params["LANES"] * params["WIDTH"], params["DEPTH"]
+        pointers = math.ceil(math.log2(depth + 1))
+        return Terms(
+            lut={
+                "mux": bits if depth >= 2 else 0,
+                "deep": bits * (math.ceil((depth - 1) / 64) - 1) if depth > 65 else 0,
+                "pointers": pointers if depth > 2 else 0,
+                "base": 1,
+            },
+            ff={"out": bits, "skid": bits if depth == 2 else 0, "pointers": pointers if depth > 2 else 0, "base": 1},
+        )
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """1 to 16 lanes of 2 to 16 bits, 1 to 64 beats deep."""
+        return [
+            self.parameters_with(
+                {
+                    "LANES": int(rng.choice((1, 2, 4, 8, 16))),
+                    "WIDTH": int(rng.choice((2, 3, 4, 6, 8, 12, 16))),
+                    "DEPTH": int(rng.choice((1, 2, 3, 4, 6, 8, 12, 16, 32, 64))),
+                }
+            )
+            for _ in range(count)
+        ]
 
 
 @register
@@ -142,11 +166,24 @@ class StreamFork(Elementwise):
     def golden(self, node: Node, x: IntArray) -> IntArray:
         return gc.passthrough(x)
 
-    def resources(self, node: Node, fold: Fold) -> Resources:
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
         """The input skid buffer (two beat registers and the output multiplexer) and a taken bit
-        per consumer."""
-        n, bits = int(node.attrs["consumers"]), fold.in_lanes * out_format(node).width
-        return Resources(lut=bits + 2 * n + 3, ff=2 * bits + n + 2)
+        with its valid / release logic per consumer."""
+        bits, n = params["LANES"] * params["WIDTH"], params["N"]
+        return Terms(lut={"bits": bits, "consumers": n, "base": 1}, ff={"bits": bits, "consumers": n, "base": 1})
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """1 to 32 lanes of 2 to 16 bits, 1 to 4 consumers."""
+        return [
+            self.parameters_with(
+                {
+                    "LANES": int(rng.choice((1, 2, 4, 8, 16, 32))),
+                    "WIDTH": int(rng.choice((2, 3, 4, 6, 8, 12, 16))),
+                    "N": int(rng.integers(1, 5)),
+                }
+            )
+            for _ in range(count)
+        ]
 
 
 @register
@@ -212,6 +249,26 @@ class StreamResize(Component):
             return [times[(j + 1) * r - 1] + 1 for j in range(len(times) // r)]
         return _passthrough_times(times, fold.in_lanes // fold.out_lanes)  # split into r beats
 
-    def resources(self, node: Node, fold: Fold) -> Resources:
-        bits = max(fold.in_lanes, fold.out_lanes) * out_format(node).width
-        return Resources(lut=bits + 10, ff=bits + 8)
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """Gather: the lanes collected so far (registers); split: the input beat (registers) and
+        a multiplexer per output bit over the R parts; both: the output skid buffer (two
+        registers and a multiplexer per output bit) and the beat counter."""
+        w, lanes_in, lanes_out = params["WIDTH"], params["IN_LANES"], params["OUT_LANES"]
+        ratio = max(lanes_in, lanes_out) // min(lanes_in, lanes_out)
+        count = math.ceil(math.log2(ratio)) if ratio > 1 else 0
+        split = lanes_in > lanes_out
+        return Terms(
+            lut={"out": lanes_out * w, "select": lanes_out * w * count if split else 0, "count": count, "base": 1},
+            ff={"in": lanes_in * w if ratio > 1 else 0, "out": lanes_out * w, "count": count, "base": 1},
+        )
+
+    def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+        """Gathers, splits and same-width slices of 1 to 64 lanes, 2 to 16 bits, ratios 1 to 16."""
+        points = []
+        for _ in range(count):
+            small, ratio = int(rng.choice((1, 2, 3, 4, 8))), int(rng.choice((1, 2, 4, 8, 16)))
+            big = small * ratio
+            lanes = (small, big) if rng.integers(2) else (big, small)
+            w = int(rng.choice((2, 3, 4, 6, 8, 12, 16)))
+            points.append(self.parameters_with({"IN_LANES": lanes[0], "OUT_LANES": lanes[1], "WIDTH": w}))
+        return points

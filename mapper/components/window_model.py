@@ -14,8 +14,8 @@ import numpy as np
 
 from mapper.components.base import (
     Fold,
-    Resources,
 )
+from mapper.components.resource_model import Terms, rom_bram_tiles
 from mapper.graph import Node
 
 
@@ -36,7 +36,12 @@ def window_geometry(node: Node) -> tuple[int, int, int, int, int, int, int, int]
 def window_depth(node: Node) -> int:
     """conv_window's line store: the power of two >= (KH + 1) * W pixels, 4 at least."""
     _, w, kh, *_ = window_geometry(node)
-    return 1 << max(2, math.ceil(math.log2((kh + 1) * w)))
+    return line_store_depth(kh, w)
+
+
+def line_store_depth(kernel_h: int, img_w: int) -> int:
+    """Pixels conv_window's line store holds: the power of two >= (KH + 1) * W, 4 at least."""
+    return 1 << max(2, math.ceil(math.log2((kernel_h + 1) * img_w)))
 
 
 #: Cycles from the cycle a pixel is taken to the first cycle a window beat reading it can be
@@ -160,14 +165,42 @@ def window_period(node: Node, replay: int) -> int:
     return _window_period((h, w, kh, kw, s, p), replay)
 
 
-def window_resources(node: Node, channels: int, width: int) -> Resources:
-    """conv_window: position counters, coordinates and raster indices kept incrementally in narrow
-    registers (no products, so no DSP), the line store (LUTRAM, about one LUT per 192 bits), the
-    output register. Calibrated on Yosys synth_xilinx runs of four windows (1 to 16 channels,
-    2x2 / 3x3, padding 0 / 1, widths 4 to 8, strides 1 / 2): LUT (LUTRAM included) and FF within
-    about 12 %, DSP exact."""
-    bits = window_depth(node) * channels * width
-    return Resources(lut=120 + math.ceil(bits / 192), ff=channels * width + 100, dsp=0)
+def window_terms(p: dict[str, Any]) -> Terms:
+    """conv_window's structural terms from its RTL parameters: position counters, coordinates and
+    raster indices kept incrementally in narrow registers (no products, so no DSP); the line
+    store (LUTRAM once deep enough, which the LUT count leaves out, else registers and read
+    multiplexers); the output register."""
+    bits = p["CHANNELS"] * p["DATA_WIDTH"]
+    depth = line_store_depth(p["KERNEL_H"], p["IMG_W"])
+    store = depth * bits
+    # Yosys puts a line store of 128 pixels or more and 4 kb or more into block RAM (every
+    # calibration point so; 256 x 8 bits and 64 x 192 bits stayed in LUTRAM)
+    bram = rom_bram_tiles(depth, bits) if depth >= 128 and store >= 4096 else 0
+    counters = sum(math.ceil(math.log2(v + 1)) for v in (p["IMG_H"], p["IMG_W"], p["KERNEL_H"], p["KERNEL_W"]))
+    return Terms(
+        lut={"store": store, "bits": bits, "counters": counters, "base": 1},
+        ff={"store": store, "bits": bits, "counters": counters, "base": 1},
+        bram=bram,
+    )
+
+
+def random_window_parameters(rng: np.random.Generator) -> dict[str, Any]:
+    """One random legal conv_window geometry: 1 to 32 channels of 2 to 16 bits, images 2 to 32
+    pixels a side, kernels 1 to 5, strides 1 and 2, padding 0 to 2."""
+    kh, kw = int(rng.choice((1, 2, 3, 5))), int(rng.choice((1, 2, 3, 5)))
+    pad = int(rng.integers(0, min(kh, kw)))
+    h = int(rng.choice([v for v in (2, 4, 6, 8, 12, 16, 24, 32) if v + 2 * pad >= kh]))
+    w = int(rng.choice([v for v in (2, 4, 6, 8, 12, 16, 24, 32) if v + 2 * pad >= kw]))
+    return {
+        "CHANNELS": int(rng.choice((1, 2, 3, 4, 8, 16, 32))),
+        "DATA_WIDTH": int(rng.choice((2, 3, 4, 6, 8, 12, 16))),
+        "IMG_H": h,
+        "IMG_W": w,
+        "KERNEL_H": kh,
+        "KERNEL_W": kw,
+        "STRIDE": int(rng.choice((1, 2))),
+        "PADDING": pad,
+    }
 
 
 def bench_node(params: dict[str, Any], channels: str, weight: tuple[int, ...] | None = None) -> Node:

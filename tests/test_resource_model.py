@@ -1,0 +1,100 @@
+"""The calibrated resource model: structural rules, the committed fit, and (slow) held-out designs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mapper.components  # noqa: F401
+from mapper import calibrate
+from mapper.components.base import get
+from mapper.components.linear import linear_terms
+from mapper.components.resource_model import (
+    CALIBRATION_FILE,
+    Terms,
+    estimate,
+    multiplier_slices,
+    rom_bram_tiles,
+)
+from mapper.held_out import evaluate
+
+
+def _linear(**overrides: int) -> dict:
+    return get("fixed_linear").parameters_with(overrides)
+
+
+def test_narrow_products_are_lut_logic_and_wide_ones_take_dsp_slices() -> None:
+    # a 3-bit unsigned input is a 4-bit signed operand: 4 x 4 = 8 product bits, LUTs
+    narrow = linear_terms(_linear(IN_PAR=2, OUT_PAR=2, IN_WIDTH=3, IN_SIGNED=0, W_WIDTH=4, W_FRAC=2))
+    assert narrow.dsp == 0 and narrow.lut["mult_lut"] == 4 * 4 * 4
+    wide = linear_terms(_linear(IN_PAR=2, OUT_PAR=2))
+    assert wide.dsp == 4 and wide.lut["mult_lut"] == 0
+    assert multiplier_slices(20, 8) == 2 and multiplier_slices(36, 36) == 9
+    # a fully parallel layer reads a one-word ROM: its weights are constants
+    const = linear_terms(_linear(IN_FEATURES=4, OUT_FEATURES=2, IN_PAR=4, OUT_PAR=2, IN_WIDTH=3, W_WIDTH=3, W_FRAC=2))
+    assert const.lut["mult_const"] > 0 and const.lut["mult_lut"] == 0 and const.lut["rom"] == 0
+
+
+def test_block_ram_cells_follow_the_7_series_shapes() -> None:
+    assert rom_bram_tiles(512, 72) == 1
+    assert rom_bram_tiles(512, 36) == 0.5  # one RAMB18E1
+    assert rom_bram_tiles(784, 512) == 14.5  # 29 RAMB18E1 (1K x 18) beat 15 RAMB36E1
+    assert rom_bram_tiles(4096, 5) == 1  # 4K x 9
+    assert rom_bram_tiles(128, 48) == 1  # two RAMB18E1 or one RAMB36E1
+    big = linear_terms(_linear(IN_FEATURES=256, OUT_FEATURES=16, IN_PAR=1, OUT_PAR=4))
+    assert big.bram == rom_bram_tiles(256 * 4, 4 * 8) and big.lut["rom"] == 0
+
+
+def test_estimate_weighs_every_term_with_its_coefficient() -> None:
+    terms = Terms(lut={"a": 10, "b": 3}, ff={"a": 4}, dsp=2, bram=1)
+    got = estimate("no_such_component", terms, {"lut": {"a": 1.5, "b": 0.0}, "ff": {}})
+    assert (got.lut, got.ff, got.dsp, got.bram) == (15, 4, 2, 1)  # a missing coefficient counts 1
+    assert (terms + terms).lut == {"a": 20, "b": 6}
+
+
+def test_the_committed_fit_is_what_refitting_the_committed_points_gives() -> None:
+    doc = json.loads(CALIBRATION_FILE.read_text())
+    calibrated = {c.name for c in calibrate.calibrated_components()}
+    assert calibrated <= set(doc["fit"]), f"not calibrated: {calibrated - set(doc['fit'])}"
+    for name in sorted(calibrated):
+        comp, points = get(name), doc["points"][name]
+        assert len(points) >= 4
+        refit = calibrate.fit(comp, points)
+        assert refit["coefficients"] == doc["fit"][name]["coefficients"], name
+        # DSP and BRAM are counted, not fitted: exact on every calibration point
+        assert refit["dsp_bram_misses"] == [], (name, refit["dsp_bram_misses"][:3])
+
+
+def test_the_fit_reproduces_its_points(tmp_path: Path) -> None:
+    doc = json.loads(CALIBRATION_FILE.read_text())
+    for name, result in doc["fit"].items():
+        for resource in ("lut", "ff"):
+            errors = np.abs(result["relative_errors"][resource])
+            assert np.median(errors) <= 0.15, (name, resource, np.median(errors))
+
+
+def test_calibrate_rejects_unknown_or_uncalibrated_components(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, message in (
+        (["no_such"], "unknown component 'no_such'"),
+        (["skid_buffer"], "skid_buffer has no calibrated resource model"),
+        (["--points", "2"], "--points 2: need at least 4 points"),
+    ):
+        with pytest.raises(SystemExit):
+            calibrate.main(argv)
+        assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_held_out_random_designs_are_within_the_stated_accuracy(tmp_path: Path) -> None:
+    """20 random MLPs and CNNs (formats 2-16 bits, random folding), none used by the fit, each
+    flat-synthesized: DSP and BRAM within one on all, LUT and FF within 15 % on at least 90 %."""
+    rows = [evaluate(seed, tmp_path) for seed in range(1, 21)]
+    assert {r.kind for r in rows} == {"mlp", "cnn"}
+    for r in rows:
+        assert abs(r.error("dsp")) <= 1 and abs(r.error("bram")) <= 1, r
+    for resource in ("lut", "ff"):
+        within = np.mean([abs(r.error(resource)) <= 0.15 for r in rows])
+        assert within >= 0.9, (resource, [round(r.error(resource), 3) for r in rows])
