@@ -40,46 +40,37 @@ module mult_pipe #(
     $error("mult_pipe: A_WIDTH=%0d and B_WIDTH=%0d must be >= 2", A_WIDTH, B_WIDTH);
   end
 
-  // Limb i of a: bits [17i +: 17] zero-extended, the top limb sign-extended; likewise b.
-  logic signed [17:0] a_limb[LA];
-  logic signed [17:0] b_limb[LB];
-  for (genvar i = 0; i < LA; i++) begin : gen_a_limb
-    if (i < LA - 1) begin : gen_low
-      assign a_limb[i] = 18'($unsigned(a[i*LIMB+:LIMB]));
-    end else begin : gen_top
-      assign a_limb[i] = 18'(signed'(a[A_WIDTH-1:i*LIMB]));
-    end
-  end
-  for (genvar j = 0; j < LB; j++) begin : gen_b_limb
-    if (j < LB - 1) begin : gen_low
-      assign b_limb[j] = 18'($unsigned(b[j*LIMB+:LIMB]));
-    end else begin : gen_top
-      assign b_limb[j] = 18'(signed'(b[B_WIDTH-1:j*LIMB]));
-    end
-  end
-
-  // Partial products, registered, each shifted to its place in the full-width product. With
-  // IN_REG every multiplier has its own copy of its operand limbs' registers (kept apart), so
-  // placement can put each copy next to its multiplier.
+  // Limb i of a: bits [17i +: 17] zero-extended, the top limb (the rest) sign-extended; likewise
+  // b. Partial products, registered, each shifted to its place in the full-width product. With
+  // IN_REG every multiplier has its own copy of its operand limbs' registers (kept apart, and
+  // holding only the limbs' own bits), so placement can put each copy next to its multiplier.
   logic [NP-1:0][PW-1:0] partial;
   for (genvar i = 0; i < LA; i++) begin : gen_pa
+    localparam int AW = i < LA - 1 ? LIMB : A_WIDTH - i * LIMB;  // bits of limb i of a
     for (genvar j = 0; j < LB; j++) begin : gen_pb
+      localparam int BW = j < LB - 1 ? LIMB : B_WIDTH - j * LIMB;  // bits of limb j of b
+      logic [AW-1:0] a_bits;
+      logic [BW-1:0] b_bits;
       logic signed [17:0] a_in, b_in;  // the multiplier's operands
       logic signed [PPW-1:0] pp, pp_out;
       if (IN_REG) begin : gen_in_reg
-        (* keep *) logic signed [17:0] a_own, b_own;
-        always_ff @(posedge clk) begin
+        logic [AW-1:0] a_own;
+        logic [BW-1:0] b_own;
+        // keep on the process: synthesis must not merge the copies of equal operands
+        (* keep *) always_ff @(posedge clk) begin
           if (en) begin
-            a_own <= a_limb[i];
-            b_own <= b_limb[j];
+            a_own <= a[i*LIMB+:AW];
+            b_own <= b[j*LIMB+:BW];
           end
         end
-        assign a_in = a_own;
-        assign b_in = b_own;
+        assign a_bits = a_own;
+        assign b_bits = b_own;
       end else begin : gen_no_in_reg
-        assign a_in = a_limb[i];
-        assign b_in = b_limb[j];
+        assign a_bits = a[i*LIMB+:AW];
+        assign b_bits = b[j*LIMB+:BW];
       end
+      assign a_in = i < LA - 1 ? 18'($unsigned(a_bits)) : 18'(signed'(a_bits));
+      assign b_in = j < LB - 1 ? 18'($unsigned(b_bits)) : 18'(signed'(b_bits));
       always_ff @(posedge clk) begin
         if (en) pp <= PPW'(a_in * b_in);
       end
@@ -109,5 +100,7 @@ module mult_pipe #(
         .data_out(sum)
     );
     assign p = sum[PW-1:0];  // the exact product fits PW bits
+    logic unused_top;  // the sum's top bits only repeat the sign
+    assign unused_top = ^sum[PW+$clog2(NP)-1:PW];
   end
 endmodule
