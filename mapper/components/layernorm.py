@@ -11,6 +11,7 @@ import numpy as np
 
 from golden.attention import layernorm, layernorm_eps, layernorm_fracs
 from golden.fixed import FixedType, IntArray
+from mapper.components.arith import MultPipe
 from mapper.components.base import (
     BenchTiming,
     Component,
@@ -60,27 +61,61 @@ def layernorm_eps_int(params: dict[str, Any]) -> int:
     return (int(params["EPS_HI"]) << 31) + int(params["EPS_LO"])
 
 
+def layernorm_root_bits(params: dict[str, Any]) -> int:
+    """Bits of fixed_layernorm's square root (Q_W): half the bits of W = (V << 2Z) + EPS, rounded up."""
+    in_w, log_n = int(params["IN_WIDTH"]), (int(params["N"]) - 1).bit_length()
+    rad_w = max(2 * in_w + 2 * log_n + 2 + 2 * int(params["Z"]), layernorm_eps_int(params).bit_length()) + 1
+    return (rad_w + 1) // 2
+
+
 def layernorm_stats_latency(params: dict[str, Any]) -> int:
-    """fixed_layernorm's STATS: cycles from a row's last input beat to its first output step."""
-    log_n = (int(params["N"]) - 1).bit_length()
-    rad_w = (
-        max(2 * int(params["IN_WIDTH"]) + 2 * log_n + 2 + 2 * int(params["Z"]), layernorm_eps_int(params).bit_length())
-        + 1
+    """fixed_layernorm's STATS: cycles from a row's last input beat to its first output step (the
+    squares, the row sums, S1**2 and N * S2, V, W, the square root, the reciprocal, the queue)."""
+    in_w, log_n = int(params["IN_WIDTH"]), (int(params["N"]) - 1).bit_length()
+    squares = MultPipe.latency(in_w, in_w, True, False)
+    products = MultPipe.latency(2 * in_w + log_n, in_w + log_n, True, True)
+    lanes = log2_lanes(int(params["LANES"]))
+    return 6 + lanes + layernorm_root_bits(params) + int(params["RS"]) + squares + products
+
+
+def layernorm_out_latency(params: dict[str, Any]) -> int:
+    """fixed_layernorm's OUT_LAT: cycles from a beat's read out of the row buffer to its offer at
+    data_out (the read and a second register of x, N * x, d * r and gamma * d * r through
+    mult_pipe, + beta, the requantizer, the skid buffer)."""
+    in_w, n, rs = int(params["IN_WIDTH"]), int(params["N"]), int(params["RS"])
+    nw = n.bit_length() + 1  # N as a signed number
+    d_w = in_w + (n - 1).bit_length() + nw  # N * x - S1
+    return (
+        5
+        + MultPipe.latency(in_w, nw, True, False)
+        + MultPipe.latency(d_w, rs + 2, True, True)
+        + MultPipe.latency(d_w + rs + 2, int(params["G_WIDTH"]), True, True)
     )
-    return 9 + log2_lanes(int(params["LANES"])) + (rad_w + 1) // 2 + int(params["RS"])
+
+
+def layernorm_multipliers(params: dict[str, Any]) -> int:
+    """18 x 18 multipliers of fixed_layernorm: per lane the square, N * x, d * r and gamma * d * r,
+    then S1**2 and N * S2 (each a mult_pipe of MultPipe.limbs(a) * MultPipe.limbs(b) pieces)."""
+    in_w, n, rs = int(params["IN_WIDTH"]), int(params["N"]), int(params["RS"])
+    log_n, nw = (n - 1).bit_length(), n.bit_length() + 1
+    d_w = in_w + log_n + nw
+    lane = [(in_w, in_w), (in_w, nw), (d_w, rs + 2), (d_w + rs + 2, int(params["G_WIDTH"]))]
+    per_lane = sum(MultPipe.limbs(a) * MultPipe.limbs(b) for a, b in lane)
+    stats = 2 * MultPipe.limbs(2 * in_w + log_n) * MultPipe.limbs(in_w + log_n)
+    return int(params["LANES"]) * per_lane + stats
 
 
 def layernorm_schedule(params: dict[str, Any], in_times: list[int]) -> list[int]:
     """Cycle-exact model of rows through an empty fixed_layernorm with an always-ready output: the
     output stage reads a row from STATS cycles after its last input beat, one beat per cycle and
-    rows in order; a beat leaves 7 cycles after it is read."""
+    rows in order; a beat leaves OUT_LAT cycles after it is read."""
     bpr = int(params["N"]) // int(params["LANES"])
-    stats = layernorm_stats_latency(params)
+    stats, out_lat = layernorm_stats_latency(params), layernorm_out_latency(params)
     s = -(10**9)
     out = []
     for r in range(len(in_times) // bpr):
         s = max(in_times[(r + 1) * bpr - 1] + stats, s + 1)
-        out += [s + k + 7 for k in range(bpr)]
+        out += [s + k + out_lat for k in range(bpr)]
         s += bpr - 1
     return out
 
@@ -102,7 +137,7 @@ class FixedLayernorm(Component):
         "integer layer norm over rows of N channels: exact mean and variance, exact isqrt, rounded "
         "reciprocal, per-channel gamma and beta, one rounding"
     )
-    depends = ("add_tree", "attn_isqrt", "attn_divide", "fixed_requant_reg", "skid_buffer")
+    depends = ("add_tree", "attn_isqrt", "attn_divide", "fixed_requant_reg", "mult_pipe", "skid_buffer")
     ops = ("layernorm",)
     bench = "sim.tb.test_fixed_layernorm"
     defaults = {
@@ -142,8 +177,8 @@ class FixedLayernorm(Component):
         # beta one channel late (the beat position's word read a beat behind)
         Mutant(
             "layernorm_beta_stale",
-            "o1_b  <= beta_mem[out_beat];",
-            "o1_b  <= beta_mem[out_beat == '0 ? BW'(BPR - 1) : out_beat - BW'(1)];",
+            "o_b <= beta_mem[o_beat[B_AT-1]];",
+            "o_b <= beta_mem[o_beat[B_AT-1] == '0 ? BW'(BPR - 1) : o_beat[B_AT-1] - BW'(1)];",
             caught_by=(("fixed_layernorm", 0),),
         ),
     )
@@ -228,29 +263,30 @@ class FixedLayernorm(Component):
         return layernorm_schedule(self.parameters(node, fold), times)
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """Per lane a square, d * r and gamma * (d * r) (DSP48E1s: 1, 2 and 2 for the widths of
-        bert-tiny's layer norm), the requantizer; the row buffer in LUTRAM; the square root
-        (W_BITS / 2 stages) and the divider (RS + 1 stages) in LUTs and FFs. Yosys (bert-tiny's,
-        64 channels, 1 lane, s10.4 in, RS 26, Z 13): 5,097 LUT, 3,690 FF, 7 DSP; estimate 5,180 /
-        3,796 / 7."""
+        """The multipliers of :func:`layernorm_multipliers` (one DSP each), per lane the
+        requantizer; the row buffer in LUTRAM; the square root (W_BITS / 2 stages) and the divider
+        (RS + 1 stages) in LUTs and FFs. LUT / FF calibrated before the products went through
+        mult_pipe (Yosys, bert-tiny's 64 channels, 1 lane, s10.4 in, RS 26, Z 13: 5,097 LUT,
+        3,690 FF; estimate 5,180 / 3,796); the operand and doubled product registers add FFs
+        that the estimate does not count yet."""
         p = self.parameters(node, fold)
         lanes = fold.in_lanes
         stats = layernorm_stats_latency(p)
-        rad = 2 * (stats - 9 - log2_lanes(lanes) - p["RS"])
+        rad = 2 * layernorm_root_bits(p)
         roots = rad // 2 * (rad + rad // 2)
         divider = (p["RS"] + 1) * (p["RS"] + p["Z"] + rad // 2 + 4)
         bpr = p["N"] // lanes
         buffer = (2 * bpr + stats) * lanes * p["IN_WIDTH"] // 32 + 1
         lut = roots + divider + buffer + lanes * (p["OUT_WIDTH"] + 3 * p["IN_WIDTH"]) + 200
         ff = (7 * (roots + divider)) // 10 + lanes * (6 * p["IN_WIDTH"] + 4 * p["RS"] + 2 * p["OUT_WIDTH"]) + 200
-        return Resources(lut=lut, ff=ff, dsp=5 * lanes + 2)
+        return Resources(lut=lut, ff=ff, dsp=layernorm_multipliers(p))
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One row per N / LANES cycles, one beat per cycle on both sides; the first output beat
-        STATS + 7 cycles after the row's last input beat."""
+        STATS + OUT_LAT cycles after the row's last input beat."""
         return BenchTiming(
             interval=params["N"] // params["LANES"],
-            latency=layernorm_stats_latency(params) + 7,
+            latency=layernorm_stats_latency(params) + layernorm_out_latency(params),
             in_spacing=1,
             out_spacing=1,
         )

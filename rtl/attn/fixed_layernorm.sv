@@ -8,14 +8,16 @@
 // bits, rounded half up and saturated once to the output format.
 //
 // Two stages joined by the row buffer:
-//   1. input: every beat goes into the row buffer and through registered squares and registered
-//      adder trees into the row sums S1 and S2; at a row's end a free-running pipeline computes
-//      N * S2 - S1**2 (registered multipliers), W, the square root (attn_isqrt) and the rounded
-//      reciprocal (attn_divide), and queues (S1, r);
-//   2. output: once its (S1, r) is known, a row is read from the row buffer; N * x - S1, times r,
-//      times gamma (registered operands and products), plus the aligned beta, requantized
-//      (registered) and offered through a skid_buffer; this stage stalls as a whole only while
-//      its result waits there.
+//   1. input: every beat goes into the row buffer and through its squares (mult_pipe) and
+//      registered adder trees into the row sums S1 and S2; at a row's end a free-running pipeline
+//      computes N * S2 and S1**2 (mult_pipe, the same widths so the same latency), V, W, the
+//      square root (attn_isqrt) and the rounded reciprocal (attn_divide), and queues (S1, r);
+//   2. output: once its (S1, r) is known, a row is read from the row buffer (and registered
+//      once more); N * x, minus S1, times r, times gamma (each a mult_pipe with its own operand
+//      registers, the last two with doubled product registers, so no multiplier shares a cycle
+//      with an adder or a block RAM read), plus the aligned beta, requantized (registered) and
+//      offered through a skid_buffer; this stage stalls as a whole only while its result waits
+//      there.
 // data_in_ready depends only on the row buffer's fill level (a register).
 //
 // Parameters:
@@ -33,10 +35,15 @@
 //               word k holds channels k * LANES .. k * LANES + LANES - 1, lane 0 in the low bits
 // lint-params: GAMMA_FILE="gamma.memh" BETA_FILE="beta.memh"
 //
-// Latency (no stalls): output beat k of a row leaves STATS + 7 + k cycles after the row's last
-//   input beat, STATS = 9 + ceil(log2(LANES)) + ceil(W_BITS / 2) + RS with W_BITS the bits of W,
-//   max(2 * IN_WIDTH + 2 * ceil(log2(N)) + 2 + 2Z, bits of EPS) + 1; rows follow each other
-//   without gaps.
+// Latency (no stalls): output beat k of a row leaves STATS + OUT_LAT + k cycles after the row's
+//   last input beat; rows follow each other without gaps. With M(a, b, i, o) = i + 1 + o +
+//   ceil(log2(LA * LB)) mult_pipe's latency for a-bit and b-bit operands (LA = 1 if a <= 18 else
+//   1 + ceil((a - 18) / 17) limbs, LB likewise), i / o its IN_REG / OUT_REG, L = ceil(log2(N)):
+//   STATS = 6 + ceil(log2(LANES)) + ceil(W_BITS / 2) + RS + M(IN_WIDTH, IN_WIDTH, 1, 0)
+//           + M(2 IN_WIDTH + L, IN_WIDTH + L, 1, 1),
+//   W_BITS = max(2 * IN_WIDTH + 2 L + 2 + 2Z, bits of EPS) + 1 (the bits of W);
+//   OUT_LAT = 5 + M(IN_WIDTH, NW, 1, 0) + M(D_W, RS + 2, 1, 1) + M(D_W + RS + 2, G_WIDTH, 1, 1),
+//   NW = ceil(log2(N + 1)) + 1, D_W = IN_WIDTH + L + NW.
 // Initiation interval: N / LANES cycles per row.
 module fixed_layernorm #(
     parameter int    N          = 4,   // channels per row
@@ -66,6 +73,13 @@ module fixed_layernorm #(
     output logic                            data_out_valid,
     input  logic                            data_out_ready
 );
+  // mult_pipe's latency for a-bit and b-bit operands with IN_REG = i and OUT_REG = o
+  function automatic int mult_lat(int a, int b, int i, int o);
+    int la = a <= 18 ? 1 : 1 + (a - 2) / 17;
+    int lb = b <= 18 ? 1 : 1 + (b - 2) / 17;
+    return i + 1 + o + (la * lb > 1 ? $clog2(la * lb) : 0);
+  endfunction
+
   localparam int BPR = LANES > 0 ? N / LANES : 1;  // beats per row
   localparam int BW = BPR > 1 ? $clog2(BPR) : 1;
   localparam int LOG_LANES = LANES > 1 ? $clog2(LANES) : 0;
@@ -86,7 +100,19 @@ module fixed_layernorm #(
   localparam int GP_W = P_W + G_WIDTH;  // gamma * d * r
   localparam int BSHIFT = G_FRAC + RS - B_FRAC;
   localparam int ACC_W = (GP_W > B_WIDTH + BSHIFT ? GP_W : B_WIDTH + BSHIFT) + 1;
-  localparam int STATS = 9 + LOG_LANES + Q_W + RS;  // row end to its first output step
+  localparam int SQ_LAT = mult_lat(IN_WIDTH, IN_WIDTH, 1, 0);  // a beat to its squares
+  localparam int V_LAT = mult_lat(S2_W, S1_W, 1, 1);  // (S1, S2) to S1**2 and N * S2
+  localparam int NX_LAT = mult_lat(IN_WIDTH, NW, 1, 0);  // x to N * x
+  localparam int DR_LAT = mult_lat(D_W, R_W + 1, 1, 1);  // d to d * r
+  localparam int GP_LAT = mult_lat(P_W, G_WIDTH, 1, 1);  // d * r to gamma * d * r
+  // row end to its first output step
+  localparam int STATS = 6 + LOG_LANES + Q_W + RS + SQ_LAT + V_LAT;
+  // output stages (1: the row buffer's read): d is formed at D_AT, gamma and beta are registered
+  // beside the products at G_AT and B_AT, then the sum and the requantizer
+  localparam int D_AT = 2 + NX_LAT;
+  localparam int G_AT = D_AT + DR_LAT;
+  localparam int B_AT = G_AT + GP_LAT;
+  localparam int O_STAGES = B_AT + 2;
   localparam int D1 = 2 * BPR + STATS + 4;  // row buffer
   localparam int SQ = D1 / BPR + 2;  // (S1, r) queue
   localparam int P1W = $clog2(D1);
@@ -152,27 +178,34 @@ module fixed_layernorm #(
     end
   end
 
-  // Q1: the beat registered; Q2: its squares (registered multiplier) and the beat again
-  logic q1_valid, q1_first, q1_last, q2_valid, q2_first, q2_last;
-  logic [LANES-1:0][IN_WIDTH-1:0] q1_x, q2_x;
-  logic [LANES-1:0][SQ_W-1:0] q2_sq;
+  // The beat's squares (mult_pipe, SQ_LAT cycles); the beat and its flags delayed beside them
+  // (index k: k cycles after the input)
+  logic [SQ_LAT:1] b_valid, b_first, b_last;
+  logic [LANES-1:0][IN_WIDTH-1:0] b_x[SQ_LAT+1];
+  logic [LANES-1:0][SQ_W-1:0] b_sq;
+  assign b_x[0] = data_in;
   always_ff @(posedge clk) begin
-    q1_x <= data_in;
-    q1_first <= in_beat == '0;
-    q1_last <= in_beat == BW'(BPR - 1);
-    q2_x <= q1_x;
-    q2_first <= q1_first;
-    q2_last <= q1_last;
-    for (int l = 0; l < LANES; l++) q2_sq[l] <= SQ_W'(signed'(q1_x[l])) * SQ_W'(signed'(q1_x[l]));
+    for (int k = 1; k <= SQ_LAT; k++) b_x[k] <= b_x[k-1];
+    b_first <= SQ_LAT'({b_first, in_beat == '0});
+    b_last  <= SQ_LAT'({b_last, in_beat == BW'(BPR - 1)});
   end
   always_ff @(posedge clk) begin
-    if (rst) begin
-      q1_valid <= 1'b0;
-      q2_valid <= 1'b0;
-    end else begin
-      q1_valid <= in_take;
-      q2_valid <= q1_valid;
-    end
+    if (rst) b_valid <= '0;
+    else b_valid <= SQ_LAT'({b_valid, in_take});
+  end
+  for (genvar l = 0; l < LANES; l++) begin : gen_square
+    mult_pipe #(
+        .A_WIDTH(IN_WIDTH),
+        .B_WIDTH(IN_WIDTH),
+        .IN_REG (1'b1),
+        .OUT_REG(1'b0)
+    ) u_square (
+        .clk,
+        .en(1'b1),
+        .a (data_in[l]),
+        .b (data_in[l]),
+        .p (b_sq[l])
+    );
   end
 
   logic signed [S1_W-1:0] t1, s1_acc, s1_row;
@@ -185,7 +218,7 @@ module fixed_layernorm #(
   ) u_sum (
       .clk,
       .en      (1'b1),
-      .data_in (q2_x),
+      .data_in (b_x[SQ_LAT]),
       .data_out(t1)
   );
   add_tree #(
@@ -196,13 +229,13 @@ module fixed_layernorm #(
   ) u_sum_sq (
       .clk,
       .en      (1'b1),
-      .data_in (q2_sq),
+      .data_in (b_sq),
       .data_out(t2)
   );
   logic [LOG_LANES:0] t_valid, t_first, t_last;
-  assign t_valid[0] = q2_valid;
-  assign t_first[0] = q2_first;
-  assign t_last[0]  = q2_last;
+  assign t_valid[0] = b_valid[SQ_LAT];
+  assign t_first[0] = b_first[SQ_LAT];
+  assign t_last[0]  = b_last[SQ_LAT];
   for (genvar v = 0; v < LOG_LANES; v++) begin : gen_flags
     always_ff @(posedge clk) begin
       t_first[v+1] <= t_first[v];
@@ -233,30 +266,54 @@ module fixed_layernorm #(
     else t0_valid <= t_valid[LOG_LANES] && t_last[LOG_LANES];
   end
 
-  // T1: S1**2 and N * S2 (registered products); T2: V; T3: W
-  logic t1_valid, t2_valid, t3_valid;
+  // S1**2 and N * S2 (two mult_pipe of the same widths, V_LAT cycles), then V, then W; S1 and
+  // the valid flag delayed beside them (index k: k cycles after T0)
+  localparam int T_END = V_LAT + 2;
+  logic [S2_W+S1_W-1:0] s1_sq_full, n_s2_full;
   logic signed [V_W-1:0] s1_sq, n_s2, v_row;
   logic [RAD_W-1:0] w_row;
-  logic signed [S1_W-1:0] t1_s1, t2_s1, t3_s1;
+  logic [T_END:1] tv;
+  logic signed [S1_W-1:0] ts1[T_END+1];
+  mult_pipe #(
+      .A_WIDTH(S2_W),
+      .B_WIDTH(S1_W),
+      .IN_REG (1'b1),
+      .OUT_REG(1'b1)
+  ) u_s1_sq (
+      .clk,
+      .en(1'b1),
+      .a (S2_W'(s1_row)),
+      .b (s1_row),
+      .p (s1_sq_full)
+  );
+  mult_pipe #(
+      .A_WIDTH(S2_W),
+      .B_WIDTH(S1_W),
+      .IN_REG (1'b1),
+      .OUT_REG(1'b1)
+  ) u_n_s2 (
+      .clk,
+      .en(1'b1),
+      .a (s2_row),
+      .b (S1_W'(N)),
+      .p (n_s2_full)
+  );
+  // both exact products fit V_W bits
+  assign s1_sq = V_W'(s1_sq_full);
+  assign n_s2  = V_W'(n_s2_full);
+  if (S2_W + S1_W > V_W) begin : gen_unused_top
+    logic unused_products;
+    assign unused_products = ^{s1_sq_full[S2_W+S1_W-1:V_W], n_s2_full[S2_W+S1_W-1:V_W]};
+  end
+  assign ts1[0] = s1_row;
   always_ff @(posedge clk) begin
-    s1_sq <= V_W'(s1_row) * V_W'(s1_row);
-    n_s2 <= V_W'(s2_row) * V_W'(N);
     v_row <= n_s2 - s1_sq;
     w_row <= (RAD_W'($unsigned(v_row)) << (2 * Z)) + RAD_W'(EPS);
-    t1_s1 <= s1_row;
-    t2_s1 <= t1_s1;
-    t3_s1 <= t2_s1;
+    for (int k = 1; k <= T_END; k++) ts1[k] <= ts1[k-1];
   end
   always_ff @(posedge clk) begin
-    if (rst) begin
-      t1_valid <= 1'b0;
-      t2_valid <= 1'b0;
-      t3_valid <= 1'b0;
-    end else begin
-      t1_valid <= t0_valid;
-      t2_valid <= t1_valid;
-      t3_valid <= t2_valid;
-    end
+    if (rst) tv <= '0;
+    else tv <= T_END'({tv, t0_valid});
   end
 
   // q = isqrt(max(W, 1))
@@ -269,9 +326,9 @@ module fixed_layernorm #(
   ) u_sqrt (
       .clk,
       .rst,
-      .in_valid (t3_valid),
+      .in_valid (tv[T_END]),
       .radicand (w_row == '0 ? RAD_W'(1) : w_row),
-      .in_tag   (t3_s1),
+      .in_tag   (ts1[T_END]),
       .out_valid(q_valid),
       .root     (q_root),
       .out_tag  (q_s1)
@@ -353,44 +410,83 @@ module fixed_layernorm #(
     else if (x_pop) out_beat <= out_last ? '0 : out_beat + BW'(1);
   end
 
-  // O1: x, S1, r, gamma, beta registered; O2: d; O3: d * r; O4: gamma * d * r; O5: + beta;
-  // O6: requantized
-  logic [LANES-1:0][IN_WIDTH-1:0] o1_x;
-  logic signed [S1_W-1:0] o1_s1;
-  logic [R_W-1:0] o1_r, o2_r;
-  logic [LANES*G_WIDTH-1:0] o1_g, o2_g, o3_g;
-  logic [LANES*B_WIDTH-1:0] o1_b, o2_b, o3_b, o4_b;
-  logic signed [LANES-1:0][D_W-1:0] o2_d;
-  logic signed [LANES-1:0][P_W-1:0] o3_p;
-  logic signed [LANES-1:0][GP_W-1:0] o4_gp;
-  logic signed [LANES-1:0][ACC_W-1:0] o5_acc;
+  // Output stages under adv (index k: the register level k cycles after the row buffer's read).
+  // 1: x (the row buffer's read, which synthesis may put inside a block RAM), S1, r and the beat
+  // position registered; 2: x again, a plain register next to the block RAM; D_AT: N * x
+  // (mult_pipe), minus S1 into the operand registers of d * r; G_AT: d * r (mult_pipe), gamma
+  // read beside it; B_AT: gamma * d * r (mult_pipe), beta read beside it; B_AT + 1: + beta;
+  // O_STAGES: requantized.
+  logic [LANES-1:0][IN_WIDTH-1:0] o1_x, o2_x;
+  logic [S1_W+R_W-1:0] o_row[D_AT+1];  // {S1, r} of the beat's row
+  logic [BW-1:0] o_beat[B_AT];  // the beat's position in its row
+  logic [LANES*G_WIDTH-1:0] o_g;
+  logic [LANES*B_WIDTH-1:0] o_b;
+  logic signed [S1_W-1:0] d_s1;
+  logic [R_W-1:0] d_r;
   logic [LANES-1:0][OUT_WIDTH-1:0] o6;
-  logic o1_valid, o2_valid, o3_valid, o4_valid, o5_valid, o6_valid;
+  logic [O_STAGES:1] o_valid;
 
+  assign o_beat[0] = out_beat;
+  assign o_row[0] = {sq_s1[sq_rptr], sq_r[sq_rptr]};
+  assign {d_s1, d_r} = o_row[D_AT];
   always_ff @(posedge clk) begin
     if (adv) begin
-      o1_x  <= xbuf[x_rptr];
-      o1_s1 <= sq_s1[sq_rptr];
-      o1_r  <= sq_r[sq_rptr];
-      o1_g  <= gamma_mem[out_beat];
-      o1_b  <= beta_mem[out_beat];
-      for (int l = 0; l < LANES; l++) begin
-        o2_d[l] <= D_W'(signed'(o1_x[l])) * D_W'(N) - D_W'(o1_s1);
-        o3_p[l] <= P_W'(signed'(o2_d[l])) * P_W'({1'b0, o2_r});
-        o4_gp[l] <= GP_W'(signed'(o3_p[l])) * GP_W'(signed'(o3_g[l*G_WIDTH+:G_WIDTH]));
-        o5_acc[l] <= ACC_W'(signed'(o4_gp[l]))
-            + (ACC_W'(signed'(o4_b[l*B_WIDTH+:B_WIDTH])) <<< BSHIFT);
-      end
-      o2_r <= o1_r;
-      o2_g <= o1_g;
-      o3_g <= o2_g;
-      o2_b <= o1_b;
-      o3_b <= o2_b;
-      o4_b <= o3_b;
+      o1_x <= xbuf[x_rptr];
+      o2_x <= o1_x;
+      for (int k = 1; k <= D_AT; k++) o_row[k] <= o_row[k-1];
+      for (int k = 1; k < B_AT; k++) o_beat[k] <= o_beat[k-1];
+      o_g <= gamma_mem[o_beat[G_AT-1]];
+      o_b <= beta_mem[o_beat[B_AT-1]];
     end
   end
 
-  for (genvar l = 0; l < LANES; l++) begin : gen_requant
+  for (genvar l = 0; l < LANES; l++) begin : gen_lane
+    logic signed [IN_WIDTH+NW-1:0] nx;
+    logic signed [D_W-1:0] d;
+    logic signed [P_W-1:0] p;
+    logic signed [GP_W-1:0] gp;
+    logic signed [ACC_W-1:0] acc;
+    mult_pipe #(
+        .A_WIDTH(IN_WIDTH),
+        .B_WIDTH(NW),
+        .IN_REG (1'b1),
+        .OUT_REG(1'b0)
+    ) u_nx (
+        .clk,
+        .en(adv),
+        .a (o2_x[l]),
+        .b (NW'(N)),
+        .p (nx)
+    );
+    assign d = D_W'(nx) - D_W'(d_s1);
+    mult_pipe #(
+        .A_WIDTH(D_W),
+        .B_WIDTH(R_W + 1),
+        .IN_REG (1'b1),
+        .OUT_REG(1'b1)
+    ) u_dr (
+        .clk,
+        .en(adv),
+        .a (d),
+        .b ({1'b0, d_r}),
+        .p (p)
+    );
+    mult_pipe #(
+        .A_WIDTH(P_W),
+        .B_WIDTH(G_WIDTH),
+        .IN_REG (1'b1),
+        .OUT_REG(1'b1)
+    ) u_gp (
+        .clk,
+        .en(adv),
+        .a (p),
+        .b (o_g[l*G_WIDTH+:G_WIDTH]),
+        .p (gp)
+    );
+    always_ff @(posedge clk) begin
+      if (adv) acc <= ACC_W'(gp) + (ACC_W'(signed'(o_b[l*B_WIDTH+:B_WIDTH])) <<< BSHIFT);
+    end
+
     fixed_requant_reg #(
         .IN_WIDTH  (ACC_W),
         .IN_FRAC   (G_FRAC + RS),
@@ -401,28 +497,15 @@ module fixed_layernorm #(
     ) u_requant (
         .clk,
         .en      (adv),
-        .data_in (o5_acc[l]),
+        .data_in (acc),
         .data_out(o6[l])
     );
   end
 
-  assign adv = !o6_valid || out_ready;
+  assign adv = !o_valid[O_STAGES] || out_ready;
   always_ff @(posedge clk) begin
-    if (rst) begin
-      o1_valid <= 1'b0;
-      o2_valid <= 1'b0;
-      o3_valid <= 1'b0;
-      o4_valid <= 1'b0;
-      o5_valid <= 1'b0;
-      o6_valid <= 1'b0;
-    end else if (adv) begin
-      o1_valid <= x_pop;
-      o2_valid <= o1_valid;
-      o3_valid <= o2_valid;
-      o4_valid <= o3_valid;
-      o5_valid <= o4_valid;
-      o6_valid <= o5_valid;
-    end
+    if (rst) o_valid <= '0;
+    else if (adv) o_valid <= O_STAGES'({o_valid, x_pop});
   end
 
   skid_buffer #(
@@ -432,7 +515,7 @@ module fixed_layernorm #(
       .clk,
       .rst,
       .data_in       (o6),
-      .data_in_valid (o6_valid),
+      .data_in_valid (o_valid[O_STAGES]),
       .data_in_ready (out_ready),
       .data_out,
       .data_out_valid,
