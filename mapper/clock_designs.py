@@ -1,0 +1,97 @@
+"""Fit the clock model's size cap on whole random designs placed and routed.
+
+The ``clock`` pass predicts a design's Fmax as its slowest node's (calibrated per component,
+``mapper/components/fmax_ecp5.json``) or :func:`mapper.passes.clock.size_cap` of its size,
+whichever is lower. This module measures that cap: it draws random MLPs and CNNs
+(:func:`mapper.held_out.random_design`, seeds 101 on: none of them is a benchmark design), maps
+and emits each, places and routes it on the LFE5UM-85F (seed 1, 200 MHz asked), and fits
+``Fmax = mhz_at_1000_cells * (cells / 1000) ** -exponent`` by least squares in log space
+(``cells``: the estimated LUTs + FFs). Designs and fit are saved in ``fmax_ecp5.json``
+(``designs``, ``size_cap``); measured designs are reused on a re-run.
+
+    python -m mapper.clock_designs [--designs 8] [--fit-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from common.atomic import write_text
+from eda.pnr import place_and_route
+from eda.toolchain import BUILD_ROOT
+from mapper.flow import emit_design, map_model
+from mapper.held_out import random_design
+from mapper.passes.clock import DATA
+
+#: Seeds of the random designs start here (the held-out resource check uses 1-20).
+FIRST_SEED = 101
+
+
+def measure(seed: int) -> dict[str, Any]:
+    """Map, emit, place and route random design ``seed``: its size and measured Fmax."""
+    model, example, cycles, kind, text = random_design(seed)
+    g = map_model(model, example, cycles=cycles)
+    assert g.info.resources is not None
+    design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
+    report = place_and_route(design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr")
+    return {
+        "seed": seed,
+        "network": f"{kind} {text} @ {cycles} cycles",
+        "cells": g.info.resources.lut + g.info.resources.ff,
+        "fmax_mhz": report.fmax_mhz,
+        "critical_path": report.summary().split("; critical path ")[-1],
+    }
+
+
+def fit(designs: list[dict[str, Any]]) -> dict[str, float]:
+    """``mhz_at_1000_cells`` and ``exponent`` of the size cap: least squares of log Fmax against
+    log cells over the measured ``designs``."""
+    cells = np.log([d["cells"] / 1000 for d in designs])
+    fmax = np.log([d["fmax_mhz"] for d in designs])
+    slope, intercept = np.polyfit(cells, fmax, 1)
+    return {
+        "mhz_at_1000_cells": round(math.exp(intercept), 2),
+        "exponent": round(-float(slope), 4),
+        "designs": len(designs),
+    }
+
+
+def _save(**entries: Any) -> None:
+    """Set ``entries`` in the calibration file, re-read first (a timing run may have saved points)."""
+    doc = json.loads(DATA.read_text())
+    doc.update(entries)
+    write_text(DATA, json.dumps(doc, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mapper.clock_designs", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--designs", type=int, default=8, help="random designs to place and route")
+    parser.add_argument("--fit-only", action="store_true", help="refit the saved designs")
+    args = parser.parse_args(argv)
+    if args.designs < 3:
+        parser.error(f"--designs {args.designs}: need at least 3 designs to fit")
+    doc = json.loads(DATA.read_text())
+    have = {d["seed"]: d for d in doc.get("designs", [])}
+    designs = []
+    for seed in range(FIRST_SEED, FIRST_SEED + args.designs):
+        if seed not in have and not args.fit_only:
+            print(f"placing and routing random design {seed} ...", flush=True)
+            have[seed] = measure(seed)
+            print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {have[seed]['fmax_mhz']} MHz", flush=True)
+            _save(designs=sorted(have.values(), key=lambda d: d["seed"]))  # an interruption keeps it
+        if seed in have:
+            designs.append(have[seed])
+    cap = fit(designs)
+    _save(designs=designs, size_cap=cap)
+    print(f"size cap: {cap}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
