@@ -330,8 +330,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     ]
     est, yos = s["resources"]["estimate"], s["resources"]["yosys"]
     mode = "" if yos is None else {"ooc": ", out of context (sum of instances)", "flat": ", flat"}[yos["mode"]]
-    for k in ("lut", "ff", "dsp", "bram"):
-        rows.append([f"{k.upper()} (Yosys)", "-" if yos is None else yos[k], f"estimate {est[k]}{mode}"])
+    for k, unit in (("lut", ""), ("ff", ""), ("dsp", ""), ("bram", ", 36 kb tiles")):
+        value = "-" if yos is None else f"{yos[k]:g}"
+        rows.append([f"{k.upper()} (Yosys)", value, f"estimate {est[k]:g}{mode}{unit}"])
     t = s["timing"]
     rows += _clock_rows(
         None if t is None else t["fmax_mhz"],
