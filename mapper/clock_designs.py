@@ -9,7 +9,10 @@ and emits each, places and routes it on the LFE5UM-85F (seed 1, 200 MHz asked), 
 (``cells``: the estimated LUTs + FFs). Designs and fit are saved in ``fmax_ecp5.json``
 (``designs``, ``size_cap``); measured designs are reused on a re-run.
 
-    python -m mapper.clock_designs [--designs 8] [--fit-only]
+    python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...] [--fit-only]
+
+The committed fit uses seeds 101-106 (3.3k-10.8k cells); ``--seeds`` adds chosen ones (a design
+that does not fit the LFE5UM-85F stops with nextpnr's error).
 """
 
 from __future__ import annotations
@@ -73,13 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mapper.clock_designs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--designs", type=int, default=8, help="random designs to place and route")
     parser.add_argument("--fit-only", action="store_true", help="refit the saved designs")
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", default=[], help="more random designs by seed (>= 101), e.g. larger ones"
+    )
     args = parser.parse_args(argv)
     if args.designs < 3:
         parser.error(f"--designs {args.designs}: need at least 3 designs to fit")
     doc = json.loads(DATA.read_text())
     have = {d["seed"]: d for d in doc.get("designs", [])}
     designs = []
-    for seed in range(FIRST_SEED, FIRST_SEED + args.designs):
+    if any(s < FIRST_SEED for s in args.seeds):
+        parser.error(f"--seeds: seeds start at {FIRST_SEED} (lower ones are the held-out resource designs)")
+    for seed in sorted({*range(FIRST_SEED, FIRST_SEED + args.designs), *args.seeds, *have}):
         if seed not in have and not args.fit_only:
             print(f"placing and routing random design {seed} ...", flush=True)
             have[seed] = measure(seed)
