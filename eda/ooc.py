@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import replace_dir, temp_dir_beside, write_text
-from eda.synth import SynthReport, synth_commands, synthesize
+from eda.synth import SynthReport, cell_table, synth_commands, synthesize
 from eda.toolchain import BUILD_ROOT
 
 __all__ = ["CACHE_ROOT", "Instance", "InstanceReport", "OocReport", "cache_key", "instance_table", "synthesize_ooc"]
@@ -272,10 +272,7 @@ def _write_reports(report: OocReport, out_dir: Path) -> None:
         f"| **{report.top}** (sum) | | {report.lut} | {report.ff} | {report.dsp} | {report.bram:g} | {report.lutram} | "
         f"{report.yosys_seconds:.1f} | |",
         "",
-        "| cell | count |",
-        "| --- | ---: |",
-        *[f"| {k} | {v} |" for k, v in report.cells.items()],
-        "",
+        *cell_table(report.cells),
     ]
     write_text(out_dir / "report.md", "\n".join(lines))
     write_text(out_dir / "report.json", json.dumps(report.as_dict(), indent=1))

@@ -99,6 +99,11 @@ def synthesize(
     return report
 
 
+def cell_table(cells: dict[str, int]) -> list[str]:
+    """Markdown lines: every cell type of a synthesis run and its count, by name."""
+    return ["| cell | count |", "| --- | ---: |", *[f"| {k} | {v} |" for k, v in sorted(cells.items())], ""]
+
+
 def _write_reports(report: SynthReport, out_dir: Path) -> None:
     lines = [
         f"# Synthesis of `{report.top}` (Yosys synth_xilinx -family xc7)",
@@ -113,10 +118,7 @@ def _write_reports(report: SynthReport, out_dir: Path) -> None:
         f"| BRAM (36 kb tiles) | {report.bram:g} |",
         f"| LUTRAM | {report.lutram} |",
         "",
-        "| cell | count |",
-        "| --- | ---: |",
-        *[f"| {k} | {v} |" for k, v in sorted(report.cells.items())],
-        "",
+        *cell_table(report.cells),
     ]
     write_text(out_dir / "report.md", "\n".join(lines))
     write_text(out_dir / "report.json", json.dumps(report.as_dict(), indent=1))
