@@ -30,7 +30,7 @@ from eda.pnr import place_and_route
 from eda.toolchain import BUILD_ROOT
 from mapper.flow import emit_design, map_model
 from mapper.held_out import random_design
-from mapper.passes.clock import DATA
+from mapper.passes.clock import DATA, reload
 
 #: Seeds of the random designs start here (the held-out resource check uses 1-20).
 FIRST_SEED = 101
@@ -70,6 +70,7 @@ def _save(**entries: Any) -> None:
     doc = json.loads(DATA.read_text())
     doc.update(entries)
     write_text(DATA, json.dumps(doc, indent=1) + "\n")
+    reload()
 
 
 def main(argv: list[str] | None = None) -> int:

