@@ -35,8 +35,7 @@ from common.atomic import write_text
 from eda.synth import SynthesisError, synthesize
 from eda.toolchain import BUILD_ROOT
 from mapper.components.base import LIBRARY, Component, get
-from mapper.components.resource_model import CALIBRATION_FILE, FITTED, Terms, estimate
-from mapper.components.resource_model import reload as estimate_cache_clear
+from mapper.components.resource_model import CALIBRATION_FILE, FITTED, Terms, estimate, reload
 from mapper.held_out import HeldOut, evaluate
 
 
@@ -158,16 +157,21 @@ def main(argv: list[str] | None = None) -> int:
         doc["points"][comp.name] = points
         doc["fit"][comp.name] = fit(comp, points)
         print(summary(comp.name, doc["fit"][comp.name]), flush=True)
-        write_text(CALIBRATION_FILE, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        _write(doc)
     if args.held_out:
-        estimate_cache_clear()
         rows = held_out(args.held_out)
         doc["held_out"] = [r.as_dict() for r in rows]
-        write_text(CALIBRATION_FILE, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        _write(doc)
         text = held_out_table(rows)
         print(text)
         write_text(BUILD_ROOT / "calibrate" / "held_out.md", text + "\n")
     return 0
+
+
+def _write(doc: dict[str, Any]) -> None:
+    """Write the calibration file atomically; the estimate reads the new fit from then on."""
+    write_text(CALIBRATION_FILE, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    reload()
 
 
 def held_out(count: int) -> list[HeldOut]:
