@@ -16,6 +16,7 @@ from golden.conv import conv2d as golden_conv2d
 from golden.fixed import IntArray
 from golden.window import sliding_windows
 from mapper.components.base import (
+    LIBRARY,
     BenchTiming,
     Component,
     Fold,
@@ -284,9 +285,5 @@ class FixedConv2d(Component):
         at IN_PAR = C and the conv_window of its input image."""
         c, o = self._channels(node)
         _, _, kh, kw, *_ = window_geometry(node)
-        p = self.parameters(node, fold)
-        window = {k: p[k] for k in ("IMG_H", "IMG_W", "KERNEL_H", "KERNEL_W", "STRIDE", "PADDING")}
-        window |= {"CHANNELS": c, "DATA_WIDTH": p["IN_WIDTH"]}
-        return layer_resources(node, kh * kw * c, o, Fold(c, fold.out_lanes)) + estimate(
-            "conv_window", window_terms(window)
-        )
+        window = LIBRARY["conv_window"].resources(node, Fold(c, c))  # the same image, all channels in lanes
+        return layer_resources(node, kh * kw * c, o, Fold(c, fold.out_lanes)) + window

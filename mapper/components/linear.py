@@ -207,7 +207,7 @@ def random_linear_parameters(rng: np.random.Generator) -> dict[str, Any]:
     ip = int(rng.choice([d for d in divisors(k) if d * min(divisors(n)) <= 256]))
     op = int(rng.choice([d for d in divisors(n) if ip * d <= 256]))
     xw, ww, ow, bw = (int(rng.choice(widths)) for _ in range(4))
-    signed = bool(rng.integers(2)) or xw < 2
+    signed = bool(rng.integers(2))
     in_frac, w_frac = int(rng.integers(0, xw + 1)), int(rng.integers(0, ww))
     return {
         "IN_FEATURES": k,

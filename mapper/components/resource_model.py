@@ -59,15 +59,6 @@ class Terms:
             merged(self.lut, other.lut), merged(self.ff, other.ff), self.dsp + other.dsp, self.bram + other.bram
         )
 
-    def prefixed(self, prefix: str) -> Terms:
-        """The same terms named ``prefix.name`` (a part fitted apart from its host's own terms)."""
-        return Terms(
-            {f"{prefix}.{k}": v for k, v in self.lut.items()},
-            {f"{prefix}.{k}": v for k, v in self.ff.items()},
-            self.dsp,
-            self.bram,
-        )
-
 
 def rom_bram_tiles(words: int, bits: int) -> float:
     """36 kb block RAM tiles of a ``words`` x ``bits`` memory the way Yosys' memory_libmap lays it
