@@ -34,7 +34,7 @@ from mapper.components.linear import (
     layer_resources,
     write_linear_images,
 )
-from mapper.components.resource_model import Terms, estimate
+from mapper.components.resource_model import Terms
 from mapper.components.window_model import (
     bench_node,
     image,
@@ -125,9 +125,6 @@ class ConvWindow(Component):
 
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         return window_schedule(node, times, 0)[1]
-
-    def resources(self, node: Node, fold: Fold) -> Resources:
-        return estimate(self.name, window_terms(self.parameters(node, fold)))
 
     def resource_terms(self, params: dict[str, Any]) -> Terms:
         return window_terms(params)
