@@ -125,7 +125,8 @@ def bind_statements(sources: Sequence[Path]) -> list[str]:
             for s in stream_ports(module, ports):
                 lines.append(
                     f'bind {module} stream_checker_bus #(.NAME("{module}.{s.name}"), '
-                    f".WIDTH($bits({s.name})), .N($bits({s.name}_valid)), .SLICED(1'b{int(s.sliced)})) "
+                    f".WIDTH($bits({s.name})), .N($bits({s.name}_valid)), .SLICED(1'b{int(s.sliced)}), "
+                    f".READY_BITS($bits({s.name}_ready))) "
                     f"u_stream_check_{s.name} (.clk(clk), .rst(rst), .data({s.name}), "
                     f".valid({s.name}_valid), .ready({s.name}_ready));"
                 )

@@ -36,8 +36,8 @@ SKID_VALID_DROPPED = Mutant(
 SKID_DATA_UNSTABLE = Mutant(
     "skid_data_unstable",
     "stream/skid_buffer.sv",
-    "      if (out_free) out_bits[HI-1:LO] <=",
-    "      if (out_free || data_in_valid) out_bits[HI-1:LO] <=",
+    "      if (out_free[c]) out_bits[HI-1:LO] <=",
+    "      if (out_free[c] || data_in_valid) out_bits[HI-1:LO] <=",
 )
 #: The output valid is never reset: X until the first beat.
 SKID_VALID_UNRESET = Mutant(
@@ -64,8 +64,8 @@ SKID_FORGETS_PARKED_BEAT = Mutant(
 SKID_READY_OUTPUT_SIDE = Mutant(
     "skid_ready_output_side",
     "stream/skid_buffer.sv",
-    "in_ready[c] <= out_free || !(skid_valid[c] || push);",
-    "in_ready[c] <= out_free;",
+    "in_ready[c] <= out_free[c] || !(skid_valid[c] || push);",
+    "in_ready[c] <= out_free[c];",
 )
 #: The join's combinational data path zeroes its data while stalled.
 JOIN_DATA_UNSTABLE = Mutant(

@@ -2,13 +2,16 @@
 //
 // The N inputs are added in pairs, level by level (an odd one out passes to the next level),
 // ceil(log2(N)) levels, each registered when en is high. The sum is exact and signed: OUT_WIDTH
-// must be at least IN_WIDTH + ceil(log2(N)) (one more for unsigned inputs).
+// must be at least IN_WIDTH + ceil(log2(N)) (one more for unsigned inputs). en may come in
+// EN_COPIES identical copies (all equal every cycle) to split its fan-out: the adder whose
+// leftmost input is number j takes copy j * EN_COPIES / N.
 //
 // Parameters:
 //   N          numbers to add (>= 1)
 //   IN_WIDTH   bits of each input (>= 1)
 //   IN_SIGNED  1: inputs are two's complement, 0: unsigned
 //   OUT_WIDTH  bits of the signed sum (>= IN_WIDTH + ceil(log2(N)) + (IN_SIGNED ? 0 : 1))
+//   EN_COPIES  bits of en, identical copies of the enable (1 .. N)
 //
 // Latency: ceil(log2(N)) cycles (0 when N = 1: the input passes through, sign-extended).
 // Initiation interval: 1.
@@ -16,10 +19,11 @@ module add_tree #(
     parameter int N         = 4,   // numbers to add
     parameter int IN_WIDTH  = 16,  // bits of each input
     parameter bit IN_SIGNED = 1,   // inputs are two's complement
-    parameter int OUT_WIDTH = 18   // bits of the sum (signed)
+    parameter int OUT_WIDTH = 18,  // bits of the sum (signed)
+    parameter int EN_COPIES = 1    // identical copies of en
 ) (
     input  logic                            clk,
-    input  logic                            en,
+    input  logic [EN_COPIES-1:0]            en,
     input  logic [N-1:0][IN_WIDTH-1:0]      data_in,
     output logic signed [OUT_WIDTH-1:0]     data_out
 );
@@ -27,6 +31,9 @@ module add_tree #(
 
   if (N < 1) begin : gen_bad_n
     $error("add_tree: N must be >= 1, got %0d", N);
+  end
+  if (EN_COPIES < 1 || EN_COPIES > N) begin : gen_bad_copies
+    $error("add_tree: EN_COPIES=%0d must be in 1 .. N=%0d", EN_COPIES, N);
   end
   if (IN_WIDTH < 1) begin : gen_bad_in_width
     $error("add_tree: IN_WIDTH must be >= 1, got %0d", IN_WIDTH);
@@ -51,8 +58,9 @@ module add_tree #(
     localparam int PREV = (N + (1 << (l - 1)) - 1) >> (l - 1);  // sums entering this level
     localparam int CUR = (PREV + 1) / 2;  // sums leaving it
     for (genvar k = 0; k < CUR; k++) begin : gen_add
+      localparam int E = ((k << (l - 1)) * 2 * EN_COPIES) / N;  // copy of en: leftmost input's
       always_ff @(posedge clk) begin
-        if (en) begin
+        if (en[E]) begin
           if (2 * k + 1 < PREV) level[l][k] <= level[l-1][2*k] + level[l-1][2*k+1];
           else level[l][k] <= level[l-1][2*k];
         end
@@ -67,6 +75,6 @@ module add_tree #(
 
   if (LEVELS == 0) begin : gen_no_register
     logic unused_clk_en;  // a single input passes through: nothing is registered
-    assign unused_clk_en = clk ^ en;
+    assign unused_clk_en = clk ^ (^en);
   end
 endmodule

@@ -15,6 +15,12 @@
 // adder level; the accumulator adds the sum (or starts from the bias on a group's first step);
 // fixed_requant_reg rounds the finished accumulator into its register; a skid_buffer offers the
 // beat. data_in_ready depends only on flip-flops (never on data_out_ready in the same cycle).
+// The enable `advance` reaches every datapath register, so it is built in NE + 1 identical copies
+// (each from its own copy of the result-valid and ready flip-flops): copy NE for the control,
+// copies 0 .. NE-1 for the datapath, multiply-accumulate lane (o, i) taking copy
+// (o * IN_PAR + i) * NE / (OUT_PAR * IN_PAR), NE = min(ceil(OUT_PAR * IN_PAR / 4), 64). No enable
+// net then drives more than about four lanes' registers (up to 64 copies), which keeps a wide
+// layer's clock at its multipliers' pace.
 //
 // Parameters:
 //   IN_FEATURES  K, elements per input vector (>= 1)
@@ -129,17 +135,28 @@ module fixed_linear #(
   localparam int RL = ROM_IN_BRAM ? 1 : 0;  // a register level behind a block-RAM read
   localparam int DT = RL + MLAT + TREE;  // register levels from the issue registers to the tree's sum
   localparam int AW = G * C > 1 ? $clog2(G * C) : 1;  // weight ROM address bits
+  localparam int MACS = OUT_PAR * IN_PAR;  // multiply-accumulate lanes
+  localparam int NE_LANES = (MACS + 3) / 4;  // one enable copy per four lanes ...
+  localparam int NE = NE_LANES < 64 ? NE_LANES : 64;  // ... up to 64 copies
+
+  // The copy of `advance` that enables lane (o, i)'s registers.
+  function automatic int en_of(int o, int i);
+    return (o * IN_PAR + i) * NE / MACS;
+  endfunction
 
   // ---- issue: the step's counters, operand and weights --------------------------------------
   logic [CW-1:0] step_idx;   // c: input beat within the vector
   logic [GW-1:0] group_idx;  // g: output group within the vector
   logic [AW-1:0] rom_addr;   // g * C + c: the weight word of the step
   logic first_group, last_step, last_group, have_operand, step, advance;
-  logic result_valid, result_ready;  // the requantizer register towards the skid_buffer
+  // Copies of the requantizer register's valid flag, of the skid_buffer's ready and of the
+  // enable they make; copy NE is the control's.
+  logic [NE:0] result_valid, result_ready, adv;
 
   // Every register level moves when the requantizer's register is empty or being taken; the
   // skid_buffer's ready is a flip-flop, so data_in_ready depends on registers only.
-  assign advance = !result_valid || result_ready;
+  assign adv = ~result_valid | result_ready;
+  assign advance = adv[NE];
   assign first_group = group_idx == '0;
   assign last_step = step_idx == CW'(C - 1);
   assign last_group = group_idx == GW'(G - 1);
@@ -159,23 +176,28 @@ module fixed_linear #(
     end
   end
 
-  // The live input for group 0, the stored vector for the others.
+  // The live input for group 0, the stored vector for the others; input lane i's registers take
+  // the enable copy of lane (0, i).
   logic [IN_PAR-1:0][IN_WIDTH-1:0] operand, x_issue;
-  if (G > 1) begin : gen_replay
-    logic [IN_PAR-1:0][IN_WIDTH-1:0] vector_mem[C];
-    always_ff @(posedge clk) begin
-      if (step && first_group) vector_mem[step_idx] <= data_in;
+  for (genvar i = 0; i < IN_PAR; i++) begin : gen_in_lane
+    if (G > 1) begin : gen_replay
+      logic [IN_WIDTH-1:0] vector_mem[C];
+      always_ff @(posedge clk) begin
+        if (have_operand && adv[en_of(0, i)] && first_group) vector_mem[step_idx] <= data_in[i];
+      end
+      assign operand[i] = first_group ? data_in[i] : vector_mem[step_idx];
+    end else begin : gen_no_replay
+      assign operand[i] = data_in[i];
     end
-    assign operand = first_group ? data_in : vector_mem[step_idx];
-  end else begin : gen_no_replay
-    assign operand = data_in;
-  end
 
-  always_ff @(posedge clk) begin
-    if (advance) x_issue <= operand;
+    always_ff @(posedge clk) begin
+      if (adv[en_of(0, i)]) x_issue[i] <= operand[i];
+    end
   end
 
   // The weights of the issued step: a synchronous read of the weight ROM.
+  // The ROM's read register takes the control's enable copy: synthesis turns a read enable into
+  // a multiplexer on the (few) address bits, so it does not fan out to the word.
   logic [WWORD-1:0] w_issue;
   if (ROM_IN_BRAM) begin : gen_bram_weights
     logic [WWORD-1:0] weight_mem[G*C];
@@ -215,10 +237,14 @@ module fixed_linear #(
   logic [IN_PAR-1:0][IN_WIDTH-1:0] x_mult;
   logic [WWORD-1:0] w_mult;
   if (ROM_IN_BRAM) begin : gen_bram_level
-    always_ff @(posedge clk) begin
-      if (advance) begin
-        x_mult <= x_issue;
-        w_mult <= w_issue;
+    for (genvar i = 0; i < IN_PAR; i++) begin : gen_x
+      always_ff @(posedge clk) begin
+        if (adv[en_of(0, i)]) x_mult[i] <= x_issue[i];
+      end
+    end
+    for (genvar l = 0; l < MACS; l++) begin : gen_w
+      always_ff @(posedge clk) begin
+        if (adv[en_of(l / IN_PAR, l % IN_PAR)]) w_mult[l*W_WIDTH+:W_WIDTH] <= w_issue[l*W_WIDTH+:W_WIDTH];
       end
     end
   end else begin : gen_no_bram_level
@@ -230,7 +256,9 @@ module fixed_linear #(
   logic signed [OUT_PAR-1:0][TREE_W-1:0] lane_sum;  // with tok_*[DT]
   for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
     logic [IN_PAR-1:0][PROD_W-1:0] products;
+    logic [IN_PAR-1:0] lane_en;  // the enable copy of each of the lane's multipliers
     for (genvar i = 0; i < IN_PAR; i++) begin : gen_mac
+      assign lane_en[i] = adv[en_of(o, i)];
       mult_pipe #(
           .A_WIDTH(XW),
           .B_WIDTH(W_WIDTH),
@@ -238,7 +266,7 @@ module fixed_linear #(
           .OUT_REG(1'b1)
       ) u_mult (
           .clk,
-          .en(advance),
+          .en(lane_en[i]),
           .a (XW'($signed({IN_SIGNED ? x_mult[i][IN_WIDTH-1] : 1'b0, x_mult[i]}))),
           .b ($signed(w_mult[(o*IN_PAR+i)*W_WIDTH+:W_WIDTH])),
           .p (products[i])
@@ -247,10 +275,11 @@ module fixed_linear #(
     add_tree #(
         .N        (IN_PAR),
         .IN_WIDTH (PROD_W),
-        .OUT_WIDTH(TREE_W)
+        .OUT_WIDTH(TREE_W),
+        .EN_COPIES(IN_PAR)
     ) u_tree (
         .clk,
-        .en      (advance),
+        .en      (lane_en),
         .data_in (products),
         .data_out(lane_sum[o])
     );
@@ -262,10 +291,12 @@ module fixed_linear #(
     (* rom_style = "logic" *) logic [BWORD-1:0] bias_mem[G];
     initial $readmemh(BIAS_FILE, bias_mem);
     logic [BWORD-1:0] bias_word;  // bias of the group of the step entering the accumulator
-    always_ff @(posedge clk) begin
-      if (advance) bias_word <= bias_mem[tok_group[DT-1]];
-    end
+    logic [BWORD-1:0] bias_read;
+    assign bias_read = bias_mem[tok_group[DT-1]];
     for (genvar o = 0; o < OUT_PAR; o++) begin : gen_lane
+      always_ff @(posedge clk) begin
+        if (adv[en_of(o, 0)]) bias_word[o*B_WIDTH+:B_WIDTH] <= bias_read[o*B_WIDTH+:B_WIDTH];
+      end
       assign bias_aligned[o] =
           ACC_W'(signed'(bias_word[o*B_WIDTH+:B_WIDTH])) <<< (BSHIFT > 0 ? BSHIFT : 0);
     end
@@ -276,12 +307,20 @@ module fixed_linear #(
   end
 
   // ---- accumulate -------------------------------------------------------------------------
+  // Each output lane keeps its own copy of the last token flags (valid, first step), loaded
+  // with its enable copy, so that no flag fans out to every accumulator bit.
   logic signed [OUT_PAR-1:0][ACC_W-1:0] acc;
   logic acc_done;  // acc holds a group's finished sum
-  always_ff @(posedge clk) begin
-    if (advance && tok_valid[DT]) begin
-      for (int o = 0; o < OUT_PAR; o++) begin
-        acc[o] <= (tok_first[DT] ? bias_aligned[o] : acc[o]) + ACC_W'(signed'(lane_sum[o]));
+  for (genvar o = 0; o < OUT_PAR; o++) begin : gen_acc
+    logic lane_valid, lane_first;  // copies of tok_valid[DT] and tok_first[DT]
+    always_ff @(posedge clk) begin
+      if (rst) lane_valid <= 1'b0;
+      else if (adv[en_of(o, 0)]) lane_valid <= tok_valid[DT-1];
+    end
+    always_ff @(posedge clk) begin
+      if (adv[en_of(o, 0)]) lane_first <= tok_first[DT-1];
+      if (adv[en_of(o, 0)] && lane_valid) begin
+        acc[o] <= (lane_first ? bias_aligned[o] : acc[o]) + ACC_W'(signed'(lane_sum[o]));
       end
     end
   end
@@ -302,25 +341,28 @@ module fixed_linear #(
         .OUT_SIGNED(OUT_SIGNED)
     ) u_requant (
         .clk,
-        .en      (advance),
+        .en      (adv[en_of(o, 0)]),
         .data_in (acc[o]),
         .data_out(result[o])
     );
   end
 
-  always_ff @(posedge clk) begin
-    if (rst) result_valid <= 1'b0;
-    else if (advance) result_valid <= acc_done;
+  for (genvar a = 0; a <= NE; a++) begin : gen_result_valid
+    always_ff @(posedge clk) begin
+      if (rst) result_valid[a] <= 1'b0;
+      else if (adv[a]) result_valid[a] <= acc_done;
+    end
   end
 
   skid_buffer #(
-      .LANES(OUT_PAR),
-      .WIDTH(OUT_WIDTH)
+      .LANES       (OUT_PAR),
+      .WIDTH       (OUT_WIDTH),
+      .READY_COPIES(NE + 1)
   ) u_out (
       .clk,
       .rst,
       .data_in       (result),
-      .data_in_valid (result_valid),
+      .data_in_valid (result_valid[NE]),
       .data_in_ready (result_ready),
       .data_out,
       .data_out_valid,
