@@ -111,8 +111,12 @@ module stream_fifo #(
       end
     end
 
+    // Every accepted beat is written at wr_ptr, also one that goes straight to the output register
+    // (wr_ptr then stays, and the slot is free): the memory's write enable is push alone, which
+    // does not wait for data_out_ready, so the consumer's ready does not fan out to every memory
+    // cell in the same cycle.
     always_ff @(posedge clk) begin
-      if (buf_write) mem[wr_ptr] <= data_in;
+      if (push) mem[wr_ptr] <= data_in;
       if (buf_read) data_out <= mem[rd_ptr];
       else if (bypass && push) data_out <= data_in;
     end
