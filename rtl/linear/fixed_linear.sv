@@ -15,9 +15,10 @@
 // adder level; the accumulator adds the sum (or starts from the bias on a group's first step);
 // fixed_requant_reg rounds the finished accumulator into its register; a skid_buffer offers the
 // beat. data_in_ready depends only on flip-flops (never on data_out_ready in the same cycle).
-// The enable `advance` reaches every datapath register, so it is built in NE + 1 identical copies
-// (each from its own copy of the result-valid and ready flip-flops): copy NE for the control,
-// copies 0 .. NE-1 for the datapath, multiply-accumulate lane (o, i) taking copy
+// The enable `advance` reaches every datapath register, so it is built in NE + 2 identical copies
+// (each from its own copy of the result-valid and ready flip-flops): copy NE + 1 for the control,
+// copy NE for the weight ROM's read register, copies 0 .. NE-1 for the rest of the datapath,
+// multiply-accumulate lane (o, i) taking copy
 // (o * IN_PAR + i) * NE / (OUT_PAR * IN_PAR), NE = min(ceil(OUT_PAR * IN_PAR / 4), 64). No enable
 // net then drives more than about four lanes' registers (up to 64 copies), which keeps a wide
 // layer's clock at its multipliers' pace.
@@ -150,13 +151,13 @@ module fixed_linear #(
   logic [AW-1:0] rom_addr;   // g * C + c: the weight word of the step
   logic first_group, last_step, last_group, have_operand, step, advance;
   // Copies of the requantizer register's valid flag, of the skid_buffer's ready and of the
-  // enable they make; copy NE is the control's.
-  logic [NE:0] result_valid, result_ready, adv;
+  // enable they make; copy NE + 1 is the control's, copy NE the weight ROM's.
+  logic [NE+1:0] result_valid, result_ready, adv;
 
   // Every register level moves when the requantizer's register is empty or being taken; the
   // skid_buffer's ready is a flip-flop, so data_in_ready depends on registers only.
   assign adv = ~result_valid | result_ready;
-  assign advance = adv[NE];
+  assign advance = adv[NE+1];
   assign first_group = group_idx == '0;
   assign last_step = step_idx == CW'(C - 1);
   assign last_group = group_idx == GW'(G - 1);
@@ -196,20 +197,20 @@ module fixed_linear #(
   end
 
   // The weights of the issued step: a synchronous read of the weight ROM.
-  // The ROM's read register takes the control's enable copy: synthesis turns a read enable into
-  // a multiplexer on the (few) address bits, so it does not fan out to the word.
+  // The ROM's read register takes one enable copy of its own: with an enable per lane, Yosys
+  // rebuilds a LUT ROM around the address counter, a longer path than the word's fan-out.
   logic [WWORD-1:0] w_issue;
   if (ROM_IN_BRAM) begin : gen_bram_weights
     logic [WWORD-1:0] weight_mem[G*C];
     initial $readmemh(WEIGHTS_FILE, weight_mem);
     always_ff @(posedge clk) begin
-      if (advance) w_issue <= weight_mem[int'(rom_addr)];
+      if (adv[NE]) w_issue <= weight_mem[int'(rom_addr)];
     end
   end else begin : gen_logic_weights
     (* rom_style = "logic" *) logic [WWORD-1:0] weight_mem[G*C];
     initial $readmemh(WEIGHTS_FILE, weight_mem);
     always_ff @(posedge clk) begin
-      if (advance) w_issue <= weight_mem[int'(rom_addr)];
+      if (adv[NE]) w_issue <= weight_mem[int'(rom_addr)];
     end
   end
 
@@ -347,7 +348,7 @@ module fixed_linear #(
     );
   end
 
-  for (genvar a = 0; a <= NE; a++) begin : gen_result_valid
+  for (genvar a = 0; a <= NE + 1; a++) begin : gen_result_valid
     always_ff @(posedge clk) begin
       if (rst) result_valid[a] <= 1'b0;
       else if (adv[a]) result_valid[a] <= acc_done;
@@ -357,12 +358,12 @@ module fixed_linear #(
   skid_buffer #(
       .LANES       (OUT_PAR),
       .WIDTH       (OUT_WIDTH),
-      .READY_COPIES(NE + 1)
+      .READY_COPIES(NE + 2)
   ) u_out (
       .clk,
       .rst,
       .data_in       (result),
-      .data_in_valid (result_valid[NE]),
+      .data_in_valid (result_valid[NE+1]),
       .data_in_ready (result_ready),
       .data_out,
       .data_out_valid,
