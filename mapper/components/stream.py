@@ -210,6 +210,7 @@ class StreamJoin(Component):
 @register
 class StreamResize(Component):
     name = "stream_resize"
+    output_skid = True
     kind = "stream"
     summary = "lane-count adapter (gather / split)"
     depends = ("skid_buffer",)
