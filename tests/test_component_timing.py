@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from golden.fixed import FixedType
 from mapper.components import LIBRARY, Component
+from mapper.graph import Fold, Node
+from quant.config import LayerFormats
 from sim import runner
 
 CASES = [pytest.param(comp, i, id=f"{comp.name}-{i}") for comp in LIBRARY.values() for i in comp.timed_sweeps]
@@ -44,3 +47,20 @@ def test_latency_and_initiation_interval(comp: Component, index: int) -> None:
 def test_every_benched_component_states_its_timing() -> None:
     missing = [c.name for c in LIBRARY.values() if c.bench and not c.timed_sweeps]
     assert not missing, f"no timed sweep entry: {missing}"
+
+
+@pytest.mark.parametrize("index", LIBRARY["stream_resize"].timed_sweeps)
+def test_the_resize_model_takes_and_gives_beats_at_the_measured_spacing(index: int) -> None:
+    # A fork waits for its slowest consumer's accept times, so a split's model must take one input
+    # beat per R cycles as its bench measures (test_latency_and_initiation_interval), not one per
+    # cycle (the encoder layer's latency was 42 cycles longer than modelled until it did).
+    comp = LIBRARY["stream_resize"]
+    params = comp.sweep()[index]
+    want = comp.timing(params)
+    fold = Fold(params["IN_LANES"], params["OUT_LANES"])
+    t = FixedType(params["WIDTH"], 0)
+    beats = 8 * max(fold.in_lanes, fold.out_lanes) // fold.in_lanes
+    node = Node("r", "resize", (beats * fold.in_lanes,), (beats * fold.in_lanes,), LayerFormats(t, None, None, t))
+    offered = list(range(beats))  # a producer offering a beat every cycle
+    assert spacings(comp.accept_times(node, fold, offered)) == {want.in_spacing}
+    assert spacings(comp.beat_times(node, fold, offered)) == {want.out_spacing}

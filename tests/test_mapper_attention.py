@@ -95,15 +95,6 @@ def test_refusals_name_the_node() -> None:
 
 
 @pytest.mark.sim
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: with the folding the calibrated resource costs choose, the main path measures "
-    "42 cycles more latency than modelled (2740 vs 2698), so the skip-path FIFO sized from the model "
-    "is 42 short and the rate drops to 1066 cycles; still bit-exact. It appears only when the Q, K "
-    "and V linears fed by one fork all replay (8x8 lanes): forcing any one of them back to one "
-    "input lane gives measured = predicted, so the fork's beat model under several replaying "
-    "consumers is the suspect (README, Known limits)",
-)
 def test_encoder_layer_bit_exact_and_on_time(tmp_path) -> None:  # type: ignore[no-untyped-def]
     enc = bert_encoder()
     r = run_flow(enc, sequences(6), tmp_path / "enc", cycles=1024, synth=False)

@@ -31,6 +31,7 @@ def table(node: Node) -> IntArray:
 @register
 class FixedLut(Elementwise):
     name = "fixed_lut"
+    output_skid = True
     kind = "act"
     summary = (
         "per-lane table lookup: any activation (sigmoid, tanh, GELU, SiLU, exp) on inputs up to 12 bits; "

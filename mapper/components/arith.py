@@ -171,6 +171,7 @@ class _Requantizing(Elementwise):
 @register
 class FixedCast(_Requantizing):
     name = "fixed_cast"
+    output_skid = True
     kind = "arith"
     summary = "streaming requantize"
     ops = ("cast",)
@@ -200,6 +201,7 @@ class FixedCast(_Requantizing):
 @register
 class FixedRelu(_Requantizing):
     name = "fixed_relu"
+    output_skid = True
     kind = "arith"
     summary = "ReLU then requantize (unsigned output allowed)"
     depends = ("fixed_cast",)
@@ -230,6 +232,7 @@ class FixedRelu(_Requantizing):
 @register
 class FixedAdd(Elementwise):
     name = "fixed_add"
+    output_skid = True
     kind = "arith"
     summary = "element-wise add of two streams, formats aligned"
     depends = ("fixed_requant_reg", "pipe_ctrl", "skid_buffer", "stream_join")
@@ -309,6 +312,7 @@ class FixedAdd(Elementwise):
 @register
 class FixedMul(Component):
     name = "fixed_mul"
+    output_skid = True
     kind = "arith"
     summary = "element-wise product of two streams (gating, attention), exact product then one requantization"
     depends = ("fixed_requant_reg", "mult_pipe", "pipe_ctrl", "skid_buffer", "stream_join")

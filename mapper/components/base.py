@@ -139,6 +139,11 @@ class Component:
     #: The sweep entry its Fmax is judged at (``make timing``): the largest in logic and
     #: arithmetic width; None: the last one.
     fmax_sweep: ClassVar[int | None] = None
+    #: Its data_out comes straight from a skid_buffer (two beats, registered ready): a beat its
+    #: consumer refuses waits there with the next one behind it before the component stalls, which
+    #: FIFO sizing counts on (:func:`mapper.passes.schedule.fifo_depth`). False (no such slack
+    #: counted): a single output register, or a fork, whose refused beat holds up its other outputs.
+    output_skid: ClassVar[bool] = False
     #: Points of its calibration grid ``make calibrate`` synthesizes (see ``calibration_grid``).
     calibration_points: ClassVar[int] = 24
     #: Deliberate bugs in this component's file and the benches that must catch them.

@@ -136,6 +136,7 @@ class ConvWindow(Component):
 @register
 class FixedConv2d(Component):
     name = "fixed_conv2d"
+    output_skid = True
     kind = "conv"
     summary = "2-D convolution: conv_window + fixed_linear"
     depends = ("fixed_linear", "conv_window")

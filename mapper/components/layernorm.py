@@ -132,6 +132,7 @@ _S8_6, _S8_4 = FixedType(8, 6), FixedType(8, 4)
 @register
 class FixedLayernorm(Component):
     name = "fixed_layernorm"
+    output_skid = True
     kind = "attn"
     summary = (
         "integer layer norm over rows of N channels: exact mean and variance, exact isqrt, rounded "

@@ -236,6 +236,7 @@ def layer_resources(node: Node, k: int, n: int, fold: Fold) -> Resources:
 @register
 class FixedLinear(Component):
     name = "fixed_linear"
+    output_skid = True
     kind = "linear"
     summary = "folded y = W x + b"
     depends = ("fixed_requant_reg", "add_tree", "mult_pipe", "skid_buffer")

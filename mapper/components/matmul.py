@@ -57,6 +57,7 @@ def matmul_schedule(
 @register
 class FixedMatmul(Component):
     name = "fixed_matmul"
+    output_skid = True
     kind = "attn"
     summary = (
         "product of two activation streams per head, y = requant((A B^T or A B) * SCALE): attention "

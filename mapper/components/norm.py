@@ -28,6 +28,7 @@ from sim.memimage import pack_lanes, write_memh
 @register
 class FixedAffine(Component):
     name = "fixed_affine"
+    output_skid = True
     kind = "norm"
     summary = (
         "per-channel y = requant(x * scale + shift) (inference batch-norm, layer scale); CHANNELS/LANES "

@@ -39,6 +39,7 @@ def window_size(node: Node) -> int:
 @register
 class PoolMax(Component):
     name = "pool_max"
+    output_skid = True
     kind = "pool"
     summary = "per-lane max over each window (max pooling)"
     depends = ("skid_buffer",)
@@ -103,6 +104,7 @@ class PoolMax(Component):
 @register
 class PoolAvg(Component):
     name = "pool_avg"
+    output_skid = True
     kind = "pool"
     summary = (
         "per-lane average over each window (average pooling): exact sum times round(2**RECIP_FRAC / WINDOW), "

@@ -69,6 +69,7 @@ def softmax_schedule(params: dict[str, Any], in_times: list[int]) -> list[int]:
 @register
 class FixedSoftmax(Component):
     name = "fixed_softmax"
+    output_skid = True
     kind = "attn"
     summary = (
         "row-wise integer softmax: max subtraction, exponent table, exact sum, rounded reciprocal "

@@ -210,6 +210,7 @@ class StreamJoin(Component):
 @register
 class StreamResize(Component):
     name = "stream_resize"
+    output_skid = True
     kind = "stream"
     summary = "lane-count adapter (gather / split)"
     depends = ("skid_buffer",)
@@ -248,6 +249,18 @@ class StreamResize(Component):
             r = fold.out_lanes // fold.in_lanes
             return [times[(j + 1) * r - 1] + 1 for j in range(len(times) // r)]
         return _passthrough_times(times, fold.in_lanes // fold.out_lanes)  # split into r beats
+
+    def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        """A gather takes a beat per cycle; a split takes its next input beat only once the
+        previous one's last piece leaves (``data_in_ready`` waits for ``left == 0``): ``R`` cycles
+        after the previous take at the earliest. What a fork in front of a split waits for."""
+        if fold.out_lanes >= fold.in_lanes:
+            return list(times)
+        r = fold.in_lanes // fold.out_lanes
+        taken: list[int] = []
+        for t in times:
+            taken.append(max(t, taken[-1] + r) if taken else t)
+        return taken
 
     def resource_terms(self, params: dict[str, Any]) -> Terms:
         """Gather: the lanes collected so far (registers); split: the input beat (registers) and

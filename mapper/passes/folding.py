@@ -10,10 +10,11 @@ keeps up with ``T``, which balances the pipeline.
 ``insert_plumbing``: neighbours whose lane counts differ are joined by a ``resize`` node
 (stream_resize; one lane count must divide the other). A node whose component asks for an input
 buffer gets a ``fifo`` node in front of it (not right after the input port, whose producer holds
-its beats anyway), ``max(2, beats)`` deep: fixed_linear only accepts input during its first output
-group, so a FIFO holding one whole input vector lets the producer go on while the later groups
-replay the stored vector. A chain of ready/valid stages cannot deadlock, so the depth is chosen
-for rate, not for liveness.
+its beats anyway): fixed_linear only accepts input during its first output group, so a FIFO lets
+the producer go on while the later groups replay the stored vector. Folding costs it at
+``max(2, beats)`` (one whole input vector, the upper bound); it is then sized from the beat
+schedule (:func:`sized_fifo_depth`), like the FIFOs on the early branch of a join. A chain of
+ready/valid stages cannot deadlock, so the depth is chosen for rate, not for liveness.
 
 ``annotate``: RTL parameters, cycles and resources of every node; the pipeline's initiation
 interval (the largest node cycles), its latency (one vector's beat times through every node's
@@ -230,9 +231,14 @@ def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
     return g
 
 
-def replay_fifo_depth(arrivals: list[int], departures: list[int]) -> int:
-    """Depth of a FIFO in front of a replaying node: the schedule's need, 2 at least (full rate)."""
-    return max(2, schedule.fifo_depth(arrivals, departures))
+def sized_fifo_depth(g: Graph, fifo: str, arrivals: list[int], departures: list[int]) -> int:
+    """Depth of FIFO node ``fifo`` from the cycles its producer offers each beat and its consumer
+    takes it (:func:`schedule.fifo_depth`): refused beats may wait in the producer's output
+    skid_buffer when its component has one (``output_skid``; a fork has not: a beat one consumer
+    refuses holds up the others)."""
+    src = g[g.producer(fifo)]
+    skid = not src.is_port and components.get(src.component).output_skid
+    return schedule.fifo_depth(arrivals, departures, skid)
 
 
 def _size_replay_fifos(g: Graph) -> None:
@@ -241,8 +247,9 @@ def _size_replay_fifos(g: Graph) -> None:
     initiation interval, as the branch FIFOs are: the producer offers its beats as the schedule
     says, the consumer takes them as its model says with its state carried from one inference to
     the next (a vector's first step waits for the previous vector's replay), and the depth is the
-    smallest that never refuses an arriving beat. ``input_buffer`` is the upper bound (one whole
-    input vector); where the producer is slower than one beat per cycle, fewer suffice."""
+    smallest that keeps both schedules (:func:`sized_fifo_depth`). ``input_buffer`` is the upper
+    bound (one whole input vector); where the producer is slower than one beat per cycle, fewer
+    suffice."""
     fifos = [n.name for n in g if n.op == "fifo" and not n.attrs.get("branch")]
     if not fifos:
         return
@@ -251,7 +258,7 @@ def _size_replay_fifos(g: Graph) -> None:
         node = g[g.consumers(f)[0]]
         offers = [t for run in runs for t in run[g.producer(f)]]
         takes = components.get(node.component).accept_times(node, node.fold, [t for run in runs for t in run[f]])
-        g[f].attrs["depth"] = replay_fifo_depth(offers, takes)
+        g[f].attrs["depth"] = sized_fifo_depth(g, f, offers, takes)
 
 
 def _set_cycles(g: Graph) -> int:
@@ -278,9 +285,8 @@ def _insert_branch_fifos(g: Graph) -> None:
 
     Beat times come from the schedule (:mod:`mapper.passes.schedule`) of enough consecutive
     inferences, one every initiation interval, to cover the pipeline's latency; the depth is the
-    smallest that never refuses an arriving beat (:func:`schedule.fifo_depth`), 2 at least for full
-    rate. Inserting a FIFO delays its branch by a cycle, so the analysis runs again until every
-    waiting input has one.
+    smallest that keeps both schedules (:func:`sized_fifo_depth`). Inserting a FIFO delays its
+    branch by a cycle, so the analysis runs again until every waiting input has one.
     """
     joins = [n.name for n in g if len(g.producers(n.name)) > 1]
     if not joins:
@@ -315,7 +321,7 @@ def _size_branch_fifos(g: Graph, joins: list[str]) -> None:
             if g[f].op == "fifo" and g[f].attrs.get("branch"):
                 src = g.producer(f)
                 offers = [t for run in runs for t in run[src]]
-                g[f].attrs["depth"] = max(2, schedule.fifo_depth(offers, takes))
+                g[f].attrs["depth"] = sized_fifo_depth(g, f, offers, takes)
 
 
 def predict_latency(g: Graph) -> int:

@@ -11,7 +11,7 @@ out of the fork's input register and ``r_i`` the latest consumer's accept time o
 fixed point, reached in a few rounds).
 
 The model assumes every stream can hold what its producer offers before its consumer takes it,
-which is what the FIFOs on reconvergent paths are sized for (:func:`branch_fifo_depths`).
+which is what the FIFOs on reconvergent paths are sized for (:func:`fifo_depth`).
 """
 
 from __future__ import annotations
@@ -70,14 +70,49 @@ def take_times(g: Graph, schedule: dict[str, list[int]], name: str) -> list[list
     return components.get(node.component).operand_accept_times(node, node.fold, operands)
 
 
-def fifo_depth(arrivals: list[int], departures: list[int]) -> int:
-    """Smallest stream_fifo depth that takes beat ``i`` at ``arrivals[i]`` and gives it up at
-    ``departures[i]`` (beats in order): at each arrival the FIFO must hold fewer than DEPTH beats,
-    counting those written before that cycle and not read before it (stream_fifo's ready looks
-    only at its fill level, not at a read in the same cycle)."""
-    depth, read = 1, 0
+def fifo_depth(arrivals: list[int], departures: list[int], skid: bool = False) -> int:
+    """Smallest stream_fifo depth that takes beat ``i`` offered at ``arrivals[i]`` and gives it up
+    at ``departures[i]`` (beats in order) without changing either schedule.
+
+    Without ``skid`` the FIFO must never refuse a beat: at each arrival it must hold fewer than
+    DEPTH beats, counting those written before that cycle and not read before it (stream_fifo's
+    ready looks only at its fill level, not at a read in the same cycle). With ``skid`` the
+    producer's output is a skid_buffer (two beats, registered ready): a refused beat waits there
+    and enters the FIFO later, which changes nothing as long as it is still offered by its
+    departure and the producer never finds its skid_buffer full (:func:`_keeps_schedule`).
+    """
+    never_refuses, read = 1, 0
     for k, a in enumerate(arrivals):
         while read < len(departures) and departures[read] < a:
             read += 1
-        depth = max(depth, k - read + 1)
-    return depth
+        never_refuses = max(never_refuses, k - read + 1)
+    if not skid:
+        return never_refuses
+    low, high = 1, never_refuses  # the smallest depth that keeps the schedules: monotonic in depth
+    while low < high:
+        mid = (low + high) // 2
+        if _keeps_schedule(arrivals, departures, mid):
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def _keeps_schedule(arrivals: list[int], departures: list[int], depth: int) -> bool:
+    """Whether a ``depth``-beat stream_fifo behind a skid_buffer output keeps both schedules.
+
+    Beat ``i`` enters the FIFO at ``w_i = max(a_i, w_{i-1} + 1, d_{i-depth} + 1)`` (the skid buffer
+    offers one beat per cycle; the FIFO takes it once beat ``i - depth`` has left, the cycle after,
+    as its ready is registered) and is offered the cycle after: it must be by ``d_i``. The producer
+    pushes beat ``i`` into its skid buffer at ``a_i - 1``, which holds two beats: beat ``i - 2``
+    must have entered the FIFO before then.
+    """
+    written: list[int] = []
+    for i, a in enumerate(arrivals):
+        w = max(a, written[-1] + 1) if written else a
+        if i >= depth:
+            w = max(w, departures[i - depth] + 1)
+        if w + 1 > departures[i] or (i >= 2 and written[i - 2] > a - 2):
+            return False
+        written.append(w)
+    return True
