@@ -886,8 +886,23 @@ def run(
     return result
 
 
+#: A stream checker's report of a stream still waiting when the run stopped (sim/hdl/stream_checker.sv).
+STALL_LINE = re.compile(r"stream_stall: \S+?\.(\w+(?:\[\d+\])?): .*\(\w+\.u_dut\.(\w+)\.u_stream_check_\w+\.gen_stream")
+
+
+def _waiting_streams(log: str) -> list[str]:
+    """``instance.port`` of every stream between the design's instances (not inside them) whose
+    checker saw it offer a beat that was not taken until the run stopped."""
+    found = [f"{m.group(2)}.{m.group(1)}" for m in map(STALL_LINE.search, log.splitlines()) if m]
+    return sorted(set(found))
+
+
 def _failure(spec: HarnessSpec, prefix: str, log: str, rc: int) -> str:
     problems = _problems(log)
+    if "harness: deadlock" in log:
+        waiting = _waiting_streams(log)
+        if waiting:
+            problems.append(f"streams of the design left waiting (valid, not ready): {', '.join(waiting)}")
     body = "\n  ".join(problems) if problems else "\n  ".join(log.splitlines()[-15:])
     return f"{spec.top}: harness run failed {prefix}(exit {rc}):\n  {body}"
 

@@ -132,6 +132,12 @@ def test_a_skip_fifo_far_too_short_deadlocks(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(schedule, "fifo_depth", lambda a, d, skid=False: 2)
     stuck = run_flow(_res_mlp(), x, tmp_path / "stuck", cycles=16, synth=False, seed=3)
     assert stuck.errors and "deadlock" in stuck.errors[0]
+    # The report names the streams left waiting: the skip FIFO is full, so its input waits.
+    g = stuck.graph
+    skip = next(n for n in g if n.op == "fifo" and g[g.consumers(n.name)[0]].op == "add")
+    waiting = [ln for ln in stuck.errors[0].splitlines() if "left waiting" in ln]
+    assert len(waiting) == 1 and f"u_{skip.name}.data_in" in waiting[0], stuck.errors[0]
+    assert f"u_{g.consumers(skip.name)[0]}.data_in_" in waiting[0]  # the add holds one operand
 
 
 @pytest.mark.sim

@@ -25,6 +25,10 @@
 //   WIDTH  data bits
 //
 // Cycles count rising edges of clk from time 0, the failing edge numbered by the edges before it.
+//
+// When the run ends (a deadlock stops it) with the stream offering a beat that has not been taken
+// for at least 16 cycles, the checker prints "stream_stall: <NAME>: valid and not ready for the
+// last <n> cycles (<instance path>)", so a deadlock report can name the streams that wait.
 module stream_checker #(
     parameter string NAME  = "stream",  // name in messages
     parameter int    INDEX = -1,        // entry of a stream vector, -1 for none
@@ -37,14 +41,17 @@ module stream_checker #(
     input logic             ready
 );
   longint unsigned cycle;
+  longint unsigned stalled;  // cycles in a row with valid high and ready low, up to this one
   string label;
   int xfd;  // X trace file of the two-run X check, 0 when off
   logic xcompare;  // 1: compare with the trace, 0: record it
   logic xended;  // the recorded trace has ended
 
   initial cycle = 0;
+  initial stalled = 0;
   always @(posedge clk) begin
     cycle <= cycle + 1;
+    stalled <= !rst && valid && !ready ? stalled + 1 : 0;
   end
 
   initial begin
@@ -119,5 +126,6 @@ module stream_checker #(
 
   final begin
     if (xfd != 0) $fclose(xfd);
+    if (stalled >= 16) $display("stream_stall: %s: valid and not ready for the last %0d cycles (%m)", label, stalled);
   end
 endmodule
