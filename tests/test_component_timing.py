@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mapper.components import LIBRARY, Component
+from mapper.components.window_model import bench_node, window_run
 from sim import runner
 
 CASES = [pytest.param(comp, i, id=f"{comp.name}-{i}") for comp in LIBRARY.values() for i in comp.timed_sweeps]
@@ -44,3 +45,20 @@ def test_latency_and_initiation_interval(comp: Component, index: int) -> None:
 def test_every_benched_component_states_its_timing() -> None:
     missing = [c.name for c in LIBRARY.values() if c.bench and not c.timed_sweeps]
     assert not missing, f"no timed sweep entry: {missing}"
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("index", [1, 4, 5])
+def test_conv_window_handshakes_follow_the_model_cycle_by_cycle(index: int) -> None:
+    """conv_window without input gaps or output stalls (one and several window pixels per beat):
+    every pixel taken and every window beat offered in the cycle window_run predicts, images
+    streaming back to back."""
+    comp = LIBRARY["conv_window"]
+    params = comp.sweep()[index]
+    groups = 4
+    result = comp.run(params, runner.RunOptions(seed=5, groups=groups, gap_prob=0.0, stall_prob=0.0), tag="exact")
+    ins, outs = result["input_cycles"]["data_in"], result["output_cycles"]["data_out"]
+    node = bench_node(params, "CHANNELS")
+    run = window_run(node, [0] * len(ins), 0, params["WINDOW_PAR"])
+    assert [ins[0] + t for t in run.taken] == ins
+    assert [ins[0] + t for t in run.beats] == outs

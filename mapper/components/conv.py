@@ -66,6 +66,7 @@ class ConvWindow(Component):
         "KERNEL_W": 3,
         "STRIDE": 1,
         "PADDING": 0,
+        "WINDOW_PAR": 1,
     }
     groups = 30  # one group is a whole image: 30 images are 120 to 8,100 window beats
     sweeps = (
@@ -86,13 +87,28 @@ class ConvWindow(Component):
             "STRIDE": 2,
             "PADDING": 1,
         },
+        # 4 of a 3x3 window's 9 pixels per beat: the third beat holds one pixel and 3 zero ones
+        {"CHANNELS": 3, "IMG_H": 5, "IMG_W": 6, "PADDING": 1, "WINDOW_PAR": 4},
+        # the whole 3x2 window in one beat, stride 2 with padding
+        {
+            "CHANNELS": 2,
+            "DATA_WIDTH": 4,
+            "IMG_H": 6,
+            "IMG_W": 7,
+            "KERNEL_H": 3,
+            "KERNEL_W": 2,
+            "STRIDE": 2,
+            "PADDING": 1,
+            "WINDOW_PAR": 6,
+        },
     )
-    timed_sweeps = (0, 1, 2, 3)
+    timed_sweeps = (0, 1, 2, 3, 4, 5)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One image every ``cycles`` (the mapper's model); windows leave before the image ends."""
+        c = params["CHANNELS"]
         node = bench_node(params, "CHANNELS")
-        return BenchTiming(interval=self.cycles(node, Fold(params["CHANNELS"], params["CHANNELS"])), latency=None)
+        return BenchTiming(interval=self.cycles(node, Fold(c, c, params["WINDOW_PAR"])), latency=None)
 
     def folds(self, node: Node) -> list[Fold]:
         return image_lanes(node)
@@ -108,9 +124,11 @@ class ConvWindow(Component):
             "KERNEL_W": kw,
             "STRIDE": s,
             "PADDING": p,
+            "WINDOW_PAR": fold.window,
         }
 
     def golden(self, node: Node, x: IntArray) -> IntArray:
+        """One window pixel per beat (the mapper's pooling windows; ``folds`` offers no other)."""
         c, h, w = image(node)
         kh, kw = node.attrs["kernel"]
         s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
@@ -118,13 +136,13 @@ class ConvWindow(Component):
         return np.stack([sliding_windows(img, (kh, kw), s, p).reshape(-1) for img in imgs])
 
     def cycles(self, node: Node, fold: Fold) -> int:
-        return window_period(node, 0)
+        return window_period(node, 0, fold.window)
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return window_beat_times(node, times, 0)
+        return window_beat_times(node, times, 0, fold.window)
 
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return window_schedule(node, times, 0)[1]
+        return window_schedule(node, times, 0, fold.window)[1]
 
     def resource_terms(self, params: dict[str, Any]) -> Terms:
         return window_terms(params)
