@@ -105,6 +105,7 @@ class ConvWindow(Component):
         },
     )
     timed_sweeps = (0, 1, 2, 3, 4, 5)
+    fmax_sweep = 3  # the point measured in fmax_ecp5.json (not re-measured with WINDOW_PAR > 1)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One image every ``cycles`` (the mapper's model); windows leave before the image ends."""
