@@ -38,3 +38,20 @@ def sliding_windows(image_hwc: npt.ArrayLike, kernel: tuple[int, int], stride: i
                 i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride, :
             ]
     return out
+
+
+def window_beats(
+    image_hwc: npt.ArrayLike, kernel: tuple[int, int], stride: int, padding: int, window_par: int
+) -> IntArray:
+    """conv_window's output beats of one image with ``window_par`` window pixels per beat: shape
+    ``(OH * OW * Q, window_par * C)``, ``Q = ceil(KH * KW / window_par)`` beats per window, a
+    beat's pixels in window raster order with the channels innermost, the last beat of a window
+    padded with zero pixels when ``window_par`` does not divide ``KH * KW``."""
+    windows = sliding_windows(image_hwc, kernel, stride, padding)
+    oh, ow, kh, kw, c = windows.shape
+    if not 1 <= window_par <= kh * kw:
+        raise ValueError(f"window_beats: window_par {window_par} must be in 1 .. {kh * kw} (the window's pixels)")
+    q = -(-kh * kw // window_par)
+    flat = windows.reshape(oh * ow, kh * kw, c)
+    padded = np.pad(flat, ((0, 0), (0, q * window_par - kh * kw), (0, 0)))
+    return padded.reshape(oh * ow * q, window_par * c)

@@ -37,10 +37,13 @@ PORT_OPS = frozenset({"input", "output"})
 
 @dataclass(frozen=True)
 class Fold:
-    """Parallelism of one node: lanes per beat on its input and on its output stream."""
+    """Parallelism of one node: lanes per beat on its input and on its output stream, and for a
+    convolution the window pixels its window generator hands its linear layer per cycle
+    (``window``: conv_window's WINDOW_PAR; 1 for every other node)."""
 
     in_lanes: int
     out_lanes: int
+    window: int = 1
 
 
 @dataclass(frozen=True)

@@ -65,10 +65,16 @@ def write_memh(path: Path, words: list[int], word_bits: int) -> Path:
     return write_text(path, "".join(f"{w:0{digits}x}\n" for w in words))
 
 
-def conv2d_weight_matrix(w_ochw: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """fixed_conv2d's weight matrix from a torch-layout ``(O, C, KH, KW)`` weight: ``(O, KH*KW*C)``
-    with the window's pixels in raster order and the channels innermost."""
+def conv2d_weight_matrix(w_ochw: npt.ArrayLike, window_par: int = 1) -> npt.NDArray[np.int64]:
+    """fixed_conv2d's weight matrix from a torch-layout ``(O, C, KH, KW)`` weight: ``(O, Q*P*C)``
+    with the window's pixels in raster order and the channels innermost, ``P = window_par``
+    window pixels per step and ``Q = ceil(KH*KW / P)`` steps: zero columns for the pixels that
+    pad the last step (none when P divides KH*KW)."""
     wa = np.asarray(w_ochw, dtype=np.int64)
     if wa.ndim != 4:
         raise ValueError(f"conv2d weight must be (O, C, KH, KW), got shape {wa.shape}")
-    return wa.transpose(0, 2, 3, 1).reshape(wa.shape[0], -1)
+    o, c, kh, kw = wa.shape
+    if not 1 <= window_par <= kh * kw:
+        raise ValueError(f"conv2d window_par {window_par} must be in 1 .. {kh * kw} (the window's pixels)")
+    pad = (-(-kh * kw // window_par) * window_par - kh * kw) * c
+    return np.pad(wa.transpose(0, 2, 3, 1).reshape(o, -1), ((0, 0), (0, pad)))

@@ -11,9 +11,11 @@ import pytest
 
 from golden.fixed import FixedType
 from mapper.components import LIBRARY, Component
+from mapper.components.window_model import bench_node
 from mapper.graph import Fold, Node
 from quant.config import LayerFormats
 from sim import runner
+from sim.tb.layer_params import layer_formats
 
 CASES = [pytest.param(comp, i, id=f"{comp.name}-{i}") for comp in LIBRARY.values() for i in comp.timed_sweeps]
 
@@ -64,3 +66,32 @@ def test_the_resize_model_takes_and_gives_beats_at_the_measured_spacing(index: i
     offered = list(range(beats))  # a producer offering a beat every cycle
     assert spacings(comp.accept_times(node, fold, offered)) == {want.in_spacing}
     assert spacings(comp.beat_times(node, fold, offered)) == {want.out_spacing}
+
+
+def _window_node_and_fold(name: str, params: dict) -> tuple[Node, Fold]:
+    """The graph node and fold a conv_window / fixed_conv2d bench parameter set stands for."""
+    if name == "conv_window":
+        c = params["CHANNELS"]
+        return bench_node(params, "CHANNELS"), Fold(c, c, params["WINDOW_PAR"])
+    c, o = params["IN_CHANNELS"], params["OUT_CHANNELS"]
+    node = bench_node(params, "IN_CHANNELS", (o, c, params["KERNEL_H"], params["KERNEL_W"]))
+    node.formats = LayerFormats(*layer_formats(params))
+    return node, Fold(c, params["OUT_PAR"], params["WINDOW_PAR"])
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    ("name", "index"), [("conv_window", 1), ("conv_window", 4), ("conv_window", 5), ("fixed_conv2d", 3)]
+)
+def test_window_handshakes_follow_the_model_cycle_by_cycle(name: str, index: int) -> None:
+    """conv_window and fixed_conv2d without input gaps or output stalls (one and several window
+    pixels per beat): every pixel taken and every output beat offered in the cycle the mapper's
+    accept_times / beat_times predict, images streaming back to back."""
+    comp = LIBRARY[name]
+    params = comp.sweep()[index]
+    result = comp.run(params, runner.RunOptions(seed=5, groups=4, gap_prob=0.0, stall_prob=0.0), tag="exact")
+    ins, outs = result["input_cycles"]["data_in"], result["output_cycles"]["data_out"]
+    node, fold = _window_node_and_fold(name, params)
+    offered = [0] * len(ins)
+    assert [ins[0] + t for t in comp.accept_times(node, fold, offered)] == ins
+    assert [ins[0] + t for t in comp.beat_times(node, fold, offered)] == outs

@@ -20,6 +20,7 @@ from golden.elementwise import mul
 from golden.fixed import INT64_BITS, FixedType, accumulator_width, as_int_array, requantize, shift_round
 from golden.norm import affine
 from golden.pool import avg_recip, avg_reduce
+from golden.window import sliding_windows, window_beats
 
 S32 = FixedType(32, 0)
 
@@ -178,3 +179,16 @@ def test_conv2d_with_32_bit_formats_is_exact() -> None:
     for out_t in (FixedType(32, 8), FixedType(32, -2), FixedType(32, 30, signed=False)):
         got = conv2d(x, w, None, S32, w_t, None, out_t)
         assert got.tolist() == [[[[ref_requantize(2**65, 40, out_t)] * 2] * 2]]
+
+
+def test_window_beats_are_the_windows_in_beats_of_window_par_pixels_zero_padded() -> None:
+    img = np.arange(1, 5 * 6 * 2 + 1).reshape(5, 6, 2)
+    windows = sliding_windows(img, (3, 3), 1, 1)  # (5, 6, 3, 3, 2)
+    assert np.array_equal(window_beats(img, (3, 3), 1, 1, 1), windows.reshape(-1, 2))
+    beats = window_beats(img, (3, 3), 1, 1, 4)  # 3 beats per window, the last one 1 pixel + 3 zero ones
+    assert beats.shape == (30 * 3, 8)
+    per_window = beats.reshape(30, 12, 2)
+    assert np.array_equal(per_window[:, :9], windows.reshape(30, 9, 2))
+    assert not per_window[:, 9:].any() and per_window[:, :9].any()
+    with pytest.raises(ValueError, match="window_par 10 must be in 1 .. 9"):
+        window_beats(img, (3, 3), 1, 1, 10)

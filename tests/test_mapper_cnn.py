@@ -24,7 +24,7 @@ from mapper.components.window_model import window_period, window_run
 from mapper.errors import MappingError
 from mapper.flow import capture_graph as capture
 from mapper.flow import emit_design, fold_graph, run_flow
-from mapper.graph import Node
+from mapper.graph import Fold, Node
 from mapper.network import golden_network, model_integers, quantize_inputs
 from quant.config import QuantConfig
 from quant.transform import quantize_model
@@ -175,21 +175,23 @@ def test_image_reshape_other_than_flatten_before_a_linear_is_refused() -> None:
 def test_cnn_folding_cycles_resources_lanes_and_lint_clean_top(tmp_path: Path) -> None:
     q = _cnn(in_ch=1, mid=8, size=8, classes=10, second_conv=True)
     g = capture(q, _images(2, 1, 8))
-    h = fold_graph(g, 64)  # out of reach: the convolutions set the pace
+    slow = fold_graph(capture(q, _images(2, 1, 8)), 64 * 9)["conv2d"]
+    assert slow.fold == Fold(1, 8, 1) and slow.cycles == 64 * 9  # one window pixel per cycle keeps up
+    h = fold_graph(g, 64)  # one cycle per output pixel: the whole window and all channels at once
     conv = h["conv2d"]
-    # the fastest fold: all 8 channels per beat, one 3x3 window (9 cycles) per output pixel
-    assert conv.fold.in_lanes == 1 and conv.fold.out_lanes == 8
-    assert conv.cycles >= 64 * 9 and h.info.predicted_cycles == conv.cycles
+    assert conv.fold == Fold(1, 8, 9)
+    assert conv.cycles == 64 and h.info.predicted_cycles == conv.cycles
     second = h["conv2d_1"]  # 4x4 image, 8 -> 8 channels: may fold as long as it keeps up
     assert second.fold.in_lanes == 8 and second.cycles <= h.info.predicted_cycles
-    assert second.fold.out_lanes < 8  # it is given no more parallelism than the pace needs
+    # it is given no more parallelism than the pace needs
+    assert second.fold.out_lanes * second.fold.window < 8 * 9
     for node in h:
         if node.op in ("pool_window", "max_pool2d"):
             assert node.fold == type(node.fold)(8, 8)  # one pixel, all its channels, per beat
         for u in h.producers(node.name):
             assert h[u].fold.out_lanes == node.fold.in_lanes
     res = LIBRARY["fixed_conv2d"].resources(conv, conv.fold)
-    assert res.dsp == 8 and res.lut > 0 and res.ff > 0
+    assert res.dsp == 8 * 9 and res.lut > 0 and res.ff > 0  # 9 pixels x 8 output channels of 8 x 8 bits
     design = emit_design(h, tmp_path / "design", top="cnn_top")
     lint = lint_module(design.top_file, design.sources)
     assert lint.clean, lint.messages
@@ -197,7 +199,8 @@ def test_cnn_folding_cycles_resources_lanes_and_lint_clean_top(tmp_path: Path) -
     assert text.count("fixed_conv2d #(") == 2 and text.count("conv_window #(") == 1  # the pool's
     assert text.count("pool_max #(") == 1
     fold = second.fold  # its weight image: (O, KH, KW, C) matrix in fixed_linear's layout
-    words = linear_weight_words(conv2d_weight_matrix(q[3].int_weight().numpy()), 8, fold.out_lanes, 8)
+    matrix = conv2d_weight_matrix(q[3].int_weight().numpy(), fold.window)
+    words = linear_weight_words(matrix, 8 * fold.window, fold.out_lanes, 8)
     image = Path(design.memories["conv2d_1"]["WEIGHTS_FILE"]).read_text().split()
     assert [int(w, 16) for w in image] == words
 
@@ -222,6 +225,28 @@ def test_tiny_cnn_is_bit_exact_under_stalls_and_on_time(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "cnn" / "report.json").read_text())
     assert report["synthesis"]["dsp"] == result.graph.info.resources.dsp
     assert report["synthesis"]["lut"] > 0 and report["simulation"]["mismatches"] == 0
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("target", [72, pytest.param(180, marks=pytest.mark.slow)])
+def test_fast_target_folds_windows_and_is_bit_exact_and_on_time(target: int, tmp_path: Path) -> None:
+    """A target below one window pixel per cycle (6x6 image: 36 output pixels, 9 window pixels
+    each): the folding hands the convolutions several window pixels per step, one of them a
+    count that leaves the window's last step padded with zero pixels (2 or 5 of 9); under
+    random stalls the accelerator stays bit-exact and its cycles per inference and latency are
+    the predicted ones."""
+    q = _cnn(in_ch=2, mid=4, size=6, classes=3, seed=5, second_conv=True)
+    x = _images(10, 2, 6, seed=5)
+    result = run_flow(q, x, tmp_path / "cnn", cycles=target, synth=False, seed=7)
+    assert not result.errors, result.errors[0][:2000]
+    convs = [n for n in result.graph if n.op == "conv2d"]
+    windows = [n.fold.window for n in convs]
+    assert all(w > 1 for w in windows) and any(9 % w for w in windows), windows
+    assert [n.params["WINDOW_PAR"] for n in convs] == windows
+    assert result.golden_model_mismatches == result.mismatches == result.accelerator_model_mismatches == 0
+    assert result.predicted_cycles_per_inference == target
+    assert result.measured_cycles_per_inference == target
+    assert result.measured_latency == result.predicted_latency
 
 
 @pytest.mark.sim

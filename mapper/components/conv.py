@@ -1,8 +1,9 @@
 """Images: the sliding-window generator and the 2-D convolution (rtl/conv/).
 
-Beats of image streams are whole pixels (all channels in lanes); a convolution's ``IN_PAR`` is its
-input channels and only its ``OUT_PAR`` is folded. Golden: ``golden.window.sliding_windows`` and
-``golden.conv.conv2d``.
+Beats of image streams are whole pixels (all channels in lanes). A convolution folds its output
+channels (``OUT_PAR``) and the window pixels its window generator hands its linear layer per step
+(``WINDOW_PAR``, the fold's ``window``): its linear layer's ``IN_PAR`` is ``WINDOW_PAR`` times its
+input channels. Golden: ``golden.window.sliding_windows`` and ``golden.conv.conv2d``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from mapper.components.window_model import (
     image_lanes,
     random_window_parameters,
     window_beat_times,
+    window_beats_per_window,
     window_geometry,
     window_period,
     window_schedule,
@@ -66,6 +68,7 @@ class ConvWindow(Component):
         "KERNEL_W": 3,
         "STRIDE": 1,
         "PADDING": 0,
+        "WINDOW_PAR": 1,
     }
     groups = 30  # one group is a whole image: 30 images are 120 to 8,100 window beats
     sweeps = (
@@ -86,13 +89,29 @@ class ConvWindow(Component):
             "STRIDE": 2,
             "PADDING": 1,
         },
+        # 4 of a 3x3 window's 9 pixels per beat: the third beat holds one pixel and 3 zero ones
+        {"CHANNELS": 3, "IMG_H": 5, "IMG_W": 6, "PADDING": 1, "WINDOW_PAR": 4},
+        # the whole 3x2 window in one beat, stride 2 with padding
+        {
+            "CHANNELS": 2,
+            "DATA_WIDTH": 4,
+            "IMG_H": 6,
+            "IMG_W": 7,
+            "KERNEL_H": 3,
+            "KERNEL_W": 2,
+            "STRIDE": 2,
+            "PADDING": 1,
+            "WINDOW_PAR": 6,
+        },
     )
-    timed_sweeps = (0, 1, 2, 3)
+    timed_sweeps = (0, 1, 2, 3, 4, 5)
+    fmax_sweep = 3  # the point measured in fmax_ecp5.json (not re-measured with WINDOW_PAR > 1)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One image every ``cycles`` (the mapper's model); windows leave before the image ends."""
+        c = params["CHANNELS"]
         node = bench_node(params, "CHANNELS")
-        return BenchTiming(interval=self.cycles(node, Fold(params["CHANNELS"], params["CHANNELS"])), latency=None)
+        return BenchTiming(interval=self.cycles(node, Fold(c, c, params["WINDOW_PAR"])), latency=None)
 
     def folds(self, node: Node) -> list[Fold]:
         return image_lanes(node)
@@ -108,9 +127,11 @@ class ConvWindow(Component):
             "KERNEL_W": kw,
             "STRIDE": s,
             "PADDING": p,
+            "WINDOW_PAR": fold.window,
         }
 
     def golden(self, node: Node, x: IntArray) -> IntArray:
+        """One window pixel per beat (the mapper's pooling windows; ``folds`` offers no other)."""
         c, h, w = image(node)
         kh, kw = node.attrs["kernel"]
         s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
@@ -118,13 +139,13 @@ class ConvWindow(Component):
         return np.stack([sliding_windows(img, (kh, kw), s, p).reshape(-1) for img in imgs])
 
     def cycles(self, node: Node, fold: Fold) -> int:
-        return window_period(node, 0)
+        return window_period(node, 0, fold.window)
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return window_beat_times(node, times, 0)
+        return window_beat_times(node, times, 0, fold.window)
 
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return window_schedule(node, times, 0)[1]
+        return window_schedule(node, times, 0, fold.window)[1]
 
     def resource_terms(self, params: dict[str, Any]) -> Terms:
         return window_terms(params)
@@ -152,6 +173,7 @@ class FixedConv2d(Component):
         "STRIDE": 1,
         "PADDING": 0,
         "OUT_PAR": 1,
+        "WINDOW_PAR": 1,
         **LINEAR_FORMAT,
         "WEIGHTS_FILE": "",
         "BIAS_FILE": "",
@@ -188,16 +210,18 @@ class FixedConv2d(Component):
             "OUT_WIDTH": 4,
             "OUT_FRAC": 1,
         },
+        # 4 window pixels per step (3 steps, the last padded), 2 of 4 output channels per beat
+        {"IN_CHANNELS": 2, "OUT_CHANNELS": 4, "IMG_H": 5, "IMG_W": 4, "PADDING": 1, "OUT_PAR": 2, "WINDOW_PAR": 4},
     )
     groups = 20  # one group is a whole image
-    timed_sweeps = (0, 1, 2)
+    timed_sweeps = (0, 1, 2, 3)
     fmax_sweep = 1
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One image every ``cycles`` (the mapper's model)."""
         c, o = params["IN_CHANNELS"], params["OUT_CHANNELS"]
         node = bench_node(params, "IN_CHANNELS", (o, c, params["KERNEL_H"], params["KERNEL_W"]))
-        return BenchTiming(interval=self.cycles(node, Fold(c, params["OUT_PAR"])), latency=None)
+        return BenchTiming(interval=self.cycles(node, Fold(c, params["OUT_PAR"], params["WINDOW_PAR"])), latency=None)
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """Random (O, C, KH, KW) weights and bias, written in fixed_conv2d's (window-major) layout."""
@@ -205,7 +229,8 @@ class FixedConv2d(Component):
         o, c = int(params["OUT_CHANNELS"]), int(params["IN_CHANNELS"])
         w = random_constants(rng, (o, c, int(params["KERNEL_H"]), int(params["KERNEL_W"])), int(params["W_WIDTH"]))
         b = random_constants(rng, (o,), int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
-        images = write_linear_images({**params, "IN_PAR": c}, conv2d_weight_matrix(w), b, folder)
+        par = int(params["WINDOW_PAR"])
+        images = write_linear_images({**params, "IN_PAR": par * c}, conv2d_weight_matrix(w, par), b, folder)
         out = {**params, "WEIGHTS_FILE": images["WEIGHTS_FILE"], "BIAS_FILE": images.get("BIAS_FILE", "")}
         return out, {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
 
@@ -216,18 +241,26 @@ class FixedConv2d(Component):
         return int(c), int(o)
 
     @staticmethod
-    def _matrix(node: Node) -> IntArray:
-        """The (O, KH*KW*C) matrix of the fixed_linear it runs on every window."""
-        return conv2d_weight_matrix(node.weight)
+    def _linear(node: Node, fold: Fold) -> tuple[int, int, Fold]:
+        """(steps per window Q, the linear layer's IN_FEATURES = Q * WINDOW_PAR * C, its fold)."""
+        c, _ = FixedConv2d._channels(node)
+        q = window_beats_per_window(node, fold.window)
+        return q, q * fold.window * c, Fold(fold.window * c, fold.out_lanes)
 
     def folds(self, node: Node) -> list[Fold]:
+        """Every output-channel fold times every window fold that is the fewest pixels per step
+        for its steps per window (a 3x3 window: 1, 2, 3, 5 or 9 pixels, 9, 5, 3, 2 or 1 steps);
+        the input is a whole pixel, all input channels."""
         c, o = self._channels(node)
-        return [Fold(c, d) for d in divisors(o)]  # IN_PAR is the whole pixel: all input channels
+        _, _, kh, kw, *_ = window_geometry(node)
+        windows = {window_beats_per_window(node, p): p for p in range(kh * kw, 0, -1)}
+        return [Fold(c, d, p) for p in sorted(windows.values()) for d in divisors(o)]
 
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
         c, o = self._channels(node)
         h, w, kh, kw, s, p, _, _ = window_geometry(node)
-        lin = layer_parameters(node, kh * kw * c, o, Fold(c, fold.out_lanes))
+        _, k, lin_fold = self._linear(node, fold)
+        lin = layer_parameters(node, k, o, lin_fold)
         fmt = {k: v for k, v in lin.items() if k not in ("IN_FEATURES", "OUT_FEATURES", "IN_PAR", "OUT_PAR")}
         return {
             "IN_CHANNELS": c,
@@ -239,12 +272,13 @@ class FixedConv2d(Component):
             "STRIDE": s,
             "PADDING": p,
             "OUT_PAR": fold.out_lanes,
+            "WINDOW_PAR": fold.window,
             **fmt,
         }
 
     def memories(self, node: Node, fold: Fold, folder: Path) -> dict[str, str]:
-        c, _ = self._channels(node)
-        return layer_memories(node, self._matrix(node), Fold(c, fold.out_lanes), folder)
+        matrix = conv2d_weight_matrix(node.weight, fold.window)  # (O, Q * WINDOW_PAR * C)
+        return layer_memories(node, matrix, self._linear(node, fold)[2], folder)
 
     def golden(self, node: Node, x: IntArray) -> IntArray:
         c, h, w = image(node)
@@ -260,28 +294,29 @@ class FixedConv2d(Component):
         layer's steps, whichever is longer: the next image's windows may start while the last
         position's later groups are still computed."""
         _, o = self._channels(node)
-        _, _, kh, kw, _, _, oh, ow = window_geometry(node)
-        groups = o // fold.out_lanes
-        return max(window_period(node, (groups - 1) * kh * kw), oh * ow * groups * kh * kw)
+        _, _, _, _, _, _, oh, ow = window_geometry(node)
+        q, groups = window_beats_per_window(node, fold.window), o // fold.out_lanes
+        return max(window_period(node, (groups - 1) * q, fold.window), oh * ow * groups * q)
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        c, o = self._channels(node)
-        _, _, kh, kw, *_ = window_geometry(node)
-        k, groups = kh * kw, o // fold.out_lanes
-        beats = window_beat_times(node, times, (groups - 1) * k)
-        # its fixed_linear: IN_PAR = C, K = KH * KW steps per group, G = groups
-        lat = layer_latency(node, fold, c, groups * k)
-        return [beats[j + k - 1] + lat + g * k for j in range(0, len(beats), k) for g in range(groups)]
+        _, o = self._channels(node)
+        q, _, lin_fold = self._linear(node, fold)
+        groups = o // fold.out_lanes
+        beats = window_beat_times(node, times, (groups - 1) * q, fold.window)
+        # its fixed_linear: IN_PAR = WINDOW_PAR * C, Q steps per group, G = groups
+        lat = layer_latency(node, lin_fold, lin_fold.in_lanes, groups * q)
+        return [beats[j + q - 1] + lat + g * q for j in range(0, len(beats), q) for g in range(groups)]
 
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         _, o = self._channels(node)
-        _, _, kh, kw, *_ = window_geometry(node)
-        return window_schedule(node, times, (o // fold.out_lanes - 1) * kh * kw)[1]
+        q = window_beats_per_window(node, fold.window)
+        return window_schedule(node, times, (o // fold.out_lanes - 1) * q, fold.window)[1]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """The sum of its parts' calibrated estimates: the fixed_linear of the (O, KH*KW*C) matrix
-        at IN_PAR = C and the conv_window of its input image."""
+        """The sum of its parts' calibrated estimates: the fixed_linear of the (O, Q*WINDOW_PAR*C)
+        matrix at IN_PAR = WINDOW_PAR * C and the conv_window of its input image with WINDOW_PAR
+        copies of its line store."""
         c, o = self._channels(node)
-        _, _, kh, kw, *_ = window_geometry(node)
-        window = LIBRARY["conv_window"].resources(node, Fold(c, c))  # the same image, all channels in lanes
-        return layer_resources(node, kh * kw * c, o, Fold(c, fold.out_lanes)) + window
+        _, k, lin_fold = self._linear(node, fold)
+        window = LIBRARY["conv_window"].resources(node, Fold(c, c, fold.window))  # all channels in lanes
+        return layer_resources(node, k, o, lin_fold) + window

@@ -67,12 +67,18 @@ class WindowRun:
     per_image: int
 
 
-def window_run(node: Node, times: list[int], replay: int) -> WindowRun:
+def window_beats_per_window(node: Node, window_par: int) -> int:
+    """Beats of one window with ``window_par`` window pixels per beat: ``ceil(KH * KW / window_par)``."""
+    _, _, kh, kw, *_ = window_geometry(node)
+    return -(-kh * kw // window_par)
+
+
+def window_run(node: Node, times: list[int], replay: int, window_par: int = 1) -> WindowRun:
     """conv_window's handshakes for the images whose pixels are offered at ``times`` (one entry per
     pixel, images back to back; a pixel stays offered until taken and the next is offered the
-    cycle after at the earliest), the consumer taking every beat as soon as it is offered except
-    for ``replay`` cycles after the last beat of a window position (fixed_conv2d's later output
-    groups re-read the stored window).
+    cycle after at the earliest), ``window_par`` window pixels per beat, the consumer taking every
+    beat as soon as it is offered except for ``replay`` cycles after the last beat of a window
+    position (fixed_conv2d's later output groups re-read the stored window).
 
     The model of rtl/conv/conv_window.sv, event by event:
 
@@ -81,10 +87,10 @@ def window_run(node: Node, times: list[int], replay: int) -> WindowRun:
       (window row) of the oldest beat not yet emitted: from the cycle after the last beat of the
       band before the first band whose ``F + DEPTH`` exceeds ``g`` is emitted. So the next
       image's pixels come in while the current image's last bands are emitted (no gap);
-    * window beat ``j`` is emitted ``PIXEL_TO_EMIT`` cycles after the pixel it reads is taken (a
-      padding beat: its image's first pixel), not before the cycle the previous beat is taken
-      (the output register empties then), and from cycle 1 (the beat register fills in cycle 0);
-      it is offered the cycle after it is emitted.
+    * window beat ``j`` is emitted ``PIXEL_TO_EMIT`` cycles after the last of its pixels that read
+      the image is taken (a beat of padding only: its image's first pixel), not before the cycle
+      the previous beat is taken (the output register empties then), and from cycle 1 (the beat
+      register fills in cycle 0); it is offered the cycle after it is emitted.
     """
     h, w, kh, kw, s, p, oh, ow = window_geometry(node)
     depth, pixels = window_depth(node), h * w
@@ -109,35 +115,38 @@ def window_run(node: Node, times: list[int], replay: int) -> WindowRun:
             t = times[g] if not taken else max(times[g], taken[-1] + 1)
             taken.append(max(t, band_done[admit_band - 1] + 1 if admit_band else 0))
 
+    per_window = window_beats_per_window(node, window_par)
     for m in range(images):
         for oy in range(oh):
             for ox in range(ow):
-                for ky in range(kh):
-                    for kx in range(kw):
-                        y, x = oy * s + ky - p, ox * s + kx - p
-                        need = m * pixels + (y * w + x if 0 <= y < h and 0 <= x < w else 0)
-                        take_until(need)
-                        e = max(taken[need] + PIXEL_TO_EMIT, 1, beats[-1] if beats else 0)
-                        c = e + 1
-                        if beats and ky == 0 and kx == 0:
-                            c = max(c, beats[-1] + 1 + replay)
-                        emits.append(e)
-                        beats.append(c)
+                for q in range(per_window):
+                    need = m * pixels  # a beat of padding only waits for its image's first pixel
+                    for k in range(q * window_par, min((q + 1) * window_par, kh * kw)):
+                        y, x = oy * s + k // kw - p, ox * s + k % kw - p
+                        if 0 <= y < h and 0 <= x < w:
+                            need = m * pixels + y * w + x  # raster order: the last one is the latest
+                    take_until(need)
+                    e = max(taken[need] + PIXEL_TO_EMIT, 1, beats[-1] if beats else 0)
+                    c = e + 1
+                    if beats and q == 0:
+                        c = max(c, beats[-1] + 1 + replay)
+                    emits.append(e)
+                    beats.append(c)
             band_done.append(emits[-1])
     take_until(images * pixels - 1)
-    return WindowRun(beats, emits, taken, oh * ow * kh * kw)
+    return WindowRun(beats, emits, taken, oh * ow * per_window)
 
 
-def window_schedule(node: Node, times: list[int], replay: int) -> tuple[list[int], list[int]]:
+def window_schedule(node: Node, times: list[int], replay: int, window_par: int = 1) -> tuple[list[int], list[int]]:
     """(cycle of every window beat, cycle every pixel is taken) of one image in an otherwise empty
     conv_window, from its pixels' offered cycles (see :func:`window_run`)."""
-    run = window_run(node, times, replay)
+    run = window_run(node, times, replay, window_par)
     return run.beats, run.taken
 
 
-def window_beat_times(node: Node, times: list[int], replay: int) -> list[int]:
+def window_beat_times(node: Node, times: list[int], replay: int, window_par: int = 1) -> list[int]:
     """Cycle of every window beat of one image (see :func:`window_run`)."""
-    return window_run(node, times, replay).beats
+    return window_run(node, times, replay, window_par).beats
 
 
 #: Images simulated to find conv_window's steady state.
@@ -145,53 +154,61 @@ PERIOD_IMAGES = 6
 
 
 @functools.lru_cache(maxsize=256)
-def _window_period(geometry: tuple[int, ...], replay: int) -> int:
+def _window_period(geometry: tuple[int, ...], replay: int, window_par: int) -> int:
     h, w, kh, kw, s, p = geometry
     node = Node(name="period", op="period", attrs={"image": (1, h, w), "kernel": (kh, kw), "stride": s, "padding": p})
-    run = window_run(node, [0] * (PERIOD_IMAGES * h * w), replay)
+    run = window_run(node, [0] * (PERIOD_IMAGES * h * w), replay, window_par)
     starts = run.beats[:: run.per_image]
     gaps = {b - a for a, b in zip(starts[1:], starts[2:])}
     if len(gaps) != 1:
-        raise AssertionError(f"conv_window {geometry} replay {replay}: no steady image period ({sorted(gaps)})")
+        raise AssertionError(
+            f"conv_window {geometry} replay {replay} window_par {window_par}: no steady image period ({sorted(gaps)})"
+        )
     return gaps.pop()
 
 
-def window_period(node: Node, replay: int) -> int:
+def window_period(node: Node, replay: int, window_par: int = 1) -> int:
     """Cycles per image of conv_window when pixels arrive whenever asked for and images follow
     each other: the spacing of the images' first window beats in steady state (from the second
     image on; images stream through, so it is the larger of the window beats, with ``replay``
     cycles after each position's last, and the pixels the line store lets in per image)."""
     h, w, kh, kw, s, p, _, _ = window_geometry(node)
-    return _window_period((h, w, kh, kw, s, p), replay)
+    return _window_period((h, w, kh, kw, s, p), replay, window_par)
 
 
 def window_terms(p: dict[str, Any]) -> Terms:
     """conv_window's structural terms from its RTL parameters: position counters, coordinates and
-    raster indices kept incrementally in narrow registers (no products, so no DSP); the line
-    store (LUTRAM once deep enough, which the LUT count leaves out, else registers and read
-    multiplexers); the output register."""
-    bits = p["CHANNELS"] * p["DATA_WIDTH"]
+    raster indices kept incrementally in narrow registers (no products, so no DSP); WINDOW_PAR
+    copies of the line store (LUTRAM once deep enough, which the LUT count leaves out, else
+    registers and read multiplexers), each with its output register (in flip-flops unless the
+    store is in block RAM, whose output register it becomes); every slot beyond the first
+    its read address (an adder of the store's address width and its register)."""
+    par = p["WINDOW_PAR"]
+    pixel = p["CHANNELS"] * p["DATA_WIDTH"]
     depth = line_store_depth(p["KERNEL_H"], p["IMG_W"])
-    store = depth * bits
+    store = depth * pixel
     # Yosys puts a line store of 128 pixels or more and 4 kb or more into block RAM (every
     # calibration point so; 256 x 8 bits and 64 x 192 bits stayed in LUTRAM)
-    bram = rom_bram_tiles(depth, bits) if depth >= 128 and store >= 4096 else 0
+    bram = par * rom_bram_tiles(depth, pixel) if depth >= 128 and store >= 4096 else 0
     counters = sum(math.ceil(math.log2(v + 1)) for v in (p["IMG_H"], p["IMG_W"], p["KERNEL_H"], p["KERNEL_W"]))
-    return Terms(
-        lut={"store": store, "bits": bits, "counters": counters, "base": 1},
-        ff={"store": store, "bits": bits, "counters": counters, "base": 1},
-        bram=bram,
-    )
+    # the output register: a block RAM's own output register when the store is in block RAM
+    bits = 0 if bram else par * pixel
+    terms = {"store": par * store, "bits": bits, "counters": counters, "base": 1}
+    terms["slots"] = (par - 1) * math.ceil(math.log2(depth))
+    return Terms(lut=terms, ff=dict(terms), bram=bram)
 
 
 def random_window_parameters(rng: np.random.Generator) -> dict[str, Any]:
     """One random legal conv_window geometry: 1 to 32 channels of 2 to 16 bits, images 2 to 32
-    pixels a side, kernels 1 to 5, strides 1 and 2, padding 0 to 2."""
+    pixels a side, kernels 1 to 5, strides 1 and 2, padding 0 to 2; one window pixel per beat
+    half the time, else 2 to all of the window's."""
     kh, kw = int(rng.choice((1, 2, 3, 5))), int(rng.choice((1, 2, 3, 5)))
     pad = int(rng.integers(0, min(kh, kw)))
     h = int(rng.choice([v for v in (2, 4, 6, 8, 12, 16, 24, 32) if v + 2 * pad >= kh]))
     w = int(rng.choice([v for v in (2, 4, 6, 8, 12, 16, 24, 32) if v + 2 * pad >= kw]))
+    par = 1 if kh * kw == 1 or rng.random() < 0.5 else int(rng.integers(2, kh * kw + 1))
     return {
+        "WINDOW_PAR": par,
         "CHANNELS": int(rng.choice((1, 2, 3, 4, 8, 16, 32))),
         "DATA_WIDTH": int(rng.choice((2, 3, 4, 6, 8, 12, 16))),
         "IMG_H": h,

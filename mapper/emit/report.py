@@ -27,6 +27,7 @@ def node_rows(g: Graph) -> list[dict[str, Any]]:
                 "parameters": {k: (int(v) if isinstance(v, bool) else v) for k, v in node.params.items()},
                 "in_lanes": node.fold.in_lanes,
                 "out_lanes": node.fold.out_lanes,
+                "window_pixels": node.fold.window,
                 "in_format": str(f.data_in),
                 "out_format": str(f.data_out),
                 "cycles_per_inference": int(node.cycles),

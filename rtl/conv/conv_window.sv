@@ -2,17 +2,22 @@
 //
 // Input: images of IMG_H x IMG_W pixels in raster order, back to back, one pixel per beat with
 // its CHANNELS channels in lanes (lane 0 = channel 0). Output: for every image and every output
-// position (oy, ox) in raster order, KERNEL_H * KERNEL_W beats, the window's pixels (ky, kx) in
-// raster order, pixel (oy*STRIDE + ky - PADDING, ox*STRIDE + kx - PADDING) with all its channels
-// in lanes; pixels outside the image are zeros. Output positions: OUT_H = (IMG_H + 2*PADDING -
-// KERNEL_H) / STRIDE + 1, OUT_W likewise.
+// position (oy, ox) in raster order, the window's K = KERNEL_H * KERNEL_W pixels (ky, kx) in
+// raster order, pixel (oy*STRIDE + ky - PADDING, ox*STRIDE + kx - PADDING), WINDOW_PAR pixels per
+// beat: Q = ceil(K / WINDOW_PAR) beats per window, beat q holding window pixels q*WINDOW_PAR ..
+// q*WINDOW_PAR + WINDOW_PAR - 1 pixel-major, channel-minor (lane i*CHANNELS + c = slot i's channel
+// c). Pixels outside the image are zeros, and so are the slots of the last beat past K (when
+// WINDOW_PAR does not divide K). Output positions: OUT_H = (IMG_H + 2*PADDING - KERNEL_H) /
+// STRIDE + 1, OUT_W likewise.
 //
 // A circular line store of DEPTH >= (KERNEL_H + 1) * IMG_W pixels keeps the pixels the windows
-// still need. Pixels are numbered across images (a counter modulo 2**GW): the writer takes pixel
-// g while g < F + DEPTH, F being the first pixel the band of windows (the output row) of the
+// still need, in WINDOW_PAR copies (each written with every pixel, each read by one slot of the
+// beat). Pixels are numbered across images (a counter modulo 2**GW): the writer takes pixel g
+// while g < F + DEPTH, F being the first pixel the band of windows (the output row) of the
 // oldest beat not yet emitted reads, or, once an image's last window row is under way, the next
 // image's pixels as far as the store has room: images stream through without a gap. A beat is
-// emitted once the pixel it reads has arrived (a padding beat: its image's first pixel).
+// emitted once the last of its pixels that read the image has arrived (a beat of padding only:
+// its image's first pixel).
 //
 // Timing structure: data_in_ready is a flip-flop (the "may take" of the next cycle, computed
 // from the pixel counter and both candidate limits); the reader is a generator one beat ahead
@@ -21,7 +26,7 @@
 // registers it enables.
 //
 // Parameters:
-//   CHANNELS    lanes per beat (>= 1)
+//   CHANNELS    lanes per pixel (>= 1)
 //   DATA_WIDTH  bits per lane (>= 1)
 //   IMG_H       image rows (>= 1)
 //   IMG_W       image columns (>= 1)
@@ -29,13 +34,14 @@
 //   KERNEL_W    window columns (1 .. IMG_W + 2*PADDING)
 //   STRIDE      step between windows, rows and columns (>= 1)
 //   PADDING     zero pixels around the image, each side (0 .. KERNEL-1)
+//   WINDOW_PAR  window pixels per output beat (1 .. KERNEL_H * KERNEL_W; need not divide it)
 //
 // Latency: a window beat is offered 2 cycles after the cycle the last pixel it reads is taken
 //   (1 cycle from that pixel's arrival to the beat), and one cycle after the previous beat at
 //   the earliest.
-// Initiation interval: one output beat per cycle; OUT_H * OUT_W * KERNEL_H * KERNEL_W cycles
-//   per image when the output is the bottleneck and the input keeps up (images back to back),
-//   IMG_H * IMG_W (one pixel per cycle) when the input is.
+// Initiation interval: one output beat per cycle; OUT_H * OUT_W * Q cycles per image when the
+//   output is the bottleneck and the input keeps up (images back to back), IMG_H * IMG_W (one
+//   pixel per cycle) when the input is.
 module conv_window #(
     parameter int CHANNELS   = 1,  // lanes per beat (channels per pixel)
     parameter int DATA_WIDTH = 8,  // bits per lane
@@ -44,14 +50,15 @@ module conv_window #(
     parameter int KERNEL_H   = 3,  // window rows
     parameter int KERNEL_W   = 3,  // window columns
     parameter int STRIDE     = 1,  // window step (rows and columns)
-    parameter int PADDING    = 0   // zero pixels on each side
+    parameter int PADDING    = 0,  // zero pixels on each side
+    parameter int WINDOW_PAR = 1   // window pixels per output beat
 ) (
     input  logic                                clk,
     input  logic                                rst,
     input  logic [CHANNELS-1:0][DATA_WIDTH-1:0] data_in,
     input  logic                                data_in_valid,
     output logic                                data_in_ready,
-    output logic [CHANNELS-1:0][DATA_WIDTH-1:0] data_out,
+    output logic [WINDOW_PAR-1:0][CHANNELS-1:0][DATA_WIDTH-1:0] data_out,
     output logic                                data_out_valid,
     input  logic                                data_out_ready
 );
@@ -76,14 +83,19 @@ module conv_window #(
   if (PADDING < 0 || PADDING >= KERNEL_H || PADDING >= KERNEL_W) begin : gen_bad_padding
     $error("conv_window: PADDING=%0d must be >= 0 and smaller than KERNEL_H and KERNEL_W", PADDING);
   end
+  if (WINDOW_PAR < 1 || WINDOW_PAR > KERNEL_H * KERNEL_W) begin : gen_bad_window_par
+    $error("conv_window: WINDOW_PAR=%0d must be in 1 .. KERNEL_H*KERNEL_W = %0d", WINDOW_PAR,
+           KERNEL_H * KERNEL_W);
+  end
   if (KERNEL_H < 1 || KERNEL_W < 1 || KERNEL_H > IMG_H + 2 * PADDING || KERNEL_W > IMG_W + 2 * PADDING)
   begin : gen_bad_kernel
     $error("conv_window: KERNEL_H=%0d x KERNEL_W=%0d must be >= 1 and fit the padded image",
            KERNEL_H, KERNEL_W);
   end
 
-  localparam int KXW = KERNEL_W > 1 ? $clog2(KERNEL_W) : 1;
-  localparam int KYW = KERNEL_H > 1 ? $clog2(KERNEL_H) : 1;
+  localparam int K = KERNEL_H * KERNEL_W;  // window pixels
+  localparam int Q = (K + WINDOW_PAR - 1) / WINDOW_PAR;  // beats per window
+  localparam int QW = Q > 1 ? $clog2(Q) : 1;
   localparam int OXW = OUT_W > 1 ? $clog2(OUT_W) : 1;
   localparam int OYW = OUT_H > 1 ? $clog2(OUT_H) : 1;
   // Global-number steps of the generator: the first window row of the next band, of the next image.
@@ -110,8 +122,23 @@ module conv_window #(
       for (int k = 0; k < KERNEL_H; k++)
         row_table[o][k] = o * STRIDE + k >= PADDING && o * STRIDE + k < IMG_H + PADDING;
   endfunction
+  // Slot i of beat q holds window pixel q*WINDOW_PAR + i: its offset ky*IMG_W + kx from the
+  // window's top-left pixel, and whether it exists (the last beat's slots past K are zeros).
+  function automatic logic [Q-1:0][WINDOW_PAR-1:0][GW-1:0] offset_table();
+    for (int q = 0; q < Q; q++)
+      for (int i = 0; i < WINDOW_PAR; i++)
+        offset_table[q][i] = q * WINDOW_PAR + i < K
+            ? GW'((q * WINDOW_PAR + i) / KERNEL_W * IMG_W + (q * WINDOW_PAR + i) % KERNEL_W) : '0;
+  endfunction
   localparam logic [OUT_W-1:0][KERNEL_W-1:0] IN_COLUMN = column_table();
   localparam logic [OUT_H-1:0][KERNEL_H-1:0] IN_ROW = row_table();
+  localparam logic [Q-1:0][WINDOW_PAR-1:0][GW-1:0] OFFSET = offset_table();
+  // Whether slot i of beat q of output position (oy, ox) reads the image (not padding, not past K).
+  function automatic logic slot_in(int q, int i, int oy, int ox);
+    int k;
+    k = q * WINDOW_PAR + i;
+    return k < K && IN_ROW[oy][k/KERNEL_W] && IN_COLUMN[ox][k%KERNEL_W];
+  endfunction
   // a < b for global pixel numbers (their difference is below 2**(GW-1) in magnitude).
   function automatic logic precedes(logic [GW-1:0] a, logic [GW-1:0] b);
     logic [GW-1:0] d;
@@ -119,81 +146,69 @@ module conv_window #(
     return d[GW-1];
   endfunction
 
-  logic [CHANNELS-1:0][DATA_WIDTH-1:0] line_store[DEPTH];
-
-  // ---- writer: pixels in stream order ----------------------------------------------------------
+  // ---- writer: pixels in stream order, into every copy of the line store ----------------------
   logic [GW-1:0] wp, wp_next;  // global number of the next pixel to take, and that plus 1
   logic ready_q, take;
 
   assign data_in_ready = ready_q;
   assign take = data_in_valid && ready_q;
 
-  always_ff @(posedge clk) begin
-    if (take) line_store[wp[AW-1:0]] <= data_in;
-  end
-
   // ---- generator G: the beat after the one on offer, kept incrementally (no multiplies) -------
-  // kx, ky: pixel within the window; ox, oy: output position. Global pixel numbers, the window's
-  // top row and left column being y0 = oy*STRIDE - PADDING, x0 = ox*STRIDE - PADDING and the
-  // beat's pixel (y0 + ky, x0 + kx): g_base = the image's pixel 0, g_band = g_base + y0*IMG_W -
-  // PADDING (the band's first window), g_win = g_base + y0*IMG_W + x0, g_row = g_base + (y0 +
-  // ky)*IMG_W + x0, g_idx = g_row + kx. g_in: the beat reads the image; it waits for pixel g_idx,
-  // a padding beat for g_base.
-  logic [KXW-1:0] kx, kx_n;
-  logic [KYW-1:0] ky, ky_n;
+  // q: beat within the window; ox, oy: output position. Global pixel numbers, the window's top
+  // row and left column being y0 = oy*STRIDE - PADDING, x0 = ox*STRIDE - PADDING: g_base = the
+  // image's pixel 0, g_band = g_base + y0*IMG_W - PADDING (the band's first window), g_win =
+  // g_base + y0*IMG_W + x0; slot i reads pixel g_win + OFFSET[q][i]. g_in[i]: slot i reads the
+  // image. The beat waits for its last slot that reads the image, a beat of padding only for
+  // g_base.
+  logic [QW-1:0] q, q_n;
   logic [OXW-1:0] ox, ox_n;
   logic [OYW-1:0] oy, oy_n;
-  logic [GW-1:0] g_idx, g_row, g_win, g_band, g_base;
-  logic g_in;
+  logic [GW-1:0] g_win, g_band, g_base, g_need;
+  logic [WINDOW_PAR-1:0][GW-1:0] g_addr;
+  logic [WINDOW_PAR-1:0] g_in, g_in_n;
 
   // ---- the beat on offer next, E ----------------------------------------------------------------
-  logic e_full, e_in, e_band_last, avail_q;
+  logic e_full, e_band_last, avail_q;
+  logic [WINDOW_PAR-1:0] e_in;
+  logic [WINDOW_PAR-1:0][AW-1:0] e_addr;
   logic [GW-1:0] e_need;
 
-  logic last_kx, last_ky, last_ox, last_oy, g_band_last, emit, adv, g_in_n;
-  logic t_kx, t_ky, t_ox, t_oy;  // which counter the generator steps (else: the next image)
-  logic [GW-1:0] g_idx_n, g_row_n, g_win_n, g_band_n, g_base_n;
+  logic last_q, last_ox, last_oy, g_band_last, emit, adv;
+  logic t_q, t_ox, t_oy;  // which counter the generator steps (else: the next image)
+  logic [GW-1:0] g_win_n, g_band_n, g_base_n;
 
   always_comb begin
-    last_kx = kx == KXW'(KERNEL_W - 1);
-    last_ky = ky == KYW'(KERNEL_H - 1);
+    last_q = q == QW'(Q - 1);
     last_ox = ox == OXW'(OUT_W - 1);
     last_oy = oy == OYW'(OUT_H - 1);
-    g_band_last = last_kx && last_ky && last_ox;
-    t_kx = !last_kx;
-    t_ky = last_kx && !last_ky;
-    t_ox = last_kx && last_ky && !last_ox;
+    g_band_last = last_q && last_ox;
+    t_q = !last_q;
+    t_ox = last_q && !last_ox;
     t_oy = g_band_last && !last_oy;
-    // the next beat's counters, global numbers, and whether it reads the image
-    kx_n = t_kx ? kx + 1'b1 : '0;
-    ky_n = t_kx ? ky : t_ky ? ky + 1'b1 : '0;
-    ox_n = t_kx || t_ky ? ox : t_ox ? ox + 1'b1 : '0;
-    oy_n = t_kx || t_ky || t_ox ? oy : t_oy ? oy + 1'b1 : '0;
-    g_in_n = IN_COLUMN[ox_n][kx_n] && IN_ROW[oy_n][ky_n];
+    // the next beat's counters, global numbers, and which of its slots read the image
+    q_n = t_q ? q + 1'b1 : '0;
+    ox_n = t_q ? ox : t_ox ? ox + 1'b1 : '0;
+    oy_n = t_q || t_ox ? oy : t_oy ? oy + 1'b1 : '0;
+    for (int i = 0; i < WINDOW_PAR; i++) g_in_n[i] = slot_in(int'(q_n), i, int'(oy_n), int'(ox_n));
     g_base_n = g_base;
     g_band_n = g_band;
-    g_win_n = g_win;
-    g_row_n = g_row;
-    if (t_kx) begin
-      g_idx_n = g_idx + 1'b1;
-    end else if (t_ky) begin  // next row of the window
-      g_row_n = g_row + GW'(IMG_W);
-      g_idx_n = g_row + GW'(IMG_W);
+    if (t_q) begin
+      g_win_n = g_win;
     end else if (t_ox) begin  // next window to the right
       g_win_n = g_win + GW'(STRIDE);
-      g_row_n = g_win + GW'(STRIDE);
-      g_idx_n = g_win + GW'(STRIDE);
     end else if (t_oy) begin  // next row of windows
       g_band_n = g_band + BAND_STEP;
       g_win_n = g_band + BAND_STEP;
-      g_row_n = g_band + BAND_STEP;
-      g_idx_n = g_band + BAND_STEP;
     end else begin  // the next image
       g_base_n = g_base + GW'(PIXELS);
       g_band_n = g_band + IMAGE_STEP;
       g_win_n = g_band + IMAGE_STEP;
-      g_row_n = g_band + IMAGE_STEP;
-      g_idx_n = g_band + IMAGE_STEP;
+    end
+    // the slots' pixels, and the one the beat waits for
+    g_need = g_base;
+    for (int i = 0; i < WINDOW_PAR; i++) begin
+      g_addr[i] = g_win + OFFSET[q][i];
+      if (g_in[i]) g_need = g_addr[i];
     end
   end
 
@@ -203,13 +218,13 @@ module conv_window #(
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      {kx, ky, ox, oy} <= '0;
+      {q, ox, oy} <= '0;
       g_base <= '0;
-      {g_idx, g_row, g_win, g_band} <= {4{ORIGIN}};
-      g_in <= PADDING == 0;
+      {g_win, g_band} <= {2{ORIGIN}};
+      for (int i = 0; i < WINDOW_PAR; i++) g_in[i] <= slot_in(0, i, 0, 0);
     end else if (adv) begin
-      {kx, ky, ox, oy} <= {kx_n, ky_n, ox_n, oy_n};
-      {g_base, g_band, g_win, g_row, g_idx} <= {g_base_n, g_band_n, g_win_n, g_row_n, g_idx_n};
+      {q, ox, oy} <= {q_n, ox_n, oy_n};
+      {g_base, g_band, g_win} <= {g_base_n, g_band_n, g_win_n};
       g_in <= g_in_n;
     end
   end
@@ -221,8 +236,9 @@ module conv_window #(
 
   always_ff @(posedge clk) begin
     if (adv) begin
-      e_need <= g_in ? g_idx : g_base;  // the pixel E's beat waits for
+      e_need <= g_need;  // the pixel E's beat waits for
       e_in <= g_in;
+      for (int i = 0; i < WINDOW_PAR; i++) e_addr[i] <= g_addr[i][AW-1:0];
       e_band_last <= g_band_last;
     end
   end
@@ -231,7 +247,7 @@ module conv_window #(
   // from the cycle after next): E then holds G's beat if it advances now. Compares of registers.
   logic g_ok, e_ok;
   always_comb begin
-    g_ok = g_in ? precedes(g_idx, wp) : precedes(g_base, wp);
+    g_ok = precedes(g_need, wp);
     e_ok = precedes(e_need, wp);
   end
 
@@ -294,7 +310,16 @@ module conv_window #(
     else if (data_out_ready) data_out_valid <= 1'b0;
   end
 
-  always_ff @(posedge clk) begin
-    if (emit) data_out <= e_in ? line_store[e_need[AW-1:0]] : '0;
+  // WINDOW_PAR copies of the line store, each written with every pixel and read by its slot.
+  for (genvar i = 0; i < WINDOW_PAR; i++) begin : gen_copy
+    logic [CHANNELS-1:0][DATA_WIDTH-1:0] line_store[DEPTH];
+
+    always_ff @(posedge clk) begin
+      if (take) line_store[wp[AW-1:0]] <= data_in;
+    end
+
+    always_ff @(posedge clk) begin
+      if (emit) data_out[i] <= e_in[i] ? line_store[e_addr[i]] : '0;
+    end
   end
 endmodule

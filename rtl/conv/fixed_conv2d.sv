@@ -5,21 +5,25 @@
 // OUT_CHANNELS / OUT_PAR beats of OUT_PAR channels. Every output pixel is the linear layer
 // applied to its window (the window's pixels in raster order, channels innermost), so rounding,
 // saturation and accumulator width are those of fixed_linear: bit-exact with
-// golden.conv.conv2d. Weight image: fixed_linear's layout for the matrix
-// W[o][(ky*KERNEL_W + kx)*IN_CHANNELS + c] (torch's (O, C, KH, KW) weight permuted to
-// (O, KH, KW, C)); sim/memimage.py conv2d_weight_matrix builds it.
+// golden.conv.conv2d. The window reaches the linear layer WINDOW_PAR pixels per step, Q =
+// ceil(KERNEL_H * KERNEL_W / WINDOW_PAR) steps per window (the last one padded with zero pixels
+// when WINDOW_PAR does not divide KERNEL_H * KERNEL_W), so the linear layer has IN_FEATURES =
+// Q * WINDOW_PAR * IN_CHANNELS and IN_PAR = WINDOW_PAR * IN_CHANNELS. Weight image:
+// fixed_linear's layout for the matrix W[o][(ky*KERNEL_W + kx)*IN_CHANNELS + c] (torch's (O, C,
+// KH, KW) weight permuted to (O, KH, KW, C)), with zero columns for the padding pixels;
+// sim/memimage.py conv2d_weight_matrix builds it.
 //
 // Parameters:
 //   IN_CHANNELS, OUT_CHANNELS   channels in and out (OUT_PAR divides OUT_CHANNELS)
 //   IMG_H, IMG_W                image size
-//   KERNEL_H, KERNEL_W, STRIDE, PADDING   as conv_window
+//   KERNEL_H, KERNEL_W, STRIDE, PADDING, WINDOW_PAR   as conv_window
 //   OUT_PAR                     output channels per beat
 //   IN_WIDTH .. OUT_SIGNED, WEIGHTS_FILE, BIAS_FILE   as fixed_linear
 //
-// Initiation interval: (OUT_CHANNELS / OUT_PAR) * KERNEL_H * KERNEL_W cycles per output pixel.
-// Latency: conv_window's (1) plus fixed_linear's (7 + R + M + ceil(log2(IN_CHANNELS)) after a
-//   group's last step; R = 1 for a block-RAM weight ROM, M = 0 for operands of at most 18 bits;
-//   see fixed_linear).
+// Initiation interval: (OUT_CHANNELS / OUT_PAR) * Q cycles per output pixel.
+// Latency: conv_window's (1) plus fixed_linear's (7 + R + M + ceil(log2(WINDOW_PAR *
+//   IN_CHANNELS)) after a group's last step; R = 1 for a block-RAM weight ROM, M = 0 for operands
+//   of at most 18 bits; see fixed_linear).
 // lint-params: WEIGHTS_FILE="weights.memh" BIAS_FILE="bias.memh"
 module fixed_conv2d #(
     parameter int    IN_CHANNELS  = 1,   // input channels (lanes of an input beat)
@@ -31,6 +35,7 @@ module fixed_conv2d #(
     parameter int    STRIDE       = 1,   // window step
     parameter int    PADDING      = 0,   // zero pixels on each side
     parameter int    OUT_PAR      = 1,   // output channels per beat (divides OUT_CHANNELS)
+    parameter int    WINDOW_PAR   = 1,   // window pixels per step (1 .. KERNEL_H * KERNEL_W)
     parameter int    IN_WIDTH     = 8,   // input bits
     parameter int    IN_FRAC      = 4,   // input fraction bits
     parameter bit    IN_SIGNED    = 1,   // input is two's complement
@@ -64,7 +69,9 @@ module fixed_conv2d #(
            OUT_CHANNELS);
   end
 
-  logic [IN_CHANNELS-1:0][IN_WIDTH-1:0] window;
+  localparam int Q = (KERNEL_H * KERNEL_W + WINDOW_PAR - 1) / WINDOW_PAR;  // steps per window
+
+  logic [WINDOW_PAR*IN_CHANNELS-1:0][IN_WIDTH-1:0] window;
   logic window_valid, window_ready;
 
   conv_window #(
@@ -75,7 +82,8 @@ module fixed_conv2d #(
       .KERNEL_H  (KERNEL_H),
       .KERNEL_W  (KERNEL_W),
       .STRIDE    (STRIDE),
-      .PADDING   (PADDING)
+      .PADDING   (PADDING),
+      .WINDOW_PAR(WINDOW_PAR)
   ) u_window (
       .clk,
       .rst,
@@ -88,9 +96,9 @@ module fixed_conv2d #(
   );
 
   fixed_linear #(
-      .IN_FEATURES (KERNEL_H * KERNEL_W * IN_CHANNELS),
+      .IN_FEATURES (Q * WINDOW_PAR * IN_CHANNELS),
       .OUT_FEATURES(OUT_CHANNELS),
-      .IN_PAR      (IN_CHANNELS),
+      .IN_PAR      (WINDOW_PAR * IN_CHANNELS),
       .OUT_PAR     (OUT_PAR),
       .IN_WIDTH    (IN_WIDTH),
       .IN_FRAC     (IN_FRAC),
