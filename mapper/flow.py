@@ -92,6 +92,7 @@ def map_model(
     cycles: int | None = None,
     dump_graph: Iterable[str] = (),
     dump_dir: Path | None = None,
+    max_dsp: int | None = None,
 ) -> Graph:
     """The folded, annotated hardware graph of ``model`` for ``throughput`` (inferences per cycle)
     or ``cycles`` per inference; ``graph.info`` holds the predictions and the resource estimate."""
@@ -99,16 +100,18 @@ def map_model(
         model=model,
         example=example,
         target_cycles=target_cycles(throughput, cycles),
+        max_dsp=max_dsp,
         dump_graph=frozenset(dump_graph),
         dump_dir=dump_dir,
     )
     return run_passes(MAP, ctx)
 
 
-def fold_graph(g: Graph, cycles: int) -> Graph:
+def fold_graph(g: Graph, cycles: int, max_dsp: int | None = None) -> Graph:
     """A folded copy of the consistent graph ``g`` (:func:`capture_graph`) for ``cycles`` per
-    inference: the passes from ``fold`` to ``annotate``."""
-    ctx = FlowContext(target_cycles=target_cycles(cycles=cycles))
+    inference (within ``max_dsp`` estimated DSPs when given): the passes from ``fold`` to
+    ``annotate``."""
+    ctx = FlowContext(target_cycles=target_cycles(cycles=cycles), max_dsp=max_dsp)
     return run_passes(MAP[len(CONSISTENT) :], ctx, g.copy())
 
 
@@ -172,6 +175,7 @@ def run_flow(
     clock_mhz: float = 200.0,
     synth_mode: str = "auto",
     synth_jobs: int | None = None,
+    max_dsp: int | None = None,
 ) -> FlowResult:
     """Map, emit, simulate (bit-exact check and timing) and optionally synthesize ``quant_model``.
 
@@ -181,6 +185,8 @@ def run_flow(
         out_dir: the design folder (created or overwritten).
         throughput / cycles: the target, inferences per cycle or cycles per inference (one of
             them; default one inference per 64 cycles).
+        max_dsp: estimated DSP48E1 budget (None: none); a target whose plan needs more is
+            relaxed to the fastest plan that fits.
         synth: run Yosys for the report totals.
         synth_mode: ``auto`` (by the design's size), ``ooc`` (each distinct instance out of
             context, cached, in parallel; the totals are their sum) or ``flat`` (the whole top
@@ -205,6 +211,7 @@ def run_flow(
         model=quant_model,
         example=samples[:2],
         target_cycles=target_cycles(throughput, cycles),
+        max_dsp=max_dsp,
         out_dir=Path(out_dir),
         top=top,
         samples=samples,

@@ -299,6 +299,15 @@ OPTIONS: tuple[Opt, ...] = (
         rule=at_least(1),
     ),
     Opt(
+        "max_dsp",
+        int,
+        None,
+        "estimated DSP budget of the mapper's folding: when the plan for --target-cycles needs more, "
+        "the fastest slower plan that fits is taken (e.g. 2000; default: no budget)",
+        actions=HARDWARE,
+        rule=at_least(0),
+    ),
+    Opt(
         "layers",
         int,
         1,

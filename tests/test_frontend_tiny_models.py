@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from common.errors import ConfigError
+from mapper.errors import MappingError
 from mapper.flow import capture_graph, fold_graph
 from mapper.network import golden_network, model_integers, quantize_inputs
 from quant.config import QuantConfig
@@ -79,3 +80,8 @@ def test_resnet8_maps_as_residual_blocks_and_golden_equals_the_model() -> None:
     assert slow.info.predicted_cycles > fast.info.predicted_cycles and slow.info.resources.dsp < fast.info.resources.dsp
     assert fast.info.predicted_cycles == 32 * 32  # one output pixel per cycle on the 32x32 stack
     assert fold_graph(g, 8192).info.resources.dsp <= 2000  # the README's fastest plan within 2,000 DSPs
+    # A DSP budget relaxes the target to the fastest plan that fits it.
+    within = fold_graph(g, 1, max_dsp=2000)
+    assert within.info.resources.dsp <= 2000 and 1024 < within.info.predicted_cycles <= 8192
+    with pytest.raises(MappingError, match="no folding fits --max-dsp 10: the slowest plan"):
+        fold_graph(g, 1, max_dsp=10)

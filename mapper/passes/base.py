@@ -47,6 +47,8 @@ class FlowContext:
         model: the quantized PyTorch model (``quant`` modules).
         example: a float input batch for tracing shapes (``capture``).
         target_cycles: cycles per inference to fold for (``fold``).
+        max_dsp: the estimated DSP48E1 budget of ``fold`` (None: none): when the plan for
+            ``target_cycles`` needs more, the fastest slower plan that fits is taken.
         out_dir: the design folder (``emit``).
         top: top module name.
         samples, labels: float inputs ``(B, ...)`` to simulate and their classes (optional).
@@ -66,6 +68,7 @@ class FlowContext:
     model: nn.Module | None = None
     example: torch.Tensor | None = None
     target_cycles: int = 64
+    max_dsp: int | None = None
     out_dir: Path | None = None
     top: str = "accel_top"
     samples: torch.Tensor | None = None

@@ -198,12 +198,52 @@ def reachable_cycles(g: Graph) -> int:
     return best
 
 
+def plan_dsp(g: Graph, folds: dict[str, Fold]) -> int:
+    """Estimated DSP48E1s of the compute nodes of ``g`` at ``folds``."""
+    return sum(components.get(g[n].component).resources(g[n], f).dsp for n, f in folds.items() if not g[n].is_port)
+
+
+def folds_within_dsp(g: Graph, target: int, max_dsp: int) -> dict[str, Fold]:
+    """The plan for ``target`` cycles per inference, or, when it needs more than ``max_dsp``
+    estimated DSPs, the plan of the smallest slower target that fits (targets tried: the cycles of
+    the nodes' folds, by bisection, since a slower target never needs more multipliers)."""
+    folds = choose_folds(g, target)
+    if plan_dsp(g, folds) <= max_dsp:
+        return folds
+    slower = sorted(
+        {
+            c
+            for n in g.operations()
+            for f in components.get(n.component).folds(n)
+            if (c := components.get(n.component).cycles(n, f)) > target
+        }
+    )
+    lo, hi, best = 0, len(slower) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        plan = choose_folds(g, slower[mid])
+        if plan_dsp(g, plan) <= max_dsp:
+            best, hi = plan, mid - 1
+        else:
+            lo = mid + 1
+    if best is None:
+        slowest = slower[-1] if slower else target
+        need = plan_dsp(g, choose_folds(g, slowest))
+        raise MappingError(
+            f"no folding fits --max-dsp {max_dsp}: the slowest plan ({slowest} cycles per inference) needs {need} DSPs"
+        )
+    return best
+
+
 @flow_pass("fold")
 def fold(g: Graph, ctx: FlowContext) -> Graph:
-    """Set every node's fold for ``ctx.target_cycles`` (see the module docstring)."""
+    """Set every node's fold for ``ctx.target_cycles`` (see the module docstring), within
+    ``ctx.max_dsp`` estimated DSPs when a budget is given."""
     target = target_cycles(cycles=ctx.target_cycles)
     g.info.target_cycles = target
-    for name, f in choose_folds(g, max(target, reachable_cycles(g))).items():
+    reachable = max(target, reachable_cycles(g))
+    folds = choose_folds(g, reachable) if ctx.max_dsp is None else folds_within_dsp(g, reachable, ctx.max_dsp)
+    for name, f in folds.items():
         g[name].fold = f
     return g
 
