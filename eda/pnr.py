@@ -42,6 +42,8 @@ from eda.yosys import Mounts, run_yosys
 #: The ECP5 part, its nextpnr options and the placement seed every measurement uses.
 PART = "LFE5UM-85F"
 DEVICE_ARGS = ("--um-85k", "--package", "CABGA756")
+#: 18 x 18 multipliers (MULT18X18D) of the part: a design with more does not place.
+PART_MULTIPLIERS = 156
 SEED = 1
 #: Default clock target (MHz) and the absolute target of designs with neither DSP nor block RAM.
 DEFAULT_FREQ = 200.0

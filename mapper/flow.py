@@ -29,7 +29,7 @@ import mapper.passes.folding  # noqa: F401
 import mapper.passes.formats  # noqa: F401
 import mapper.place_route  # noqa: F401
 import mapper.synthesize  # noqa: F401
-from eda.pnr import place_and_route
+from eda.pnr import PART, PART_MULTIPLIERS, place_and_route
 from mapper.emit import Design, load_design
 from mapper.graph import Graph
 from mapper.passes.base import PASSES, FlowContext
@@ -185,8 +185,9 @@ def run_flow(
         out_dir: the design folder (created or overwritten).
         throughput / cycles: the target, inferences per cycle or cycles per inference (one of
             them; default one inference per 64 cycles).
-        max_dsp: estimated DSP48E1 budget (None: none); a target whose plan needs more is
-            relaxed to the fastest plan that fits.
+        max_dsp: estimated DSP budget; a target whose plan needs more is relaxed to the fastest
+            plan that fits (None: the place-and-route part's multipliers when ``place_route``
+            runs, so that the design places; else no budget).
         synth: run Yosys for the report totals.
         synth_mode: ``auto`` (by the design's size), ``ooc`` (each distinct instance out of
             context, cached, in parallel; the totals are their sum) or ``flat`` (the whole top
@@ -207,6 +208,10 @@ def run_flow(
     if throughput is None and cycles is None:
         cycles = 64
     check_mode(synth_mode)  # before hours of simulation
+    place_route = synth if place_route is None else place_route
+    if max_dsp is None and place_route:
+        max_dsp = PART_MULTIPLIERS
+        print(f"fold: within the {PART}'s {PART_MULTIPLIERS} multipliers (--max-dsp sets another budget)", flush=True)
     ctx = FlowContext(
         model=quant_model,
         example=samples[:2],
@@ -226,7 +231,6 @@ def run_flow(
         synth_mode=synth_mode,
         synth_jobs=synth_jobs,
     )
-    place_route = synth if place_route is None else place_route
     names = [n for n in FLOW if (synth or n != "synthesize") and (place_route or n != "place_and_route")]
     g = run_passes(names, ctx)
     assert ctx.design is not None and ctx.simulation is not None
