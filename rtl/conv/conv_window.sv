@@ -133,12 +133,23 @@ module conv_window #(
   localparam logic [OUT_W-1:0][KERNEL_W-1:0] IN_COLUMN = column_table();
   localparam logic [OUT_H-1:0][KERNEL_H-1:0] IN_ROW = row_table();
   localparam logic [Q-1:0][WINDOW_PAR-1:0][GW-1:0] OFFSET = offset_table();
-  // Whether slot i of beat q of output position (oy, ox) reads the image (not padding, not past K).
-  function automatic logic slot_in(int q, int i, int oy, int ox);
-    int k;
-    k = q * WINDOW_PAR + i;
-    return k < K && IN_ROW[oy][k/KERNEL_W] && IN_COLUMN[ox][k%KERNEL_W];
+  // Whether slot i of beat q lies in an image row for output row oy (and is not past K), and in
+  // an image column for output column ox: constant tables, so that the generator only indexes
+  // them (no division of the variable beat number by KERNEL_W in the hardware).
+  function automatic logic [OUT_H-1:0][Q-1:0][WINDOW_PAR-1:0] slot_row_table();
+    for (int o = 0; o < OUT_H; o++)
+      for (int q = 0; q < Q; q++)
+        for (int i = 0; i < WINDOW_PAR; i++)
+          slot_row_table[o][q][i] = q * WINDOW_PAR + i < K && IN_ROW[o][(q*WINDOW_PAR+i)/KERNEL_W];
   endfunction
+  function automatic logic [OUT_W-1:0][Q-1:0][WINDOW_PAR-1:0] slot_column_table();
+    for (int o = 0; o < OUT_W; o++)
+      for (int q = 0; q < Q; q++)
+        for (int i = 0; i < WINDOW_PAR; i++)
+          slot_column_table[o][q][i] = q * WINDOW_PAR + i < K && IN_COLUMN[o][(q*WINDOW_PAR+i)%KERNEL_W];
+  endfunction
+  localparam logic [OUT_H-1:0][Q-1:0][WINDOW_PAR-1:0] SLOT_ROW = slot_row_table();
+  localparam logic [OUT_W-1:0][Q-1:0][WINDOW_PAR-1:0] SLOT_COLUMN = slot_column_table();
   // a < b for global pixel numbers (their difference is below 2**(GW-1) in magnitude).
   function automatic logic precedes(logic [GW-1:0] a, logic [GW-1:0] b);
     logic [GW-1:0] d;
@@ -189,7 +200,7 @@ module conv_window #(
     q_n = t_q ? q + 1'b1 : '0;
     ox_n = t_q ? ox : t_ox ? ox + 1'b1 : '0;
     oy_n = t_q || t_ox ? oy : t_oy ? oy + 1'b1 : '0;
-    for (int i = 0; i < WINDOW_PAR; i++) g_in_n[i] = slot_in(int'(q_n), i, int'(oy_n), int'(ox_n));
+    g_in_n = SLOT_ROW[oy_n][q_n] & SLOT_COLUMN[ox_n][q_n];
     g_base_n = g_base;
     g_band_n = g_band;
     if (t_q) begin
@@ -221,7 +232,7 @@ module conv_window #(
       {q, ox, oy} <= '0;
       g_base <= '0;
       {g_win, g_band} <= {2{ORIGIN}};
-      for (int i = 0; i < WINDOW_PAR; i++) g_in[i] <= slot_in(0, i, 0, 0);
+      g_in <= SLOT_ROW[0][0] & SLOT_COLUMN[0][0];
     end else if (adv) begin
       {q, ox, oy} <= {q_n, ox_n, oy_n};
       {g_base, g_band, g_win} <= {g_base_n, g_band_n, g_win_n};
