@@ -9,6 +9,7 @@ from typing import Any
 
 from golden.attention import matmul_stream
 from golden.fixed import IntArray
+from mapper.components.arith import AddTree, MultPipe
 from mapper.components.base import (
     BenchTiming,
     Component,
@@ -20,13 +21,22 @@ from mapper.components.base import (
 )
 from mapper.graph import Node
 
-#: fixed_matmul's register levels from a step to its output beat, without the adder tree's.
-MATMUL_LATENCY = 6
 
+def matmul_latency(params: dict[str, Any]) -> int:
+    """Cycles from a group's last step to its output beat: M + T + S + 2.
 
-def matmul_latency(in_par: int) -> int:
-    """Cycles from a group's last step to its output beat: 6 + ceil(log2(IN_PAR))."""
-    return MATMUL_LATENCY + (in_par - 1).bit_length()
+    M: the multipliers (mult_pipe: operand registers, product, the 18 x 18 pieces' sum for
+    operands over 18 bits; A is widened by one bit when unsigned); T = ceil(log2 IN_PAR) adder-tree
+    levels; S: the dot product's register and the scaled one (SCALE = 1), or mult_pipe's latency
+    for the dot product times SCALE; 2: the requantizer's register and the skid buffer.
+    """
+    a_width = int(params["A_WIDTH"]) + (0 if params["A_SIGNED"] else 1)
+    b_width = int(params["B_WIDTH"])
+    k, scale = int(params["K"]), int(params["SCALE"])
+    mult = MultPipe.latency(a_width, b_width, True, False)
+    dot_width = a_width + b_width + AddTree.levels(k)
+    scaling = 2 if scale == 1 else MultPipe.latency(dot_width, scale.bit_length() + 1, True, False)
+    return mult + AddTree.levels(int(params["IN_PAR"])) + scaling + 2
 
 
 def matmul_schedule(
@@ -41,7 +51,7 @@ def matmul_schedule(
     rows = int(params["ROWS"]) * int(params["HEADS"])
     c = int(params["K"]) // int(params["IN_PAR"])
     g = int(params["N"]) // int(params["OUT_PAR"])
-    lat = matmul_latency(int(params["IN_PAR"]))
+    lat = matmul_latency(params)
     step = b_times[-1] + 1  # the cycle before the earliest step
     taken, out = [], []
     for r in range(rows):
@@ -63,7 +73,7 @@ class FixedMatmul(Component):
         "product of two activation streams per head, y = requant((A B^T or A B) * SCALE): attention "
         "scores and the weighted sum of values; B of a sequence buffered in BANKS memories"
     )
-    depends = ("add_tree", "fixed_requant_reg", "skid_buffer")
+    depends = ("add_tree", "fixed_requant_reg", "mult_pipe", "skid_buffer")
     ops = ("matmul",)
     bench = "sim.tb.test_fixed_matmul"
     defaults = {
@@ -150,7 +160,7 @@ class FixedMatmul(Component):
         # the accumulator keeps the previous group's sum at a group's first step
         Mutant(
             "matmul_no_clear",
-            "(t_first[TREE_LEVELS] ? '0 : acc[o])",
+            "(t_first[DL-1] ? '0 : acc[o])",
             "acc[o]",
             caught_by=(("fixed_matmul", 0),),
         ),
@@ -164,9 +174,9 @@ class FixedMatmul(Component):
         # the scaled dot product truncated instead of rounded (round half up lost)
         Mutant(
             "matmul_truncate",
-            "scaled[o] <= SC_W'(signed'(a_dot[o])) * SC_W'(SCALE);",
-            "scaled[o] <= SC_W'(signed'(a_dot[o])) * SC_W'(SCALE) - SC_W'(A_FRAC + B_FRAC + SCALE_FRAC > OUT_FRAC ? "
-            "1 << (A_FRAC + B_FRAC + SCALE_FRAC - OUT_FRAC - 1) : 0);",
+            ".data_in (scaled[o]),",
+            ".data_in (scaled[o] - SC_W'(A_FRAC + B_FRAC + SCALE_FRAC > OUT_FRAC ? "
+            "1 << (A_FRAC + B_FRAC + SCALE_FRAC - OUT_FRAC - 1) : 0)),",
             caught_by=(("fixed_matmul", 0), ("fixed_matmul", 2)),
         ),
     )
@@ -231,22 +241,25 @@ class FixedMatmul(Component):
         raise ValueError(f"node {node.name}: fixed_matmul takes two streams (operand_beat_times)")
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """Per multiplier one DSP48E1 (plus one per output lane for a scale other than 1); the
-        B buffers in LUTRAM (BANKS x heads x K x N elements, ~1 LUT6 per 32 bits stored plus the
-        read multiplexers) unless a bank memory reaches 512 words; the pipeline registers (operands,
-        products, adder tree, accumulator, scale, requantizer, skid buffer), the DSPs keeping some.
-        Yosys (bert-tiny's scores, 16 x 1 MACs, 3 banks of 2 x 32 x 16: 693 LUT incl. 166 LUTRAM,
-        526 FF, 17 DSP; estimate 919 / 506 / 17; its context, 4 x 4 MACs: 692 / 625 / 16,
-        estimate 1,008 / 732 / 16)."""
+        """Per multiplier one DSP48E1 per 18 x 18 piece (mult_pipe), likewise per output lane for
+        a scale other than 1 (the dot product times SCALE); the B buffers in LUTRAM (BANKS x heads
+        x K x N elements, ~1 LUT6 per 32 bits stored plus the read multiplexers) unless a bank
+        memory reaches 512 words; the pipeline registers (operands, products, adder tree,
+        accumulator, scale, requantizer, skid buffer), the DSPs keeping some. Yosys, before the
+        multipliers were mult_pipe (bert-tiny's scores, 16 x 1 MACs, 3 banks of 2 x 32 x 16: 693
+        LUT incl. 166 LUTRAM, 526 FF, 17 DSP; estimate 919 / 506 / 17; its context, 4 x 4 MACs:
+        692 / 625 / 16, estimate 1,008 / 732 / 16)."""
         a, f = node.attrs, node.formats
         assert f is not None and f.weight is not None
         macs = fold.in_lanes * fold.out_lanes
-        dsp = macs + (fold.out_lanes if a["scale"] != 1 else 0)
+        prod = f.data_in.bits + f.weight.width
+        acc = prod + max(0, (a["k"] - 1).bit_length())
+        pieces = MultPipe.limbs(f.data_in.bits) * MultPipe.limbs(f.weight.width)
+        scale_pieces = MultPipe.limbs(acc) * MultPipe.limbs(int(a["scale"]).bit_length() + 1)
+        dsp = macs * pieces + (fold.out_lanes * scale_pieces if a["scale"] != 1 else 0)
         stored = self.MAPPED_BANKS * a["heads"] * a["k"] * a["n"] * f.weight.width
         words = stored // (macs * f.weight.width)
         bram = 0.0 if words < 512 else math.ceil(stored / 36864)
-        prod = f.data_in.bits + f.weight.width
-        acc = prod + max(0, (a["k"] - 1).bit_length())
         ff = (macs * (f.data_in.bits + f.weight.width + prod) * 3) // 4
         ff += fold.out_lanes * (2 * acc + 2 * f.data_out.width) + 60
         lut = (0 if bram else stored // 32) + fold.out_lanes * (acc + f.data_out.width) + 120

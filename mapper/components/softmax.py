@@ -11,6 +11,7 @@ import numpy as np
 
 from golden.attention import exp_table, softmax
 from golden.fixed import FixedType, IntArray
+from mapper.components.arith import MultPipe
 from mapper.components.base import (
     BenchTiming,
     Component,
@@ -45,23 +46,30 @@ def log2_lanes(lanes: int) -> int:
     return (lanes - 1).bit_length()
 
 
+def softmax_product_levels(params: dict[str, Any]) -> int:
+    """Adder levels summing mult_pipe's 18 x 18 pieces of e * r (both widened by a zero sign bit:
+    E_FRAC + 2 and R_FRAC + 2 bits)."""
+    return MultPipe.sum_levels(int(params["E_FRAC"]) + 2, int(params["R_FRAC"]) + 2)
+
+
 def softmax_schedule(params: dict[str, Any], in_times: list[int]) -> list[int]:
     """Cycle-exact model of rows through an empty fixed_softmax with an always-ready output: the
     output beat cycles from the cycles the input beats are taken (rows of N / LANES beats). Stage
     2 reads a row from LOG_LANES + 2 cycles after its last beat, stage 3 from LOG_LANES + R_FRAC +
-    5 after stage 2's last beat of it, each one beat per cycle and rows in order; a beat leaves 4
-    cycles after stage 3 reads it."""
+    7 after stage 2's last beat of it, each one beat per cycle and rows in order; a beat leaves 4 +
+    :func:`softmax_product_levels` cycles after stage 3 reads it."""
     bpr = int(params["N"]) // int(params["LANES"])
     log = log2_lanes(int(params["LANES"]))
     r_frac = int(params["R_FRAC"])
+    product = softmax_product_levels(params)
     s2 = s3 = -(10**9)
     out = []
     for r in range(len(in_times) // bpr):
         last = in_times[(r + 1) * bpr - 1]
         s2 = max(last + log + 2, s2 + 1)  # first beat of the row in stage 2
         s2_last = s2 + bpr - 1
-        s3 = max(s2_last + log + r_frac + 5, s3 + 1)
-        out += [s3 + k + 4 for k in range(bpr)]
+        s3 = max(s2_last + log + r_frac + 7, s3 + 1)
+        out += [s3 + k + 4 + product for k in range(bpr)]
         s2, s3 = s2_last, s3 + bpr - 1
     return out
 
@@ -75,7 +83,7 @@ class FixedSoftmax(Component):
         "row-wise integer softmax: max subtraction, exponent table, exact sum, rounded reciprocal "
         "(pipelined divider), one rounding per element"
     )
-    depends = ("add_tree", "attn_divide", "fixed_requant_reg", "skid_buffer")
+    depends = ("add_tree", "attn_divide", "fixed_requant_reg", "mult_pipe", "skid_buffer")
     ops = ("softmax",)
     bench = "sim.tb.test_fixed_softmax"
     defaults = {
@@ -126,8 +134,8 @@ class FixedSoftmax(Component):
         # the row maximum taken from the first beat only (lanes of later beats ignored)
         Mutant(
             "softmax_max_first_beat",
-            "(in_beat == '0 || signed'(data_in[l]) > signed'(lane_max[l]))",
-            "(in_beat == '0)",
+            "(in_first || (data_in[l] ^ TOP) > lane_max[l])",
+            "(in_first)",
             caught_by=(("fixed_softmax", 0), ("fixed_softmax", 3)),
         ),
         # the row sum misses its last beat's exponents
@@ -180,11 +188,12 @@ class FixedSoftmax(Component):
         return softmax_schedule(self.parameters(node, fold), times)
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """Per lane an exponent table ROM (LUTs, ~1 LUT6 per 64 bits), a multiplier (one DSP48E1)
-        and the requantizer; the row and exponent buffers in LUTRAM; the pipelined divider
-        (R_FRAC + 1 stages of a subtractor as wide as the dividend) and the trees in LUTs and
-        FFs. Yosys (bert-tiny's, 16 elements, 1 lane, s10.4 in, E 18, R 12): 1,264 LUT, 915 FF,
-        1 DSP; estimate 1,270 / 892 / 1."""
+        """Per lane an exponent table ROM (LUTs, ~1 LUT6 per 64 bits), a multiplier (one DSP48E1
+        per 18 x 18 piece of e * r, mult_pipe: two from E_FRAC = 17 on) and the requantizer; the
+        row and exponent buffers in LUTRAM; the pipelined divider (R_FRAC + 1 stages of a
+        subtractor as wide as the dividend) and the trees in LUTs and FFs. Yosys, before e * r
+        was a mult_pipe (bert-tiny's, 16 elements, 1 lane, s10.4 in, E 18, R 12): 1,264 LUT, 915
+        FF, 1 DSP; estimate 1,270 / 892 / 1 (2 DSPs now)."""
         p = self.parameters(node, fold)
         lanes, ew, qw = fold.in_lanes, p["E_FRAC"] + 1, p["R_FRAC"] + 1
         bpr = p["N"] // lanes
@@ -194,11 +203,13 @@ class FixedSoftmax(Component):
         divider = qw * (2 * num_w + qw)
         lut = table + buffers + divider + lanes * (p["OUT_WIDTH"] + ew + p["IN_WIDTH"]) + 100
         ff = (divider * 2) // 3 + lanes * (3 * ew + qw + 2 * p["OUT_WIDTH"] + 2 * p["IN_WIDTH"]) + 100
-        return Resources(lut=lut, ff=ff, dsp=lanes)
+        pieces = MultPipe.limbs(p["E_FRAC"] + 2) * MultPipe.limbs(p["R_FRAC"] + 2)
+        return Resources(lut=lut, ff=ff, dsp=lanes * pieces)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         """One row per N / LANES cycles, one beat per cycle on both sides; the first output beat
-        2 * LOG_LANES + R_FRAC + N / LANES + 10 cycles after the row's last input beat."""
+        2 * LOG_LANES + R_FRAC + N / LANES + 12 + :func:`softmax_product_levels` cycles after the
+        row's last input beat."""
         bpr = params["N"] // params["LANES"]
-        latency = 2 * log2_lanes(params["LANES"]) + params["R_FRAC"] + bpr + 10
+        latency = 2 * log2_lanes(params["LANES"]) + params["R_FRAC"] + bpr + 12 + softmax_product_levels(params)
         return BenchTiming(interval=bpr, latency=latency, in_spacing=1, out_spacing=1)

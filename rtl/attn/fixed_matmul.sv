@@ -18,10 +18,12 @@
 // Each row is computed like fixed_linear with B as its weights: G = N / OUT_PAR groups of
 // C = K / IN_PAR steps of IN_PAR x OUT_PAR multiplies; group 0 takes the live A beats and stores
 // them, the other groups replay the stored row. The datapath is a pipeline that stalls as a
-// whole only while its result waits for the output skid_buffer: B read into a register, operands
-// and products registered at the multipliers, a registered adder tree per output lane, the
-// accumulator, the SCALE multiplier (registered), the requantizer (registered). Exact until the
-// one round-half-up and saturation at the output format.
+// whole only while its result waits for the output skid_buffer: per multiply a mult_pipe whose
+// input registers take the operand and the B word at the step (on ECP5 the MULT18X18D's own
+// registers), a registered adder tree per output lane, the accumulator, the dot product
+// registered and multiplied by SCALE (a mult_pipe taking the accumulator's sum into its input
+// registers; a plain register when SCALE = 1), the requantizer (registered). Exact until the one
+// round-half-up and saturation at the output format.
 //
 // Parameters:
 //   HEADS        matrices per sequence (>= 1)
@@ -37,9 +39,14 @@
 //   SCALE, SCALE_FRAC          unsigned integer scale (>= 1) and its fraction bits
 //   OUT_WIDTH, OUT_FRAC, OUT_SIGNED  output format
 //
-// Latency: a row group's beat leaves LAT = 6 + ceil(log2(IN_PAR)) cycles after its last step
-//   (the step of group 0 is the cycle its A beat is taken); the first step of a sequence comes 2
-//   cycles after its last B beat at the earliest.
+// Latency: a row group's beat leaves LAT = M(XW, B_WIDTH) + ceil(log2(IN_PAR)) + S + 2 cycles
+//   after its last step (the step of group 0 is the cycle its A beat is taken); the first step of
+//   a sequence comes 2 cycles after its last B beat at the earliest. M(a, b) = 2 +
+//   ceil(log2(LA * LB)) is mult_pipe's latency (IN_REG = 1, OUT_REG = 0; LA = 1 if a <= 18 else
+//   1 + ceil((a - 18) / 17) limbs, LB likewise), XW = A_WIDTH + (A_SIGNED ? 0 : 1); S = 2 if
+//   SCALE = 1, else M(ACC_W, SW) for the dot product (ACC_W = XW + B_WIDTH + ceil(log2(K)) bits)
+//   times SCALE (SW = ceil(log2(SCALE + 1)) + 1 bits): LAT = 6 + ceil(log2(IN_PAR)) for operands
+//   and dot products of at most 18 bits.
 // Initiation interval: ROWS * HEADS * G * C cycles per sequence (one step per cycle) when its B
 //   (HEADS * K * N / IN_PAR beats, one per cycle, loaded while earlier sequences compute) has
 //   arrived: max of the two per sequence in steady state.
@@ -75,6 +82,13 @@ module fixed_matmul #(
     output logic                              data_out_valid,
     input  logic                              data_out_ready
 );
+  // mult_pipe's latency (IN_REG = 1, OUT_REG = 0) for a-bit and b-bit operands
+  function automatic int mult_lat(int a, int b);
+    int la = a <= 18 ? 1 : 1 + (a - 2) / 17;
+    int lb = b <= 18 ? 1 : 1 + (b - 2) / 17;
+    return 2 + (la * lb > 1 ? $clog2(la * lb) : 0);
+  endfunction
+
   localparam int C = IN_PAR > 0 ? K / IN_PAR : 1;  // steps per group
   localparam int G = OUT_PAR > 0 ? N / OUT_PAR : 1;  // groups per row
   localparam int GC = G * C;  // steps per row
@@ -97,6 +111,9 @@ module fixed_matmul #(
   localparam int ACC_W = PROD_W + (K > 1 ? $clog2(K) : 0);  // the exact dot product
   localparam int SW = $clog2(SCALE + 1) + 1;  // SCALE as a signed number
   localparam int SC_W = ACC_W + SW;  // the exact scaled dot product
+  localparam int ML = mult_lat(XW, B_WIDTH);  // step -> products
+  localparam int DL = ML + TREE_LEVELS;  // step -> the adder trees' sums
+  localparam int SL = SCALE == 1 ? 2 : mult_lat(ACC_W, SW);  // dot product -> scaled
 
   // Parameter checks: stop elaboration with a message naming the parameter.
   if (HEADS < 1) begin : gen_bad_heads
@@ -321,10 +338,8 @@ module fixed_matmul #(
     assign operand = data_in_0;
   end
 
-  // ---- stage 1: B words read and operands registered at the step ----------------------------
-  logic s1_valid, s1_first, s1_last;
-  logic signed [IN_PAR-1:0][XW-1:0] s1_a;
-  logic signed [OUT_PAR-1:0][IN_PAR-1:0][B_WIDTH-1:0] s1_b;
+  // ---- multipliers: operands registered at the step (mult_pipe's input registers), products ----
+  logic signed [OUT_PAR-1:0][IN_PAR-1:0][PROD_W-1:0] prod;
 
   for (genvar o = 0; o < OUT_PAR; o++) begin : gen_bank_o
     for (genvar i = 0; i < IN_PAR; i++) begin : gen_bank_i
@@ -341,9 +356,18 @@ module fixed_matmul #(
       always_ff @(posedge clk) begin
         if (we) mem[wr_addr] <= wdata;
       end
-      always_ff @(posedge clk) begin
-        if (step) s1_b[o][i] <= mem[rd_addr];
-      end
+      mult_pipe #(
+          .A_WIDTH(XW),
+          .B_WIDTH(B_WIDTH),
+          .IN_REG (1'b1),
+          .OUT_REG(1'b0)
+      ) u_mult (
+          .clk,
+          .en(adv),
+          .a (A_SIGNED ? XW'(signed'(operand[i])) : XW'({1'b0, operand[i]})),
+          .b (signed'(mem[rd_addr])),
+          .p (prod[o][i])
+      );
     end
   end
 
@@ -356,33 +380,7 @@ module fixed_matmul #(
     assign unused = ^wr_o;
   end
 
-  always_ff @(posedge clk) begin
-    if (adv) begin
-      s1_first <= c == '0;
-      s1_last <= end_c;
-      for (int i = 0; i < IN_PAR; i++) begin
-        s1_a[i] <= A_SIGNED ? XW'(signed'(operand[i])) : XW'({1'b0, operand[i]});
-      end
-    end
-  end
-
-  // ---- stage 2: products ----------------------------------------------------------------------
-  logic s2_valid, s2_first, s2_last;
-  logic signed [OUT_PAR-1:0][IN_PAR-1:0][PROD_W-1:0] s2_p;
-
-  always_ff @(posedge clk) begin
-    if (adv) begin
-      s2_first <= s1_first;
-      s2_last <= s1_last;
-      for (int o = 0; o < OUT_PAR; o++) begin
-        for (int i = 0; i < IN_PAR; i++) begin
-          s2_p[o][i] <= PROD_W'(signed'(s1_a[i])) * PROD_W'(signed'(s1_b[o][i]));
-        end
-      end
-    end
-  end
-
-  // ---- adder trees (TREE_LEVELS registered levels); flags delayed alongside ------------------
+  // ---- adder trees (TREE_LEVELS registered levels) ----------------------------------------------
   logic signed [OUT_PAR-1:0][TREE_W-1:0] tree;
   for (genvar o = 0; o < OUT_PAR; o++) begin : gen_tree
     add_tree #(
@@ -393,53 +391,66 @@ module fixed_matmul #(
     ) u_tree (
         .clk,
         .en      (adv),
-        .data_in (s2_p[o]),
+        .data_in (prod[o]),
         .data_out(tree[o])
     );
   end
 
-  logic [TREE_LEVELS:0] t_valid, t_first, t_last;
-  assign t_valid[0] = s2_valid;
-  assign t_first[0] = s2_first;
-  assign t_last[0]  = s2_last;
-  for (genvar l = 0; l < TREE_LEVELS; l++) begin : gen_flags
-    always_ff @(posedge clk) begin
-      if (adv) begin
-        t_first[l+1] <= t_first[l];
-        t_last[l+1]  <= t_last[l];
-      end
+  // a step's flags, delayed alongside the multipliers and the adder trees: bit l after l + 1
+  // register levels, bit DL - 1 next to the trees' sums
+  logic [DL-1:0] t_valid, t_first, t_last;
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      t_first <= {t_first[DL-2:0], c == '0};
+      t_last  <= {t_last[DL-2:0], end_c};
     end
-    always_ff @(posedge clk) begin
-      if (rst) t_valid[l+1] <= 1'b0;
-      else if (adv) t_valid[l+1] <= t_valid[l];
-    end
+  end
+  always_ff @(posedge clk) begin
+    if (rst) t_valid <= '0;
+    else if (adv) t_valid <= {t_valid[DL-2:0], step};
   end
 
   // ---- accumulator: the exact dot product of a group leaves on its last step ----------------
   logic signed [OUT_PAR-1:0][ACC_W-1:0] acc, sum;
-  logic a_valid;
-  logic signed [OUT_PAR-1:0][ACC_W-1:0] a_dot;
   always_comb begin
     for (int o = 0; o < OUT_PAR; o++) begin
-      sum[o] = (t_first[TREE_LEVELS] ? '0 : acc[o]) + ACC_W'(signed'(tree[o]));
+      sum[o] = (t_first[DL-1] ? '0 : acc[o]) + ACC_W'(signed'(tree[o]));
     end
   end
   always_ff @(posedge clk) begin
-    if (adv && t_valid[TREE_LEVELS]) acc <= sum;
-    if (adv) a_dot <= sum;
+    if (adv && t_valid[DL-1]) acc <= sum;
   end
 
-  // ---- scale (registered multiplier) and requantizer (registered) ---------------------------
-  logic sc_valid, rq_valid;
+  // ---- scale: the dot product registered, times SCALE (SL register levels) ------------------
   logic signed [OUT_PAR-1:0][SC_W-1:0] scaled;
-  logic [OUT_PAR-1:0][OUT_WIDTH-1:0] rq;
-
-  always_ff @(posedge clk) begin
-    if (adv) begin
-      for (int o = 0; o < OUT_PAR; o++) scaled[o] <= SC_W'(signed'(a_dot[o])) * SC_W'(SCALE);
+  for (genvar o = 0; o < OUT_PAR; o++) begin : gen_scale
+    if (SCALE == 1) begin : gen_unscaled
+      logic signed [ACC_W-1:0] dot;
+      always_ff @(posedge clk) begin
+        if (adv) begin
+          dot <= sum[o];
+          scaled[o] <= SC_W'(dot);
+        end
+      end
+    end else begin : gen_scaled
+      // the dot product goes into the multipliers' input registers
+      mult_pipe #(
+          .A_WIDTH(ACC_W),
+          .B_WIDTH(SW),
+          .IN_REG (1'b1),
+          .OUT_REG(1'b0)
+      ) u_scale (
+          .clk,
+          .en(adv),
+          .a (sum[o]),
+          .b (SW'(SCALE)),
+          .p (scaled[o])
+      );
     end
   end
 
+  // ---- requantizer (registered) -------------------------------------------------------------
+  logic [OUT_PAR-1:0][OUT_WIDTH-1:0] rq;
   for (genvar o = 0; o < OUT_PAR; o++) begin : gen_requant
     fixed_requant_reg #(
         .IN_WIDTH  (SC_W),
@@ -456,24 +467,14 @@ module fixed_matmul #(
     );
   end
 
-  // ---- valid bits of the stages and the common advance --------------------------------------
-  logic out_ready;
+  // ---- valid bits of the scale and requantizer levels (bit l after l + 1), the common advance --
+  logic [SL:0] r_valid;
+  logic rq_valid, out_ready;
+  assign rq_valid = r_valid[SL];
   assign adv = !rq_valid || out_ready;
-
   always_ff @(posedge clk) begin
-    if (rst) begin
-      s1_valid <= 1'b0;
-      s2_valid <= 1'b0;
-      a_valid  <= 1'b0;
-      sc_valid <= 1'b0;
-      rq_valid <= 1'b0;
-    end else if (adv) begin
-      s1_valid <= step;
-      s2_valid <= s1_valid;
-      a_valid  <= t_valid[TREE_LEVELS] && t_last[TREE_LEVELS];
-      sc_valid <= a_valid;
-      rq_valid <= sc_valid;
-    end
+    if (rst) r_valid <= '0;
+    else if (adv) r_valid <= {r_valid[SL-1:0], t_valid[DL-1] && t_last[DL-1]};
   end
 
   skid_buffer #(

@@ -8,14 +8,17 @@
 // Three stages, each one beat per cycle, joined by buffers so that rows overlap:
 //   1. input: every beat goes into the row buffer while per-lane running maxima are kept; at a
 //      row's end a registered max tree gives m (into a small queue);
-//   2. exponents: once its m is known, a row is read from the row buffer; m - x indexes each
-//      lane's table (registered); the exponents go into the exponent buffer and through a
-//      registered adder tree into the row sum; the sum enters a pipelined divider (attn_divide)
-//      whose quotient r goes into a queue. This stage never stalls: a beat leaves the row buffer
-//      only when the exponent buffer has room reserved for it (credits);
+//   2. exponents: once its m is known, a row is read from the row buffer (the beat and m
+//      registered); m - x indexes each lane's table (registered); the exponents (read into a
+//      register, then registered once more: a table in block RAM gets its clock-to-out cycle)
+//      go into the exponent buffer and through a registered adder tree into the row sum; the
+//      sum enters a pipelined divider (attn_divide) whose quotient r goes into a queue. This
+//      stage never stalls: a beat leaves the row buffer only when the exponent buffer has room
+//      reserved for it (credits);
 //   3. output: once its r is known, a row is read from the exponent buffer, multiplied by r
-//      (registered operands and product), requantized (registered) and offered through a
-//      skid_buffer; this stage stalls as a whole only while its result waits there.
+//      (mult_pipe: registered operands and product, 18 x 18 pieces summed when e has more than 17
+//      bits), requantized (registered) and offered through a skid_buffer; this stage stalls as
+//      a whole only while its result waits there.
 // data_in_ready depends only on the row buffer's fill level (a register).
 //
 // Parameters:
@@ -32,10 +35,12 @@
 // lint-params: TABLE_FILE="table.memh" TABLE_LEN=4
 //
 // Latency (no stalls, beats of a row on consecutive cycles): output beat k of a row leaves
-//   2 * LOG_LANES + R_FRAC + 2 * (N / LANES) + k + 9 cycles after the row's first input beat
-//   is taken, LOG_LANES = ceil(log2(LANES)) (stage 2 starts LOG_LANES + 2 cycles after the row's
-//   last input beat, stage 3 LOG_LANES + R_FRAC + 5 cycles after stage 2's last beat of the row,
-//   and a beat leaves 4 cycles after stage 3 reads it); rows follow each other without gaps.
+//   2 * LOG_LANES + R_FRAC + 2 * (N / LANES) + k + 11 + P cycles after the row's first input
+//   beat is taken, LOG_LANES = ceil(log2(LANES)), P = ceil(log2(LE * LR)) the levels summing
+//   mult_pipe's pieces of e * r (LE = 1 if E_FRAC + 2 <= 18 else 1 + ceil((E_FRAC - 16) / 17),
+//   LR likewise with R_FRAC) (stage 2 starts LOG_LANES + 2 cycles after the row's last input
+//   beat, stage 3 LOG_LANES + R_FRAC + 7 cycles after stage 2's last beat of the row, and a beat
+//   leaves 4 + P cycles after stage 3 reads it); rows follow each other without gaps.
 // Initiation interval: N / LANES cycles per row.
 module fixed_softmax #(
     parameter int    N          = 4,   // elements per row
@@ -72,6 +77,10 @@ module fixed_softmax #(
   localparam int AIW = TABLE_LEN > 1 ? $clog2(TABLE_LEN) : 1;  // table address
   localparam int PROD_W = EW + QW;
   localparam int PROD_FRAC = E_FRAC + R_FRAC;
+  // mult_pipe's latency (IN_REG = 1, OUT_REG = 0) for e * r, both widened by a zero sign bit
+  localparam int LE = EW + 1 <= 18 ? 1 : 1 + (EW - 1) / 17;  // 18 x 18 pieces of e
+  localparam int LR = QW + 1 <= 18 ? 1 : 1 + (QW - 1) / 17;  // and of r
+  localparam int ML = 2 + (LE * LR > 1 ? $clog2(LE * LR) : 0);
   // buffers: room for a row plus the beats that arrive while the next stage waits for it
   localparam int D1 = 2 * BPR + LOG_LANES + 4;  // row buffer (stage 1 -> 2)
   localparam int D2 = 2 * BPR + LOG_LANES + QW + 8;  // exponent buffer (stage 2 -> 3)
@@ -119,8 +128,11 @@ module fixed_softmax #(
   logic [C1W-1:0] x_count;
   logic in_take, x_pop;
   logic [BW-1:0] in_beat;
-  logic in_last;
-  logic signed [LANES-1:0][IN_WIDTH-1:0] lane_max, lane_next;
+  logic in_first, in_last;  // in_first: the next beat taken starts a row (a register)
+  // maxima in offset binary (x ^ TOP, order-preserving as unsigned numbers), so that every compare
+  // is one unsigned carry chain
+  localparam logic [IN_WIDTH-1:0] TOP = 1 << (IN_WIDTH - 1);
+  logic [LANES-1:0][IN_WIDTH-1:0] lane_max, lane_next;
 
   assign data_in_ready = x_count != C1W'(D1);
   assign in_take = data_in_valid && data_in_ready;
@@ -128,7 +140,7 @@ module fixed_softmax #(
 
   always_comb begin
     for (int l = 0; l < LANES; l++) begin
-      lane_next[l] = (in_beat == '0 || signed'(data_in[l]) > signed'(lane_max[l])) ? data_in[l] : lane_max[l];
+      lane_next[l] = (in_first || (data_in[l] ^ TOP) > lane_max[l]) ? data_in[l] ^ TOP : lane_max[l];
     end
   end
 
@@ -145,10 +157,12 @@ module fixed_softmax #(
       x_rptr <= '0;
       x_count <= '0;
       in_beat <= '0;
+      in_first <= 1'b1;
     end else begin
       if (in_take) begin
         x_wptr <= x_wptr == P1W'(D1 - 1) ? '0 : x_wptr + P1W'(1);
         in_beat <= in_last ? '0 : in_beat + BW'(1);
+        in_first <= in_last;
       end
       if (x_pop) x_rptr <= x_rptr == P1W'(D1 - 1) ? '0 : x_rptr + P1W'(1);
       x_count <= x_count + C1W'(in_take) - C1W'(x_pop);
@@ -156,7 +170,7 @@ module fixed_softmax #(
   end
 
   // registered max tree over the lanes at a row's end (level 0 registered at the last beat)
-  logic signed [IN_WIDTH-1:0] mlevel[LOG_LANES+1][LANES];
+  logic [IN_WIDTH-1:0] mlevel[LOG_LANES+1][LANES];  // offset binary
   logic [LOG_LANES:0] mvalid;
   always_ff @(posedge clk) begin
     for (int l = 0; l < LANES; l++) begin
@@ -194,7 +208,7 @@ module fixed_softmax #(
   logic mq_pop;
   assign mq_empty_n = mq_count != '0;
   always_ff @(posedge clk) begin
-    if (mvalid[LOG_LANES]) mq[mq_wptr] <= mlevel[LOG_LANES][0];
+    if (mvalid[LOG_LANES]) mq[mq_wptr] <= mlevel[LOG_LANES][0] ^ TOP;
   end
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -227,38 +241,64 @@ module fixed_softmax #(
     end
   end
 
+  // E0: the beat and its row's maximum, read from the row buffer and the queue (registered)
+  logic e0_valid, e0_last;
+  logic [LANES-1:0][IN_WIDTH-1:0] e0_x;
+  logic [IN_WIDTH-1:0] e0_m;
+  always_ff @(posedge clk) begin
+    e0_x <= xbuf[x_rptr];
+    e0_m <= mq[mq_rptr];
+    e0_last <= s2_last;
+  end
+  always_ff @(posedge clk) begin
+    if (rst) e0_valid <= 1'b0;
+    else e0_valid <= x_pop;
+  end
+
   // E1: table index d = m - x (registered), TABLE_LEN standing for "past the table"
   logic e1_valid, e1_last;
   logic [LANES-1:0][IW-1:0] e1_idx;
   logic [LANES-1:0][DW-1:0] gap;
   always_comb begin
-    for (int l = 0; l < LANES; l++) gap[l] = DW'(signed'(mq[mq_rptr])) - DW'(signed'(xbuf[x_rptr][l]));
+    for (int l = 0; l < LANES; l++) gap[l] = DW'(signed'(e0_m)) - DW'(signed'(e0_x[l]));
   end
   always_ff @(posedge clk) begin
     for (int l = 0; l < LANES; l++) e1_idx[l] <= gap[l] >= DW'(TABLE_LEN) ? IW'(TABLE_LEN) : IW'(gap[l]);
-    e1_last <= s2_last;
+    e1_last <= e0_last;
   end
   always_ff @(posedge clk) begin
     if (rst) e1_valid <= 1'b0;
-    else e1_valid <= x_pop;
+    else e1_valid <= e0_valid;
   end
 
-  // E2: the exponents (table read into a register)
-  logic e2_valid, e2_last;
-  logic [LANES-1:0][EW-1:0] e2;
+  // E2: the exponents (table read into a register: a block RAM's own read register), E3: the
+  // exponents registered once more, so that the block RAM's clock-to-out has a cycle of its own
+  logic e2_valid, e3_valid, e3_last;
+  logic [LANES-1:0][EW-1:0] e3;
   for (genvar l = 0; l < LANES; l++) begin : gen_table
     logic [EW-1:0] table_rom[TABLE_LEN];
+    logic [EW-1:0] e2;
+    logic past;  // d is past the table: the exponent is 0
     initial $readmemh(TABLE_FILE, table_rom);
     always_ff @(posedge clk) begin
-      e2[l] <= e1_idx[l] == IW'(TABLE_LEN) ? '0 : table_rom[AIW'(e1_idx[l])];
+      e2 <= table_rom[AIW'(e1_idx[l])];
+      past <= e1_idx[l] == IW'(TABLE_LEN);
+      e3[l] <= past ? '0 : e2;
     end
   end
+  logic e2_last;
   always_ff @(posedge clk) begin
     e2_last <= e1_last;
+    e3_last <= e2_last;
   end
   always_ff @(posedge clk) begin
-    if (rst) e2_valid <= 1'b0;
-    else e2_valid <= e1_valid;
+    if (rst) begin
+      e2_valid <= 1'b0;
+      e3_valid <= 1'b0;
+    end else begin
+      e2_valid <= e1_valid;
+      e3_valid <= e2_valid;
+    end
   end
 
   // exponent buffer
@@ -266,7 +306,7 @@ module fixed_softmax #(
   logic [P2W-1:0] e_wptr, e_rptr;
   logic [C2W-1:0] e_count;
   always_ff @(posedge clk) begin
-    if (e2_valid) ebuf[e_wptr] <= e2;
+    if (e3_valid) ebuf[e_wptr] <= e3;
   end
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -274,9 +314,9 @@ module fixed_softmax #(
       e_rptr  <= '0;
       e_count <= '0;
     end else begin
-      if (e2_valid) e_wptr <= e_wptr == P2W'(D2 - 1) ? '0 : e_wptr + P2W'(1);
+      if (e3_valid) e_wptr <= e_wptr == P2W'(D2 - 1) ? '0 : e_wptr + P2W'(1);
       if (e_pop) e_rptr <= e_rptr == P2W'(D2 - 1) ? '0 : e_rptr + P2W'(1);
-      e_count <= e_count + C2W'(e2_valid) - C2W'(e_pop);
+      e_count <= e_count + C2W'(e3_valid) - C2W'(e_pop);
     end
   end
 
@@ -291,11 +331,11 @@ module fixed_softmax #(
   ) u_sum (
       .clk,
       .en      (1'b1),
-      .data_in (e2),
+      .data_in (e3),
       .data_out(tree)
   );
-  assign t_valid[0] = e2_valid;
-  assign t_last[0]  = e2_last;
+  assign t_valid[0] = e3_valid;
+  assign t_last[0]  = e3_last;
   for (genvar v = 0; v < LOG_LANES; v++) begin : gen_sum_flags
     always_ff @(posedge clk) begin
       t_last[v+1] <= t_last[v];
@@ -366,7 +406,6 @@ module fixed_softmax #(
 
   // ==== stage 3: p = requant(e * r) ===============================================================
   logic adv, out_ready;
-  logic p1_valid, p2_valid, p3_valid;
   logic [BW-1:0] s3_beat;
   logic s3_last;
   assign s3_last = s3_beat == BW'(BPR - 1);
@@ -378,18 +417,28 @@ module fixed_softmax #(
     else if (e_pop) s3_beat <= s3_last ? '0 : s3_beat + BW'(1);
   end
 
-  logic [LANES-1:0][EW-1:0] p1_e;
-  logic [QW-1:0] p1_r;
-  logic [LANES-1:0][PROD_W-1:0] p2_prod;
+  // e * r per lane: a mult_pipe whose input registers take the exponent buffer's and the
+  // reciprocal queue's words at the read (on ECP5 the MULT18X18D's own registers); both are
+  // unsigned, so each operand gets a zero sign bit
+  logic [LANES-1:0][PROD_W-1:0] prod;
   logic [LANES-1:0][OUT_WIDTH-1:0] p3;
-  always_ff @(posedge clk) begin
-    if (adv) begin
-      p1_e <= ebuf[e_rptr];
-      p1_r <= rq[rq_rptr];
-      for (int l = 0; l < LANES; l++) p2_prod[l] <= PROD_W'(p1_e[l]) * PROD_W'(p1_r);
-    end
-  end
   for (genvar l = 0; l < LANES; l++) begin : gen_requant
+    logic signed [PROD_W+1:0] product;
+    mult_pipe #(
+        .A_WIDTH(EW + 1),
+        .B_WIDTH(QW + 1),
+        .IN_REG (1'b1),
+        .OUT_REG(1'b0)
+    ) u_mult (
+        .clk,
+        .en(adv),
+        .a ({1'b0, ebuf[e_rptr][l]}),
+        .b ({1'b0, rq[rq_rptr]}),
+        .p (product)
+    );
+    assign prod[l] = PROD_W'($unsigned(product));  // e * r >= 0 fits PROD_W bits
+    logic unused_sign;
+    assign unused_sign = ^product[PROD_W+1:PROD_W];
     fixed_requant_reg #(
         .IN_WIDTH  (PROD_W),
         .IN_FRAC   (PROD_FRAC),
@@ -400,22 +449,19 @@ module fixed_softmax #(
     ) u_requant (
         .clk,
         .en      (adv),
-        .data_in (p2_prod[l]),
+        .data_in (prod[l]),
         .data_out(p3[l])
     );
   end
 
+  // valid bits of the multiplier and requantizer levels (bit v after v + 1), the common advance
+  logic [ML:0] p_valid;
+  logic p3_valid;
+  assign p3_valid = p_valid[ML];
   assign adv = !p3_valid || out_ready;
   always_ff @(posedge clk) begin
-    if (rst) begin
-      p1_valid <= 1'b0;
-      p2_valid <= 1'b0;
-      p3_valid <= 1'b0;
-    end else if (adv) begin
-      p1_valid <= e_pop;
-      p2_valid <= p1_valid;
-      p3_valid <= p2_valid;
-    end
+    if (rst) p_valid <= '0;
+    else if (adv) p_valid <= {p_valid[ML-1:0], e_pop};
   end
 
   skid_buffer #(
