@@ -170,12 +170,13 @@ module conv_window #(
   // image's pixel 0, g_band = g_base + y0*IMG_W - PADDING (the band's first window), g_win =
   // g_base + y0*IMG_W + x0; slot i reads pixel g_win + OFFSET[q][i]. g_in[i]: slot i reads the
   // image. The beat waits for its last slot that reads the image, a beat of padding only for
-  // g_base.
+  // g_base. The slots' pixel numbers g_addr are registers too (computed with the next beat's
+  // counters), so that the beat's wait is a multiplexer and a compare away from the registers.
   logic [QW-1:0] q, q_n;
   logic [OXW-1:0] ox, ox_n;
   logic [OYW-1:0] oy, oy_n;
   logic [GW-1:0] g_win, g_band, g_base, g_need;
-  logic [WINDOW_PAR-1:0][GW-1:0] g_addr;
+  logic [WINDOW_PAR-1:0][GW-1:0] g_addr, g_addr_n;
   logic [WINDOW_PAR-1:0] g_in, g_in_n;
 
   // ---- the beat on offer next, E ----------------------------------------------------------------
@@ -215,10 +216,10 @@ module conv_window #(
       g_band_n = g_band + IMAGE_STEP;
       g_win_n = g_band + IMAGE_STEP;
     end
-    // the slots' pixels, and the one the beat waits for
+    // the next beat's slots' pixels; the pixel this beat waits for
+    for (int i = 0; i < WINDOW_PAR; i++) g_addr_n[i] = g_win_n + OFFSET[q_n][i];
     g_need = g_base;
     for (int i = 0; i < WINDOW_PAR; i++) begin
-      g_addr[i] = g_win + OFFSET[q][i];
       if (g_in[i]) g_need = g_addr[i];
     end
   end
@@ -233,10 +234,12 @@ module conv_window #(
       g_base <= '0;
       {g_win, g_band} <= {2{ORIGIN}};
       g_in <= SLOT_ROW[0][0] & SLOT_COLUMN[0][0];
+      for (int i = 0; i < WINDOW_PAR; i++) g_addr[i] <= ORIGIN + OFFSET[0][i];
     end else if (adv) begin
       {q, ox, oy} <= {q_n, ox_n, oy_n};
       {g_base, g_band, g_win} <= {g_base_n, g_band_n, g_win_n};
       g_in <= g_in_n;
+      g_addr <= g_addr_n;
     end
   end
 
