@@ -191,16 +191,18 @@ def reachable_cycles(g: Graph) -> int:
     """The smallest initiation interval the chain can reach: the largest over its nodes of their
     fastest fold's cycles per vector (1 for MLPs; a convolution's output pixels, for example,
     leave one window of steps apart at best)."""
-    best = 1
-    for node in g.operations():
-        comp = components.get(node.component)
-        best = max(best, min(comp.cycles(node, f) for f in comp.folds(node)))
-    return best
+    return max([1, *(min(_fold_cycles(node)) for node in g.operations())])
 
 
 def plan_dsp(g: Graph, folds: dict[str, Fold]) -> int:
     """Estimated DSP48E1s of the compute nodes of ``g`` at ``folds``."""
     return sum(components.get(g[n].component).resources(g[n], f).dsp for n, f in folds.items() if not g[n].is_port)
+
+
+def _fold_cycles(node: Node) -> list[int]:
+    """Cycles per vector of every fold of compute node ``node``."""
+    comp = components.get(node.component)
+    return [comp.cycles(node, f) for f in comp.folds(node)]
 
 
 def folds_within_dsp(g: Graph, target: int, max_dsp: int) -> dict[str, Fold]:
@@ -210,14 +212,7 @@ def folds_within_dsp(g: Graph, target: int, max_dsp: int) -> dict[str, Fold]:
     folds = choose_folds(g, target)
     if plan_dsp(g, folds) <= max_dsp:
         return folds
-    slower = sorted(
-        {
-            c
-            for n in g.operations()
-            for f in components.get(n.component).folds(n)
-            if (c := components.get(n.component).cycles(n, f)) > target
-        }
-    )
+    slower = sorted({c for n in g.operations() for c in _fold_cycles(n) if c > target})
     lo, hi, best = 0, len(slower) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
