@@ -7,9 +7,10 @@ whichever is lower. This module measures that cap: it draws random MLPs and CNNs
 and emits each, places and routes it on the LFE5UM-85F (seed 1, 200 MHz asked), and fits
 ``Fmax = mhz_at_1000_cells * (cells / 1000) ** -exponent`` by least squares in log space
 (``cells``: the estimated LUTs + FFs). Designs and fit are saved in ``fmax_ecp5.json``
-(``designs``, ``size_cap``); measured designs are reused on a re-run.
+(``designs``, ``size_cap``); measured designs are reused on a re-run unless ``--remeasure`` is
+given (after an RTL change).
 
-    python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...] [--fit-only]
+    python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...] [--fit-only | --remeasure]
 
 The committed fit uses seeds 101-106 (3.3k-10.8k cells); ``--seeds`` adds chosen ones (a design
 that does not fit the LFE5UM-85F stops with nextpnr's error).
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from common.atomic import write_text
-from eda.pnr import place_and_route
+from eda.pnr import PART_MULTIPLIERS, place_and_route
 from eda.toolchain import BUILD_ROOT
 from mapper.flow import emit_design, map_model
 from mapper.held_out import random_design
@@ -37,15 +38,16 @@ FIRST_SEED = 101
 
 
 def measure(seed: int) -> dict[str, Any]:
-    """Map, emit, place and route random design ``seed``: its size and measured Fmax."""
+    """Map (within the part's multipliers), emit, place and route random design ``seed``: its size and
+    measured Fmax."""
     model, example, cycles, kind, text = random_design(seed)
-    g = map_model(model, example, cycles=cycles)
+    g = map_model(model, example, cycles=cycles, max_dsp=PART_MULTIPLIERS)  # as run_flow folds for the part
     assert g.info.resources is not None
     design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
     report = place_and_route(design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr")
     return {
         "seed": seed,
-        "network": f"{kind} {text} @ {cycles} cycles",
+        "network": f"{kind} {text} @ {g.info.predicted_cycles} cycles (target {cycles})",
         "cells": g.info.resources.lut + g.info.resources.ff,
         "fmax_mhz": report.fmax_mhz,
         "critical_path": report.summary().split("; critical path ")[-1],
@@ -76,7 +78,13 @@ def _save(**entries: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mapper.clock_designs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--designs", type=int, default=8, help="random designs to place and route")
-    parser.add_argument("--fit-only", action="store_true", help="refit the saved designs")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--fit-only", action="store_true", help="refit the saved designs")
+    mode.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="place and route every chosen design again (after an RTL change), replacing its saved figures",
+    )
     parser.add_argument(
         "--seeds", type=int, nargs="*", default=[], help="more random designs by seed (>= 101), e.g. larger ones"
     )
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(s < FIRST_SEED for s in args.seeds):
         parser.error(f"--seeds: seeds start at {FIRST_SEED} (lower ones are the held-out resource designs)")
     for seed in sorted({*range(FIRST_SEED, FIRST_SEED + args.designs), *args.seeds, *have}):
-        if seed not in have and not args.fit_only:
+        if (seed not in have or args.remeasure) and not args.fit_only:
             print(f"placing and routing random design {seed} ...", flush=True)
             have[seed] = measure(seed)
             print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {have[seed]['fmax_mhz']} MHz", flush=True)

@@ -73,6 +73,9 @@ def test_clock_designs_needs_three_designs(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         clock_designs.main(["--designs", "2", "--fit-only"])
     assert "--designs 2: need at least 3 designs to fit" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        clock_designs.main(["--fit-only", "--remeasure"])  # refit the saved figures or measure anew
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_every_component_with_a_bench_is_calibrated() -> None:
