@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["WRAPPER_ATTRIBUTE", "Merged", "merge_equal_modules"]
 
-#: The module attribute that marks a constant-tying wrapper: ``flatten A:<it>`` inlines its class.
+#: The module attribute that marks a constant-tying wrapper: ``flatten -noscopeinfo A:<it>`` inlines its class.
 WRAPPER_ATTRIBUTE = "chop_const_wrapper"
 
 _INTERNAL = re.compile(r"(?<=\s)(?<!cell )\$\S+")  # an internal name: a $ token, not a cell's type

@@ -79,7 +79,7 @@ def synth_commands(top: str, netlist: bool = True, hierarchical: bool = False) -
     ``netlist``) the netlist, all written under ``/out``. ``hierarchical``: the commands that
     follow ``read_rtlil`` of the merged modules (see the module docstring)."""
     synth = (
-        [f"hierarchy -top {top}", f"flatten A:{WRAPPER_ATTRIBUTE}", f"synth_xilinx -family xc7 -top {top}"]
+        [f"hierarchy -top {top}", f"flatten -noscopeinfo A:{WRAPPER_ATTRIBUTE}", f"synth_xilinx -family xc7 -top {top}"]
         if hierarchical
         else [f"synth_xilinx -family xc7 -flatten -top {top}"]
     )
@@ -167,7 +167,7 @@ def _mode_line(report: SynthReport) -> str:
     m = report.modules
     return (
         f"Hierarchy kept: {m['modules']} modules after elaboration, {m['classes']} distinct ones synthesized "
-        f"({m['wrappers']} with constant inputs flattened into wrappers); counts multiplied out by instances."
+        f"and {m['wrappers']} wrappers that tie constant inputs (flattened); counts multiplied out by instances."
     )
 
 
