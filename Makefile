@@ -60,14 +60,14 @@ timing: setup  ## Fmax of every component at its largest sweep set next to the t
 calibrate: setup  ## re-fit the resource model on Yosys runs of every calibrated component (new points only), then check it on 20 random whole designs (slow)
 	$(PY) -m mapper.calibrate --held-out 20
 
-bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set, Fmax of every component and of three accelerators, out-of-context synthesis of FINN's TFC (slow: ~40 min)
+bench: setup  ## benchmarks, each measured side by side in one run (bench/): folding, network simulation speed, a 10,000-image CNN test set, Fmax of every component and of three accelerators, out-of-context synthesis of FINN's TFC, its large layers also flat (slow: ~45 min)
 	$(PY) bench/linear_folding.py --out $(BUILD)/bench
 	test -f mase_output/demo/hardware/bench/network.json || $(MAKE) run
 	$(PY) bench/network_sim_speed.py --design mase_output/demo/hardware --out $(BUILD)/bench
 	$(PY) bench/cnn_test_set.py --images 10000 --out $(BUILD)/bench
 	$(PY) -m mapper.library_cli timing --out $(BUILD)/bench/component_fmax.md
 	$(PY) bench/design_fmax.py --out $(BUILD)/bench
-	$(PY) bench/synth_scaling.py --out $(BUILD)/bench
+	$(PY) bench/synth_scaling.py --compare --out $(BUILD)/bench
 	$(PY) bench/cost_model.py --out $(BUILD)/bench
 
 cores: setup  ## regenerate the FuseSoC cores (rtl/*/*.core, cores.core) from the component descriptors

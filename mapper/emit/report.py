@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import write_text
-from eda.ooc import instance_table
+from eda.ooc import instance_table, mode_note
 from mapper.graph import Graph
 
 
@@ -78,7 +78,7 @@ def synthesis_lines(s: dict[str, Any]) -> list[str]:
         "",
         f"Yosys figures: out of context, the sum over the top's {len(rows)} instances ({hits} from the cache, "
         f"{s['jobs']} runs at once, {s['seconds']:.1f} s); `python -m mapper.flow synth <folder> --flat` "
-        "synthesizes the whole top in one run.",
+        "synthesizes the whole top in one run. " + mode_note(rows),
         "",
         *instance_table(rows),
     ]
