@@ -115,9 +115,19 @@ def _enable_fanouts(netlist: Path) -> tuple[int, list[int]]:
     return len(cells), sorted(counts.values(), reverse=True)
 
 
-def test_fixed_linear_spreads_its_pipeline_enable_over_copies(tmp_path: Path) -> None:
+def _bit_uses(netlist: Path, name: str) -> dict[int, int]:
+    """Bit -> how many times the netlist's cells connect bit ``name[bit]`` of a vector net."""
+    uses: dict[int, int] = {}
+    for m in re.finditer(rf"\b{name}\[(\d+)\]", netlist.read_text()):
+        uses[int(m.group(1))] = uses.get(int(m.group(1)), 0) + 1
+    return uses
+
+
+def test_fixed_linear_spreads_its_pipeline_enable_and_rom_address_over_copies(tmp_path: Path) -> None:
     """The enable of a 32-multiplier layer reaches its registers through several nets, none driving
-    more than a quarter of the flip-flops (one net drove 89 % of them before the copies)."""
+    more than a quarter of the flip-flops (one net drove 89 % of them before the copies); its LUT
+    weight ROM's address is kept in one copy per enable copy, so no address bit reaches more than a
+    quarter of the ROM's LUTs (one counter's bits each reached all of them before the copies)."""
     comp = components.get("fixed_linear")
     sweep = {"IN_FEATURES": 72, "OUT_FEATURES": 16, "IN_PAR": 8, "OUT_PAR": 4, "HAS_BIAS": 1}
     params, _ = comp.prepare(comp.parameters_with(sweep), 3, tmp_path / "data")
@@ -125,3 +135,6 @@ def test_fixed_linear_spreads_its_pipeline_enable_over_copies(tmp_path: Path) ->
     flops, fanouts = _enable_fanouts(netlist)
     assert flops > 1000 and len(fanouts) >= 8, (flops, fanouts)
     assert fanouts[0] <= flops // 4, (flops, fanouts[:6])
+    address = _bit_uses(netlist, "rom_addr")  # 36 words: 6 address bits in each of 8 copies
+    assert len(address) == 8 * 6, sorted(address)
+    assert max(address.values()) <= sum(address.values()) / 6 / 4, address

@@ -21,7 +21,9 @@
 // multiply-accumulate lane (o, i) taking copy
 // (o * IN_PAR + i) * NE / (OUT_PAR * IN_PAR), NE = min(ceil(OUT_PAR * IN_PAR / 4), 64). No enable
 // net then drives more than about four lanes' registers (up to 64 copies), which keeps a wide
-// layer's clock at its multipliers' pace.
+// layer's clock at its multipliers' pace. A LUT weight ROM likewise has NE identical copies of its
+// address counter, copy k addressing only the lanes of enable copy k: every address bit reaches
+// every LUT of the ROM, so one counter would fan out to all lanes' weights across the device.
 //
 // Parameters:
 //   IN_FEATURES  K, elements per input vector (>= 1)
@@ -148,7 +150,10 @@ module fixed_linear #(
   // ---- issue: the step's counters, operand and weights --------------------------------------
   logic [CW-1:0] step_idx;   // c: input beat within the vector
   logic [GW-1:0] group_idx;  // g: output group within the vector
-  logic [AW-1:0] rom_addr;   // g * C + c: the weight word of the step
+  // g * C + c: the weight word of the step, in NA identical copies (a LUT ROM's address bits
+  // reach every LUT of every lane's weights: copy k addresses the lanes of enable copy k only)
+  localparam int NA = ROM_IN_BRAM ? 1 : NE;
+  logic [NA-1:0][AW-1:0] rom_addr;
   logic first_group, last_step, last_group, have_operand, step, advance;
   // Copies of the requantizer register's valid flag, of the skid_buffer's ready and of the
   // enable they make; copy NE + 1 is the control's, copy NE the weight ROM's.
@@ -169,11 +174,16 @@ module fixed_linear #(
     if (rst) begin
       step_idx <= '0;
       group_idx <= '0;
-      rom_addr <= '0;
     end else if (step) begin
       step_idx <= last_step ? '0 : step_idx + CW'(1);
       if (last_step) group_idx <= last_group ? '0 : group_idx + GW'(1);
-      rom_addr <= last_step && last_group ? '0 : rom_addr + AW'(1);
+    end
+  end
+  for (genvar k = 0; k < NA; k++) begin : gen_rom_addr
+    // keep on the process: synthesis must not merge the equal copies
+    (* keep *) always_ff @(posedge clk) begin
+      if (rst) rom_addr[k] <= '0;
+      else if (step) rom_addr[k] <= last_step && last_group ? '0 : rom_addr[k] + AW'(1);
     end
   end
 
@@ -204,13 +214,18 @@ module fixed_linear #(
     logic [WWORD-1:0] weight_mem[G*C];
     initial $readmemh(WEIGHTS_FILE, weight_mem);
     always_ff @(posedge clk) begin
-      if (adv[NE]) w_issue <= weight_mem[int'(rom_addr)];
+      if (adv[NE]) w_issue <= weight_mem[int'(rom_addr[0])];
     end
   end else begin : gen_logic_weights
     (* rom_style = "logic" *) logic [WWORD-1:0] weight_mem[G*C];
     initial $readmemh(WEIGHTS_FILE, weight_mem);
-    always_ff @(posedge clk) begin
-      if (adv[NE]) w_issue <= weight_mem[int'(rom_addr)];
+    for (genvar k = 0; k < NA; k++) begin : gen_part
+      // the lanes l of enable copy k: l * NE / MACS == k
+      localparam int LO = (k * MACS + NE - 1) / NE;
+      localparam int HI = ((k + 1) * MACS + NE - 1) / NE;
+      always_ff @(posedge clk) begin
+        if (adv[NE]) w_issue[LO*W_WIDTH+:(HI-LO)*W_WIDTH] <= weight_mem[int'(rom_addr[k])][LO*W_WIDTH+:(HI-LO)*W_WIDTH];
+      end
     end
   end
 
