@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from common.atomic import write_text
-from eda.pnr import PART_MULTIPLIERS, place_and_route
+from eda.pnr import DSP_BUDGET, place_and_route
 from eda.toolchain import BUILD_ROOT
 from mapper.flow import emit_design, map_model
 from mapper.held_out import random_design
@@ -38,10 +38,10 @@ FIRST_SEED = 101
 
 
 def measure(seed: int) -> dict[str, Any]:
-    """Map (within the part's multipliers), emit, place and route random design ``seed``: its size and
+    """Map (within the flow's default DSP budget), emit, place and route random design ``seed``: its size and
     measured Fmax."""
     model, example, cycles, kind, text = random_design(seed)
-    g = map_model(model, example, cycles=cycles, max_dsp=PART_MULTIPLIERS)  # as run_flow folds for the part
+    g = map_model(model, example, cycles=cycles, max_dsp=DSP_BUDGET)  # as run_flow folds for the part
     assert g.info.resources is not None
     design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
     report = place_and_route(design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr")

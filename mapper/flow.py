@@ -29,7 +29,7 @@ import mapper.passes.folding  # noqa: F401
 import mapper.passes.formats  # noqa: F401
 import mapper.place_route  # noqa: F401
 import mapper.synthesize  # noqa: F401
-from eda.pnr import PART, PART_MULTIPLIERS, place_and_route
+from eda.pnr import DSP_BUDGET, PART, PART_MULTIPLIERS, place_and_route
 from mapper.emit import Design, load_design
 from mapper.graph import Graph
 from mapper.passes.base import PASSES, FlowContext
@@ -210,8 +210,12 @@ def run_flow(
     check_mode(synth_mode)  # before hours of simulation
     place_route = synth if place_route is None else place_route
     if max_dsp is None and place_route:
-        max_dsp = PART_MULTIPLIERS
-        print(f"fold: within the {PART}'s {PART_MULTIPLIERS} multipliers (--max-dsp sets another budget)", flush=True)
+        max_dsp = DSP_BUDGET
+        print(
+            f"fold: within {DSP_BUDGET} DSPs, 80 % of the {PART}'s {PART_MULTIPLIERS} multipliers "
+            "(--max-dsp sets another budget)",
+            flush=True,
+        )
     ctx = FlowContext(
         model=quant_model,
         example=samples[:2],
