@@ -73,6 +73,23 @@ def layer_format(node: Node, k: int, n: int, fold: Fold) -> dict[str, Any]:
     return {key: v for key, v in lin.items() if key not in ("IN_FEATURES", "OUT_FEATURES", "IN_PAR", "OUT_PAR")}
 
 
+def conv_bench_images(
+    params: dict[str, Any], seed: int, channels: tuple[int, int], in_par: int, out_par: int, folder: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A convolution bench run's memory images: random torch-layout weights ``(O, C, KH, KW)``
+    (``channels`` = (O, C)) and bias, written as fixed_linear images of their
+    :func:`conv2d_weight_matrix` folded ``in_par`` x ``out_par``; returns (parameters with the
+    file names, the bench context holding the raw constants)."""
+    rng = np.random.default_rng(seed)
+    shape = (*channels, int(params["KERNEL_H"]), int(params["KERNEL_W"]))
+    w = random_constants(rng, shape, int(params["W_WIDTH"]))
+    b = random_constants(rng, channels[:1], int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
+    matrix = conv2d_weight_matrix(w, int(params["WINDOW_PAR"]))
+    images = write_linear_images({**params, "IN_PAR": in_par, "OUT_PAR": out_par}, matrix, b, folder)
+    out = {**params, "WEIGHTS_FILE": images["WEIGHTS_FILE"], "BIAS_FILE": images.get("BIAS_FILE", "")}
+    return out, {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
+
+
 @register
 class ConvWindow(Component):
     name = "conv_window"
@@ -246,14 +263,8 @@ class FixedConv2d(Component):
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """Random (O, C, KH, KW) weights and bias, written in fixed_conv2d's (window-major) layout."""
-        rng = np.random.default_rng(seed)
         o, c = int(params["OUT_CHANNELS"]), int(params["IN_CHANNELS"])
-        w = random_constants(rng, (o, c, int(params["KERNEL_H"]), int(params["KERNEL_W"])), int(params["W_WIDTH"]))
-        b = random_constants(rng, (o,), int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
-        par = int(params["WINDOW_PAR"])
-        images = write_linear_images({**params, "IN_PAR": par * c}, conv2d_weight_matrix(w, par), b, folder)
-        out = {**params, "WEIGHTS_FILE": images["WEIGHTS_FILE"], "BIAS_FILE": images.get("BIAS_FILE", "")}
-        return out, {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
+        return conv_bench_images(params, seed, (o, c), int(params["WINDOW_PAR"]) * c, int(params["OUT_PAR"]), folder)
 
     @staticmethod
     def _channels(node: Node) -> tuple[int, int]:
@@ -431,13 +442,8 @@ class FixedDwConv2d(Component):
 
     def prepare(self, params: dict[str, Any], seed: int, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         """Random (C, 1, KH, KW) weights and bias, written in fixed_dwconv2d's (step-major) layout."""
-        rng = np.random.default_rng(seed)
-        c, par = int(params["CHANNELS"]), int(params["WINDOW_PAR"])
-        w = random_constants(rng, (c, 1, int(params["KERNEL_H"]), int(params["KERNEL_W"])), int(params["W_WIDTH"]))
-        b = random_constants(rng, (c,), int(params["B_WIDTH"])) if int(params["HAS_BIAS"]) else None
-        images = write_linear_images({**params, "IN_PAR": par, "OUT_PAR": c}, conv2d_weight_matrix(w, par), b, folder)
-        out = {**params, "WEIGHTS_FILE": images["WEIGHTS_FILE"], "BIAS_FILE": images.get("BIAS_FILE", "")}
-        return out, {"weights": w.tolist(), "bias": None if b is None else b.tolist()}
+        c = int(params["CHANNELS"])
+        return conv_bench_images(params, seed, (c, 1), int(params["WINDOW_PAR"]), c, folder)
 
     @staticmethod
     def _mac_array(node: Node, fold: Fold) -> tuple[int, int, Fold]:
