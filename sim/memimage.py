@@ -69,7 +69,9 @@ def conv2d_weight_matrix(w_ochw: npt.ArrayLike, window_par: int = 1) -> npt.NDAr
     """fixed_conv2d's weight matrix from a torch-layout ``(O, C, KH, KW)`` weight: ``(O, Q*P*C)``
     with the window's pixels in raster order and the channels innermost, ``P = window_par``
     window pixels per step and ``Q = ceil(KH*KW / P)`` steps: zero columns for the pixels that
-    pad the last step (none when P divides KH*KW)."""
+    pad the last step (none when P divides KH*KW). A depthwise ``(C, 1, KH, KW)`` weight gives
+    fixed_dwconv2d's ``(C, Q*P)`` matrix, whose image is fixed_linear's layout with ``IN_PAR = P``
+    and ``OUT_PAR = C``."""
     wa = np.asarray(w_ochw, dtype=np.int64)
     if wa.ndim != 4:
         raise ValueError(f"conv2d weight must be (O, C, KH, KW), got shape {wa.shape}")

@@ -24,6 +24,7 @@ ARITHMETIC = [
     "pool_avg",
     "fixed_linear",
     "fixed_conv2d",
+    "fixed_dwconv2d",
 ]
 SETS = [(name, i) for name in ARITHMETIC for i in range(len(get(name).sweep()))]
 
@@ -33,7 +34,7 @@ def test_most_outputs_do_not_saturate(name: str, index: int) -> None:
     comp = get(name)
     params, context = comp.prepared(comp.sweep()[index], 7)
     spec = bench_of(comp.bench, params, context)
-    layer = name in ("fixed_linear", "fixed_conv2d")
+    layer = name in ("fixed_linear", "fixed_conv2d", "fixed_dwconv2d")
     wide = bench_of(comp.bench, wide_parameters(params), context, **({"in_range": False} if layer else {}))
     stimulus = make_stimulus(spec, 7, comp.groups)
     share = saturated_fraction(spec, wide, stimulus)

@@ -69,10 +69,16 @@ def test_the_resize_model_takes_and_gives_beats_at_the_measured_spacing(index: i
 
 
 def _window_node_and_fold(name: str, params: dict) -> tuple[Node, Fold]:
-    """The graph node and fold a conv_window / fixed_conv2d bench parameter set stands for."""
+    """The graph node and fold a conv_window / fixed_conv2d / fixed_dwconv2d bench parameter set
+    stands for."""
     if name == "conv_window":
         c = params["CHANNELS"]
         return bench_node(params, "CHANNELS"), Fold(c, c, params["WINDOW_PAR"])
+    if name == "fixed_dwconv2d":
+        c = params["CHANNELS"]
+        node = bench_node(params, "CHANNELS", (c, 1, params["KERNEL_H"], params["KERNEL_W"]))
+        node.formats = LayerFormats(*layer_formats(params))
+        return node, Fold(c, c, params["WINDOW_PAR"])
     c, o = params["IN_CHANNELS"], params["OUT_CHANNELS"]
     node = bench_node(params, "IN_CHANNELS", (o, c, params["KERNEL_H"], params["KERNEL_W"]))
     node.formats = LayerFormats(*layer_formats(params))
@@ -81,12 +87,23 @@ def _window_node_and_fold(name: str, params: dict) -> tuple[Node, Fold]:
 
 @pytest.mark.sim
 @pytest.mark.parametrize(
-    ("name", "index"), [("conv_window", 1), ("conv_window", 4), ("conv_window", 5), ("fixed_conv2d", 3)]
+    ("name", "index"),
+    [
+        ("conv_window", 1),
+        ("conv_window", 4),
+        ("conv_window", 5),
+        ("fixed_conv2d", 3),
+        ("fixed_dwconv2d", 0),
+        ("fixed_dwconv2d", 2),
+        ("fixed_dwconv2d", 3),
+        ("fixed_dwconv2d", 4),
+    ],
 )
 def test_window_handshakes_follow_the_model_cycle_by_cycle(name: str, index: int) -> None:
-    """conv_window and fixed_conv2d without input gaps or output stalls (one and several window
-    pixels per beat): every pixel taken and every output beat offered in the cycle the mapper's
-    accept_times / beat_times predict, images streaming back to back."""
+    """conv_window, fixed_conv2d and fixed_dwconv2d without input gaps or output stalls (one and
+    several window pixels per beat, one and two product levels): every pixel taken and every
+    output beat offered in the cycle the mapper's accept_times / beat_times predict, images
+    streaming back to back."""
     comp = LIBRARY[name]
     params = comp.sweep()[index]
     result = comp.run(params, runner.RunOptions(seed=5, groups=4, gap_prob=0.0, stall_prob=0.0), tag="exact")

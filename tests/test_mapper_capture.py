@@ -131,7 +131,7 @@ def test_unsupported_operation_names_node_op_and_supported_set() -> None:
     q = _quantized(model)
     with pytest.raises(
         UnsupportedOperationError,
-        match=r"node 'elu': operation 'elu' .*supported: activation, add, affine, avg_pool2d, cast, conv2d, "
+        match=r"node 'elu': operation 'elu' .*supported: activation, add, affine, avg_pool2d, cast, conv2d, dwconv2d, "
         r"global_avg_pool, layernorm, linear, matmul, max_pool2d, relu, softmax",
     ):
         capture(q, torch.randn(2, 4))

@@ -395,15 +395,21 @@ def _depthwise_separable(seed: int = 0) -> nn.Module:
     return quantize_model(model, QuantConfig.from_dict(QUANT))
 
 
-def test_depthwise_conv_maps_as_a_block_diagonal_conv_and_golden_equals_the_model() -> None:
+def test_depthwise_conv_maps_to_fixed_dwconv2d_and_golden_equals_the_model() -> None:
     q = _depthwise_separable()
     x = _images(6, 1, 6)
     g = capture(q, x[:2])
-    convs = [n for n in g if n.op == "conv2d"]
-    assert [n.component for n in convs] == ["fixed_conv2d"] * 3 and convs[1].attrs.get("depthwise")
-    w = convs[1].weight
-    assert w.shape == (4, 4, 3, 3) and not w[~np.eye(4, dtype=bool)].any()  # zeros off the diagonal
+    convs = [n for n in g if n.op in ("conv2d", "dwconv2d")]
+    assert [n.component for n in convs] == ["fixed_conv2d", "fixed_dwconv2d", "fixed_conv2d"]
+    assert convs[1].weight.shape == (4, 1, 3, 3)  # its own kernel per channel, no zeros added
     assert np.array_equal(golden_network(g, quantize_inputs(g, x)), model_integers(q, g, x))
+
+
+def test_a_grouped_conv_that_is_not_depthwise_is_refused_in_one_line() -> None:
+    model = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, groups=2), nn.ReLU()).eval()
+    q = quantize_model(model, QuantConfig.from_dict(QUANT))
+    with pytest.raises(MappingError, match=r"^node .*: a convolution of 4 -> 4 channels in 2 groups is not supported;"):
+        capture(q, _images(2, 4, 6))
 
 
 @pytest.mark.sim
@@ -413,3 +419,8 @@ def test_depthwise_separable_block_is_bit_exact_under_stalls_and_on_time(tmp_pat
     assert result.golden_model_mismatches == result.mismatches == result.accelerator_model_mismatches == 0
     assert result.measured_cycles_per_inference == result.predicted_cycles_per_inference
     assert result.measured_latency == result.predicted_latency
+    dw = next(n for n in result.graph if n.component == "fixed_dwconv2d")
+    assert dw.fold is not None and dw.resources is not None
+    # 36 output pixels in 64 cycles: the whole window per step, one multiplier per channel and
+    # window pixel (a dense datapath would need 4 times as many)
+    assert dw.fold.window == 9 and dw.resources.dsp == 4 * 9

@@ -131,6 +131,7 @@ def test_components_list_ops_and_costs() -> None:
         "avg_pool2d",
         "cast",
         "conv2d",
+        "dwconv2d",
         "global_avg_pool",
         "layernorm",
         "linear",

@@ -6,7 +6,7 @@ operation goes to the handler registered for it (:func:`mapper.capture.state.han
 
 | module | aten operations | graph nodes |
 | --- | --- | --- |
-| ``layers`` | linear, conv2d; batch-norm after a linear (folded into it) | ``linear``, ``conv2d`` |
+| ``layers`` | linear, conv2d; batch-norm after a linear (folded into it) | ``linear``, ``conv2d``, ``dwconv2d`` |
 | ``elementwise`` | relu; sigmoid, tanh, gelu, silu | ``relu``, ``activation`` |
 | ``images`` | views (folded), getitem, max_pool2d | ``pool_window`` + ``max_pool2d`` |
 | ``attention`` | head split and merge (folded); matmul, softmax, layer_norm | ``matmul``, ``softmax``, ``layernorm`` |

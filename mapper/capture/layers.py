@@ -1,4 +1,5 @@
-"""Capture handlers of the weighted layers: linear, conv2d and an unfolded batch-norm (per-channel affine)."""
+"""Capture handlers of the weighted layers: linear, conv2d (dense or depthwise) and an unfolded batch-norm
+(per-channel affine)."""
 
 from __future__ import annotations
 
@@ -56,14 +57,10 @@ def _square(pair: tuple[int, int], name: str, node: str) -> int:
 
 @handles("conv2d")
 def conv2d(state: CaptureState, fx: torch.fx.Node) -> None:
-    """``aten.conv2d`` -> ``conv2d`` (fixed_conv2d) with the QuantConv2d's formats and integers.
-
-    A depthwise convolution (``groups`` = input channels = output channels) becomes a dense one
-    whose weight is block-diagonal: output channel ``c`` reads input channel ``c`` with the
-    depthwise kernel and every other channel with zeros. The integers are the same (the zero
-    products add nothing and the accumulator is wider), at ``C`` times the multipliers of a true
-    depthwise datapath, which the library does not have yet. Other grouped convolutions are
-    refused naming the node."""
+    """``aten.conv2d`` -> ``conv2d`` (fixed_conv2d) with the QuantConv2d's formats and integers, or
+    ``dwconv2d`` (fixed_dwconv2d) for a depthwise convolution (``groups`` = input channels =
+    output channels; its weight stays ``(C, 1, KH, KW)``). Other grouped convolutions are refused
+    naming the node."""
     node = state.new_node(fx, "conv2d")
     qmod = state.quantized(node, QuantConv2d, "")
     if len(node.in_shape) != 3:
@@ -76,6 +73,7 @@ def conv2d(state: CaptureState, fx: torch.fx.Node) -> None:
                 f"node {fx.name!r}: a convolution of {qmod.in_channels} -> {qmod.out_channels} channels in "
                 f"{qmod.groups} groups is not supported; groups must be 1 or depthwise (groups = in = out channels)"
             )
+        node.op = "dwconv2d"
     node.attrs = {
         "image": tuple(node.in_shape),
         "kernel": qmod.kernel_size,
@@ -84,19 +82,7 @@ def conv2d(state: CaptureState, fx: torch.fx.Node) -> None:
     }
     node.formats = qmod.formats
     node.weight, node.bias = _constants(qmod)
-    if qmod.groups != 1:
-        node.weight = _block_diagonal(node.weight)
-        node.attrs["depthwise"] = True
     state.add(node, state.data_args(fx))
-
-
-def _block_diagonal(weight: np.ndarray) -> np.ndarray:
-    """A depthwise weight ``(C, 1, KH, KW)`` as the dense ``(C, C, KH, KW)`` weight that computes
-    the same convolution (zeros off the diagonal)."""
-    c = weight.shape[0]
-    dense = np.zeros((c, c, *weight.shape[2:]), dtype=weight.dtype)
-    dense[np.arange(c), np.arange(c)] = weight[:, 0]
-    return dense
 
 
 @handles("batch_norm", "_native_batch_norm_legit_no_training")

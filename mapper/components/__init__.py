@@ -9,7 +9,7 @@ a descriptor states; the families are
 | ``stream`` | skid_buffer, pipe_ctrl, stream_fifo, stream_fork, stream_join, stream_resize |
 | ``arith`` | fixed_requant_reg, add_tree, mult_pipe, fixed_cast, fixed_relu, fixed_add, fixed_mul |
 | ``linear`` | fixed_linear |
-| ``conv`` | conv_window, fixed_conv2d |
+| ``conv`` | conv_window, fixed_conv2d, fixed_dwconv2d |
 | ``pool`` | pool_max, pool_avg |
 | ``act`` | fixed_lut |
 | ``norm`` | fixed_affine |
