@@ -21,9 +21,10 @@
 // multiply-accumulate lane (o, i) taking copy
 // (o * IN_PAR + i) * NE / (OUT_PAR * IN_PAR), NE = min(ceil(OUT_PAR * IN_PAR / 4), 64). No enable
 // net then drives more than about four lanes' registers (up to 64 copies), which keeps a wide
-// layer's clock at its multipliers' pace. A LUT weight ROM likewise has NE identical copies of its
-// address counter, copy k addressing only the lanes of enable copy k: every address bit reaches
-// every LUT of the ROM, so one counter would fan out to all lanes' weights across the device.
+// layer's clock at its multipliers' pace. A LUT weight ROM likewise has up to NE identical copies of
+// its address counter, each addressing its own share of the lanes: every address bit reaches every
+// LUT of the ROM, so one counter would fan out to all lanes' weights across the device (fewer
+// copies for large ROMs, see ROM_COPY_BITS).
 //
 // Parameters:
 //   IN_FEATURES  K, elements per input vector (>= 1)
@@ -151,8 +152,13 @@ module fixed_linear #(
   logic [CW-1:0] step_idx;   // c: input beat within the vector
   logic [GW-1:0] group_idx;  // g: output group within the vector
   // g * C + c: the weight word of the step, in NA identical copies (a LUT ROM's address bits
-  // reach every LUT of every lane's weights: copy k addresses the lanes of enable copy k only)
-  localparam int NA = ROM_IN_BRAM ? 1 : NE;
+  // reach every LUT of every lane's weights: copy k addresses lanes [LO_k, LO_k+1) only, LO_k =
+  // ceil(k * MACS / NA)). Synthesis builds each copy's ROM whole before it drops the other lanes'
+  // bits, so the copies are limited to ROM_COPY_BITS built bits (one NE-th of the lanes each at
+  // most).
+  localparam int ROM_COPY_BITS = 262144;
+  localparam int NA_FIT = ROM_COPY_BITS / (WWORD * G * C);
+  localparam int NA = ROM_IN_BRAM || NA_FIT < 1 ? 1 : NA_FIT < NE ? NA_FIT : NE;
   logic [NA-1:0][AW-1:0] rom_addr;
   logic first_group, last_step, last_group, have_operand, step, advance;
   // Copies of the requantizer register's valid flag, of the skid_buffer's ready and of the
@@ -217,12 +223,13 @@ module fixed_linear #(
       if (adv[NE]) w_issue <= weight_mem[int'(rom_addr[0])];
     end
   end else begin : gen_logic_weights
-    (* rom_style = "logic" *) logic [WWORD-1:0] weight_mem[G*C];
-    initial $readmemh(WEIGHTS_FILE, weight_mem);
     for (genvar k = 0; k < NA; k++) begin : gen_part
-      // the lanes l of enable copy k: l * NE / MACS == k
-      localparam int LO = (k * MACS + NE - 1) / NE;
-      localparam int HI = ((k + 1) * MACS + NE - 1) / NE;
+      // copy k's lanes l: l * NA / MACS == k, read from a ROM of its own (of which synthesis keeps
+      // only those lanes' bits: one ROM read at NA addresses keeps every bit of every read)
+      localparam int LO = (k * MACS + NA - 1) / NA;
+      localparam int HI = ((k + 1) * MACS + NA - 1) / NA;
+      (* rom_style = "logic" *) logic [WWORD-1:0] weight_mem[G*C];
+      initial $readmemh(WEIGHTS_FILE, weight_mem);
       always_ff @(posedge clk) begin
         if (adv[NE]) w_issue[LO*W_WIDTH+:(HI-LO)*W_WIDTH] <= weight_mem[int'(rom_addr[k])][LO*W_WIDTH+:(HI-LO)*W_WIDTH];
       end
