@@ -17,6 +17,11 @@ from typing import Any
 
 from eda.toolchain import yosys_bin
 
+#: A line of a successful run's log longer than this many characters is cut to it. Yosys logs
+#: whole signal lists: synthesizing a 288 x 1,024-bit LUT ROM wrote 11,904 lines of up to 33,000
+#: characters (467 MB of a 490 MB log) that nobody reads.
+LOG_LINE_CHARS = 2_000
+
 
 class SynthesisError(RuntimeError):
     """Yosys failed; the message carries its error lines."""
@@ -128,4 +133,26 @@ def run_script(
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
         errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
         raise SynthesisError(f"Yosys failed on {what}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
+    shorten_log(out_dir / log_name)
     return seconds
+
+
+def shorten_log(path: Path, limit: int = LOG_LINE_CHARS) -> None:
+    """Cut every line of the log ``path`` longer than ``limit`` characters to its first ``limit``
+    and a note of how many were cut; the file is rewritten only when a line was cut (a missing
+    file is left alone)."""
+    if not path.is_file():
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    cut = False
+    with path.open(encoding="utf-8", errors="replace") as src, tmp.open("w", encoding="utf-8") as dst:
+        for line in src:
+            body = line.rstrip("\n")
+            if len(body) > limit:
+                cut = True
+                line = f"{body[:limit]} [... {len(body) - limit} characters cut]\n"
+            dst.write(line)
+    if cut:
+        tmp.replace(path)
+    else:
+        tmp.unlink()
