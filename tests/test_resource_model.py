@@ -18,6 +18,7 @@ from mapper.components.resource_model import (
     estimate,
     multiplier_slices,
     rom_bram_tiles,
+    store_in_bram,
 )
 from mapper.held_out import evaluate
 
@@ -46,6 +47,18 @@ def test_block_ram_cells_follow_the_7_series_shapes() -> None:
     assert rom_bram_tiles(128, 48) == 1  # two RAMB18E1 or one RAMB36E1
     big = linear_terms(_linear(IN_FEATURES=256, OUT_FEATURES=16, IN_PAR=1, OUT_PAR=4))
     assert big.bram == rom_bram_tiles(256 * 4, 4 * 8) and big.lut["rom"] == 0
+
+
+def test_a_deep_fifo_buffer_is_block_ram_and_a_shallow_one_lutram() -> None:
+    """ResNet-8's skip-path FIFOs, 1,118 x 9 and 1,102 x 8 bits, synthesized to one RAMB18E1
+    each out of context; a 65-beat FIFO stays in LUTRAM (its columns joined by multiplexers)."""
+    fifo = get("stream_fifo")
+    for depth, width in ((1118, 9), (1102, 8)):
+        deep = fifo.resource_terms({"LANES": 1, "WIDTH": width, "DEPTH": depth})
+        assert deep.bram == 0.5 and deep.lut["deep"] == 0
+    shallow = fifo.resource_terms({"LANES": 2, "WIDTH": 8, "DEPTH": 130})
+    assert shallow.bram == 0 and shallow.lut["deep"] == 16 * 2  # 129 beats: three 64-beat columns
+    assert not store_in_bram(1024, 3) and store_in_bram(128, 32)
 
 
 def test_estimate_weighs_every_term_with_its_coefficient() -> None:

@@ -72,6 +72,15 @@ def rom_bram_tiles(words: int, bits: int) -> float:
     return min(tiling(RAMB18_SHAPES), 2 * tiling(RAMB36_SHAPES)) / 2
 
 
+def store_in_bram(words: int, bits: int) -> bool:
+    """Whether Yosys puts a ``words`` x ``bits`` memory read into a register (a line store, a
+    FIFO's buffer) into block RAM rather than LUTRAM: from 128 words and 4 kb on. Every
+    conv_window calibration point follows it (256 x 8 and 64 x 192 bits stayed in LUTRAM), and
+    ResNet-8's skip-path FIFOs (about 1,100 x 8 bits) are one RAMB18E1 each; its first line store,
+    128 x 24 bits, is a RAMB18E1 too, which the rule misses."""
+    return words >= 128 and words * bits >= 4096
+
+
 def dsp_multiplier(a_width: int, b_width: int) -> bool:
     """Whether synth_xilinx puts an ``a_width`` x ``b_width`` signed product into DSP48E1s: it does
     from a 9-bit product on (narrower ones become LUT logic), calibrated with :mod:`mapper.calibrate`."""
