@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 import mapper.components  # noqa: F401
 from mapper import calibrate
@@ -20,7 +22,10 @@ from mapper.components.resource_model import (
     rom_bram_tiles,
     store_in_bram,
 )
+from mapper.flow import map_model
 from mapper.held_out import evaluate
+from quant.config import QuantConfig
+from quant.transform import quantize_model
 
 
 def _linear(**overrides: int) -> dict:
@@ -37,6 +42,39 @@ def test_narrow_products_are_lut_logic_and_wide_ones_take_dsp_slices() -> None:
     # a fully parallel layer reads a one-word ROM: its weights are constants
     const = linear_terms(_linear(IN_FEATURES=4, OUT_FEATURES=2, IN_PAR=4, OUT_PAR=2, IN_WIDTH=3, W_WIDTH=3, W_FRAC=2))
     assert const.lut["mult_const"] > 0 and const.lut["mult_lut"] == 0 and const.lut["rom"] == 0
+
+
+def test_a_lut_rom_costs_by_the_weight_bits_its_values_use() -> None:
+    """A 288-word LUT ROM of 8-bit weights whose values fit in 4 bits (ResNet-8's conv2d_7: 511
+    distinct bit columns of 1,024) counts half the ROM bits; nothing else changes, and a block-RAM
+    ROM keeps its tiles."""
+    params = _linear(IN_FEATURES=576, OUT_FEATURES=64, IN_PAR=64, OUT_PAR=2)
+    full, used = linear_terms(params), linear_terms(params, weight_bits=4)
+    assert full.lut["rom_deep"] == 128 * 8 * 288 / 64 and used.lut["rom_deep"] == full.lut["rom_deep"] / 2
+    assert {k: v for k, v in used.lut.items() if k != "rom_deep"} == {
+        k: v for k, v in full.lut.items() if k != "rom_deep"
+    }
+    assert (used.ff, used.dsp, used.bram) == (full.ff, full.dsp, full.bram)
+    assert linear_terms(params, weight_bits=12).lut == full.lut  # never more than W_WIDTH
+    deep = _linear(IN_FEATURES=256, OUT_FEATURES=16, IN_PAR=1, OUT_PAR=4)
+    assert linear_terms(deep, weight_bits=2).bram == linear_terms(deep).bram > 0
+
+
+def test_the_mapper_estimates_a_layer_by_its_weights_bits() -> None:
+    """The same layer, weights within 2 bits against weights over the whole 8-bit format: fewer
+    LUTs, the same flip-flops and DSPs."""
+    estimates = []
+    for scale in (0.02, 1.9):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(16, 8))
+        with torch.no_grad():
+            model[0].weight.uniform_(-scale, scale)
+        fmt = {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}
+        q = quantize_model(model.eval(), QuantConfig.from_dict({"default": fmt}))
+        g = map_model(q, torch.zeros(2, 16), cycles=32)
+        estimates.append(g["linear"].resources)
+    small, full = estimates
+    assert small.lut < full.lut and (small.ff, small.dsp) == (full.ff, full.dsp)
 
 
 def test_block_ram_cells_follow_the_7_series_shapes() -> None:
