@@ -89,14 +89,15 @@ def test_block_ram_cells_follow_the_7_series_shapes() -> None:
 
 def test_a_deep_fifo_buffer_is_block_ram_and_a_shallow_one_lutram() -> None:
     """ResNet-8's skip-path FIFOs, 1,118 x 9 and 1,102 x 8 bits, synthesized to one RAMB18E1
-    each out of context; a 65-beat FIFO stays in LUTRAM (its columns joined by multiplexers)."""
+    each out of context, and so did its first line store, 128 x 24 bits; a 129 x 8-bit FIFO buffer
+    stays in LUTRAM (its columns joined by multiplexers), as 256 x 8 bits did in calibration."""
     fifo = get("stream_fifo")
     for depth, width in ((1118, 9), (1102, 8)):
         deep = fifo.resource_terms({"LANES": 1, "WIDTH": width, "DEPTH": depth})
         assert deep.bram == 0.5 and deep.lut["deep"] == 0
-    shallow = fifo.resource_terms({"LANES": 2, "WIDTH": 8, "DEPTH": 130})
-    assert shallow.bram == 0 and shallow.lut["deep"] == 16 * 2  # 129 beats: three 64-beat columns
-    assert not store_in_bram(1024, 3) and store_in_bram(128, 32)
+    shallow = fifo.resource_terms({"LANES": 1, "WIDTH": 8, "DEPTH": 130})
+    assert shallow.bram == 0 and shallow.lut["deep"] == 8 * 2  # 129 beats: three 64-beat columns
+    assert store_in_bram(128, 24) and not store_in_bram(256, 8) and not store_in_bram(64, 192)
 
 
 def test_estimate_weighs_every_term_with_its_coefficient() -> None:

@@ -74,11 +74,11 @@ def rom_bram_tiles(words: int, bits: int) -> float:
 
 def store_in_bram(words: int, bits: int) -> bool:
     """Whether Yosys puts a ``words`` x ``bits`` memory read into a register (a line store, a
-    FIFO's buffer) into block RAM rather than LUTRAM: from 128 words and 4 kb on. Every
-    conv_window calibration point follows it (256 x 8 and 64 x 192 bits stayed in LUTRAM), and
-    ResNet-8's skip-path FIFOs (about 1,100 x 8 bits) are one RAMB18E1 each; its first line store,
-    128 x 24 bits, is a RAMB18E1 too, which the rule misses."""
-    return words >= 128 and words * bits >= 4096
+    FIFO's buffer) into block RAM rather than LUTRAM: from 128 words and over 2 kb. Every
+    conv_window calibration point follows it (256 x 8, 128 x 3 and 64 x 192 bits stayed in
+    LUTRAM, 128 x 48 went to block RAM), and so does ResNet-8 out of context: its first line
+    store, 128 x 24 bits, and its skip-path FIFOs, about 1,100 x 8 bits, are a RAMB18E1 each."""
+    return words >= 128 and words * bits > 2048
 
 
 def dsp_multiplier(a_width: int, b_width: int) -> bool:

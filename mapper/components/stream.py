@@ -106,7 +106,7 @@ class StreamFifo(Component):
         """The output register (flip-flops); DEPTH = 2 is a skid buffer (a second register and a
         multiplexer), deeper FIFOs keep the other beats in a circular buffer that synthesis
         builds from LUTRAM (counted apart; one LUTRAM column per 64 beats, joined by
-        multiplexers) or, from 128 beats and 4 kb on, block RAM (:func:`store_in_bram`; the
+        multiplexers) or, from 128 beats and over 2 kb, block RAM (:func:`store_in_bram`; the
         calibration points are at most 64 deep), with a multiplexer in front of the output
         register; the pointers."""
         bits, depth = params["LANES"] * params["WIDTH"], params["DEPTH"]
