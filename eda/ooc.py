@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import replace_dir, temp_dir_beside, write_text
-from eda.synth import SynthReport, cell_table, synth_commands, synthesize
+from eda.synth import SynthesisError, SynthReport, cell_table, synth_commands, synthesize
 from eda.toolchain import BUILD_ROOT
 
 __all__ = [
@@ -189,6 +189,9 @@ def _synthesize_entry(inst: Instance, entry: Path) -> SynthReport:
             inst.module, inst.parameters, list(inst.sources), tmp, netlist=False, hierarchical=hierarchical
         )
         replace_dir(tmp, entry)
+    except SynthesisError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SynthesisError(f"instance {inst.name} ({inst.module}): {err}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

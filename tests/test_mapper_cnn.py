@@ -23,7 +23,7 @@ from mapper.components import LIBRARY
 from mapper.components.window_model import window_period, window_run
 from mapper.errors import MappingError
 from mapper.flow import capture_graph as capture
-from mapper.flow import emit_design, fold_graph, run_flow
+from mapper.flow import emit_design, fold_graph, map_model, run_flow
 from mapper.graph import Fold, Node
 from mapper.network import golden_network, model_integers, quantize_inputs
 from quant.config import QuantConfig
@@ -424,3 +424,19 @@ def test_depthwise_separable_block_is_bit_exact_under_stalls_and_on_time(tmp_pat
     # 36 output pixels in 64 cycles: the whole window per step, one multiplier per channel and
     # window pixel (a dense datapath would need 4 times as many)
     assert dw.fold.window == 9 and dw.resources.dsp == 4 * 9
+
+
+@pytest.mark.parametrize(
+    ("pool", "size", "multipliers"), [(nn.AdaptiveAvgPool2d(1), 8, False), (nn.AvgPool2d(3), 6, True)]
+)
+def test_average_pool_by_a_power_of_two_is_a_shift_not_a_dsp(pool: nn.Module, size: int, multipliers: bool) -> None:
+    """The reciprocal of a 64-pixel window is a power of two: a shift, no DSP48E1 (ResNet-8's
+    global average pool synthesized to 0 DSP); a 3x3 window's constant takes one per lane."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), pool, nn.Flatten(), nn.LazyLinear(3))
+    model(torch.zeros(1, 2, size, size))
+    table = {"default": {"data_in": [8, 4], "weight": [8, 6], "bias": [10, 8], "data_out": [8, 4]}}
+    q = quantize_model(model.eval(), QuantConfig.from_dict(table))
+    g = map_model(q, _images(2, 2, size), cycles=size * size)
+    (node,) = [n for n in g if n.component == "pool_avg"]
+    assert node.resources.dsp == (node.fold.in_lanes if multipliers else 0)

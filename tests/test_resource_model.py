@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 import mapper.components  # noqa: F401
 from mapper import calibrate
@@ -18,8 +20,12 @@ from mapper.components.resource_model import (
     estimate,
     multiplier_slices,
     rom_bram_tiles,
+    store_in_bram,
 )
+from mapper.flow import map_model
 from mapper.held_out import evaluate
+from quant.config import QuantConfig
+from quant.transform import quantize_model
 
 
 def _linear(**overrides: int) -> dict:
@@ -38,6 +44,39 @@ def test_narrow_products_are_lut_logic_and_wide_ones_take_dsp_slices() -> None:
     assert const.lut["mult_const"] > 0 and const.lut["mult_lut"] == 0 and const.lut["rom"] == 0
 
 
+def test_a_lut_rom_costs_by_the_weight_bits_its_values_use() -> None:
+    """A 288-word LUT ROM of 8-bit weights whose values fit in 4 bits (ResNet-8's conv2d_7: 511
+    distinct bit columns of 1,024) counts half the ROM bits; nothing else changes, and a block-RAM
+    ROM keeps its tiles."""
+    params = _linear(IN_FEATURES=576, OUT_FEATURES=64, IN_PAR=64, OUT_PAR=2)
+    full, used = linear_terms(params), linear_terms(params, weight_bits=4)
+    assert full.lut["rom_deep"] == 128 * 8 * 288 / 64 and used.lut["rom_deep"] == full.lut["rom_deep"] / 2
+    assert {k: v for k, v in used.lut.items() if k != "rom_deep"} == {
+        k: v for k, v in full.lut.items() if k != "rom_deep"
+    }
+    assert (used.ff, used.dsp, used.bram) == (full.ff, full.dsp, full.bram)
+    assert linear_terms(params, weight_bits=12).lut == full.lut  # never more than W_WIDTH
+    deep = _linear(IN_FEATURES=256, OUT_FEATURES=16, IN_PAR=1, OUT_PAR=4)
+    assert linear_terms(deep, weight_bits=2).bram == linear_terms(deep).bram > 0
+
+
+def test_the_mapper_estimates_a_layer_by_its_weights_bits() -> None:
+    """The same layer, weights within 2 bits against weights over the whole 8-bit format: fewer
+    LUTs, the same flip-flops and DSPs."""
+    estimates = []
+    for scale in (0.02, 1.9):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(16, 8))
+        with torch.no_grad():
+            model[0].weight.uniform_(-scale, scale)
+        fmt = {"data_in": [8, 4], "weight": [8, 6], "bias": [8, 6], "data_out": [8, 4]}
+        q = quantize_model(model.eval(), QuantConfig.from_dict({"default": fmt}))
+        g = map_model(q, torch.zeros(2, 16), cycles=32)
+        estimates.append(g["linear"].resources)
+    small, full = estimates
+    assert small.lut < full.lut and (small.ff, small.dsp) == (full.ff, full.dsp)
+
+
 def test_block_ram_cells_follow_the_7_series_shapes() -> None:
     assert rom_bram_tiles(512, 72) == 1
     assert rom_bram_tiles(512, 36) == 0.5  # one RAMB18E1
@@ -46,6 +85,19 @@ def test_block_ram_cells_follow_the_7_series_shapes() -> None:
     assert rom_bram_tiles(128, 48) == 1  # two RAMB18E1 or one RAMB36E1
     big = linear_terms(_linear(IN_FEATURES=256, OUT_FEATURES=16, IN_PAR=1, OUT_PAR=4))
     assert big.bram == rom_bram_tiles(256 * 4, 4 * 8) and big.lut["rom"] == 0
+
+
+def test_a_deep_fifo_buffer_is_block_ram_and_a_shallow_one_lutram() -> None:
+    """ResNet-8's skip-path FIFOs, 1,118 x 9 and 1,102 x 8 bits, synthesized to one RAMB18E1
+    each out of context, and so did its first line store, 128 x 24 bits; a 129 x 8-bit FIFO buffer
+    stays in LUTRAM (its columns joined by multiplexers), as 256 x 8 bits did in calibration."""
+    fifo = get("stream_fifo")
+    for depth, width in ((1118, 9), (1102, 8)):
+        deep = fifo.resource_terms({"LANES": 1, "WIDTH": width, "DEPTH": depth})
+        assert deep.bram == 0.5 and deep.lut["deep"] == 0
+    shallow = fifo.resource_terms({"LANES": 1, "WIDTH": 8, "DEPTH": 130})
+    assert shallow.bram == 0 and shallow.lut["deep"] == 8 * 2  # 129 beats: three 64-beat columns
+    assert store_in_bram(128, 24) and not store_in_bram(256, 8) and not store_in_bram(64, 192)
 
 
 def test_estimate_weighs_every_term_with_its_coefficient() -> None:

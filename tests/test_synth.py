@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from eda.synth import SynthesisError, synthesize
+from eda.yosys import shorten_log
 from mapper.components import get
 from sim.runner import RunOptions
 
@@ -22,6 +23,17 @@ def test_linear_layer_synthesizes_to_luts_and_dsps(tmp_path: Path) -> None:
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["lut"] == report.lut
     assert "| LUT |" in (tmp_path / "report.md").read_text()
+
+
+def test_long_log_lines_are_cut_and_short_logs_left_alone(tmp_path: Path) -> None:
+    log = tmp_path / "synth.log"
+    log.write_text("short\n" + "x" * 25 + "\nlast")
+    shorten_log(log, limit=10)
+    assert log.read_text() == "short\n" + "x" * 10 + " [... 15 characters cut]\nlast"
+    before = log.stat().st_mtime_ns
+    shorten_log(log, limit=100)
+    assert log.stat().st_mtime_ns == before and not list(tmp_path.glob("*.tmp"))
+    shorten_log(tmp_path / "missing.log")  # nothing to do
 
 
 @pytest.mark.sim

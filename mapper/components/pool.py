@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from golden.fixed import IntArray
-from golden.pool import avg_reduce, max_reduce
+from golden.pool import avg_recip, avg_reduce, max_reduce
 from mapper.components.arith import MultPipe
 from mapper.components.base import (
     BenchTiming,
@@ -211,10 +211,17 @@ class PoolAvg(Component):
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         """Per lane a running sum, a multiplier by the reciprocal constant and a requantizer; not
-        calibrated on synthesis yet (a rough count: one DSP48E1 per lane, LUTs for the adder,
-        rounding and saturation, FFs for the sum and the output)."""
+        calibrated on synthesis yet (a rough count: one DSP48E1 per lane, none when the constant
+        is a power of two, since the product is then a shift; LUTs for the adder, rounding and
+        saturation, FFs for the sum and the output). ResNet-8's global average pool (64 lanes,
+        WINDOW 64) synthesized out of context: 0 DSP, 2,775 LUT, 3,961 FF, against 1,984 / 1,480
+        estimated."""
         i, o = in_format(node), out_format(node)
-        sum_w = i.width + (self.window(node) - 1).bit_length() + 1
+        window = self.window(node)
+        sum_w = i.width + (window - 1).bit_length() + 1
+        recip = avg_recip(window, int(node.attrs["recip_frac"]))
         return Resources(
-            lut=fold.in_lanes * (sum_w + 2 * o.width), ff=fold.in_lanes * (sum_w + o.width) + 8, dsp=fold.in_lanes
+            lut=fold.in_lanes * (sum_w + 2 * o.width),
+            ff=fold.in_lanes * (sum_w + o.width) + 8,
+            dsp=0 if recip & (recip - 1) == 0 else fold.in_lanes,
         )

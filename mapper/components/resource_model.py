@@ -72,6 +72,15 @@ def rom_bram_tiles(words: int, bits: int) -> float:
     return min(tiling(RAMB18_SHAPES), 2 * tiling(RAMB36_SHAPES)) / 2
 
 
+def store_in_bram(words: int, bits: int) -> bool:
+    """Whether Yosys puts a ``words`` x ``bits`` memory read into a register (a line store, a
+    FIFO's buffer) into block RAM rather than LUTRAM: from 128 words and over 2 kb. Every
+    conv_window calibration point follows it (256 x 8, 128 x 3 and 64 x 192 bits stayed in
+    LUTRAM, 128 x 48 went to block RAM), and so does ResNet-8 out of context: its first line
+    store, 128 x 24 bits, and its skip-path FIFOs, about 1,100 x 8 bits, are a RAMB18E1 each."""
+    return words >= 128 and words * bits > 2048
+
+
 def dsp_multiplier(a_width: int, b_width: int) -> bool:
     """Whether synth_xilinx puts an ``a_width`` x ``b_width`` signed product into DSP48E1s: it does
     from a 9-bit product on (narrower ones become LUT logic), calibrated with :mod:`mapper.calibrate`."""

@@ -24,7 +24,7 @@ from mapper.components.base import (
     out_format,
     register,
 )
-from mapper.components.resource_model import Terms
+from mapper.components.resource_model import Terms, rom_bram_tiles, store_in_bram
 from mapper.graph import Node
 
 
@@ -106,17 +106,21 @@ class StreamFifo(Component):
         """The output register (flip-flops); DEPTH = 2 is a skid buffer (a second register and a
         multiplexer), deeper FIFOs keep the other beats in a circular buffer that synthesis
         builds from LUTRAM (counted apart; one LUTRAM column per 64 beats, joined by
-        multiplexers) with a multiplexer in front of the output register; the pointers."""
+        multiplexers) or, from 128 beats and over 2 kb, block RAM (:func:`store_in_bram`; the
+        calibration points are at most 64 deep), with a multiplexer in front of the output
+        register; the pointers."""
         bits, depth = params["LANES"] * params["WIDTH"], params["DEPTH"]
         pointers = math.ceil(math.log2(depth + 1))
+        bram = store_in_bram(depth - 1, bits)
         return Terms(
             lut={
                 "mux": bits if depth >= 2 else 0,
-                "deep": bits * (math.ceil((depth - 1) / 64) - 1) if depth > 65 else 0,
+                "deep": bits * (math.ceil((depth - 1) / 64) - 1) if depth > 65 and not bram else 0,
                 "pointers": pointers if depth > 2 else 0,
                 "base": 1,
             },
             ff={"out": bits, "skid": bits if depth == 2 else 0, "pointers": pointers if depth > 2 else 0, "base": 1},
+            bram=rom_bram_tiles(depth - 1, bits) if bram else 0,
         )
 
     def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:

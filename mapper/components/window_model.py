@@ -15,7 +15,7 @@ import numpy as np
 from mapper.components.base import (
     Fold,
 )
-from mapper.components.resource_model import Terms, rom_bram_tiles
+from mapper.components.resource_model import Terms, rom_bram_tiles, store_in_bram
 from mapper.graph import Node
 
 
@@ -187,9 +187,7 @@ def window_terms(p: dict[str, Any]) -> Terms:
     pixel = p["CHANNELS"] * p["DATA_WIDTH"]
     depth = line_store_depth(p["KERNEL_H"], p["IMG_W"])
     store = depth * pixel
-    # Yosys puts a line store of 128 pixels or more and 4 kb or more into block RAM (every
-    # calibration point so; 256 x 8 bits and 64 x 192 bits stayed in LUTRAM)
-    bram = par * rom_bram_tiles(depth, pixel) if depth >= 128 and store >= 4096 else 0
+    bram = par * rom_bram_tiles(depth, pixel) if store_in_bram(depth, pixel) else 0
     counters = sum(math.ceil(math.log2(v + 1)) for v in (p["IMG_H"], p["IMG_W"], p["KERNEL_H"], p["KERNEL_W"]))
     # the output register: a block RAM's own output register when the store is in block RAM
     bits = 0 if bram else par * pixel
