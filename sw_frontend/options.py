@@ -303,7 +303,7 @@ OPTIONS: tuple[Opt, ...] = (
         int,
         None,
         "estimated DSP budget of the mapper's folding: when the plan for --target-cycles needs more, "
-        "the fastest slower plan that fits is taken (e.g. 2000; default: 124, 80 % of the ECP5 part's 156 "
+        "the fastest slower plan that fits is taken (e.g. 2000; default: 124, four fifths of the ECP5 part's 156 "
         "multipliers, when place and route runs, so that the design places and routes, else no budget)",
         actions=HARDWARE,
         rule=at_least(0),
