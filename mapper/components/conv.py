@@ -73,6 +73,30 @@ def layer_format(node: Node, k: int, n: int, fold: Fold) -> dict[str, Any]:
     return {key: v for key, v in lin.items() if key not in ("IN_FEATURES", "OUT_FEATURES", "IN_PAR", "OUT_PAR")}
 
 
+def conv_golden(node: Node, x: IntArray, depthwise: bool) -> IntArray:
+    """``golden.conv.conv2d`` of a convolution node on ``x``, images of pixels in raster order
+    with their channels innermost (rows), the output likewise; ``depthwise``: one group per
+    channel."""
+    c, h, w = image(node)
+    f = node.formats
+    assert f is not None and f.weight is not None
+    s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
+    nchw = np.asarray(x, dtype=np.int64).reshape(-1, h, w, c).transpose(0, 3, 1, 2)
+    y = golden_conv2d(
+        nchw,
+        node.weight,
+        node.bias,
+        f.data_in,
+        f.weight,
+        f.bias,
+        f.data_out,
+        (s, s),
+        (p, p),
+        groups=c if depthwise else 1,
+    )
+    return y.transpose(0, 2, 3, 1).reshape(len(nchw), -1)
+
+
 def conv_bench_images(
     params: dict[str, Any], seed: int, channels: tuple[int, int], in_par: int, out_par: int, folder: Path
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -309,13 +333,7 @@ class FixedConv2d(Component):
         return layer_memories(node, matrix, self._linear(node, fold)[2], folder)
 
     def golden(self, node: Node, x: IntArray) -> IntArray:
-        c, h, w = image(node)
-        f = node.formats
-        assert f is not None and f.weight is not None
-        s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
-        nchw = np.asarray(x, dtype=np.int64).reshape(-1, h, w, c).transpose(0, 3, 1, 2)
-        y = golden_conv2d(nchw, node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out, (s, s), (p, p))
-        return y.transpose(0, 2, 3, 1).reshape(len(nchw), -1)
+        return conv_golden(node, x, depthwise=False)
 
     def cycles(self, node: Node, fold: Fold) -> int:
         """The window generator's period (its later output groups replaying each window) or the
@@ -477,15 +495,7 @@ class FixedDwConv2d(Component):
         return layer_memories(node, matrix, self._mac_array(node, fold)[2], folder)
 
     def golden(self, node: Node, x: IntArray) -> IntArray:
-        c, h, w = image(node)
-        f = node.formats
-        assert f is not None and f.weight is not None
-        s, p = int(node.attrs["stride"]), int(node.attrs["padding"])
-        nchw = np.asarray(x, dtype=np.int64).reshape(-1, h, w, c).transpose(0, 3, 1, 2)
-        y = golden_conv2d(
-            nchw, node.weight, node.bias, f.data_in, f.weight, f.bias, f.data_out, (s, s), (p, p), groups=c
-        )
-        return y.transpose(0, 2, 3, 1).reshape(len(nchw), -1)
+        return conv_golden(node, x, depthwise=True)
 
     def cycles(self, node: Node, fold: Fold) -> int:
         """The window generator's period or Q steps per output pixel, whichever is longer."""
