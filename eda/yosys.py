@@ -155,16 +155,14 @@ def shorten_log(path: Path, limit: int = LOG_LINE_CHARS) -> None:
     file is left alone)."""
     if not path.is_file():
         return
+    with path.open(encoding="utf-8", errors="replace") as src:
+        if all(len(line.rstrip("\n")) <= limit for line in src):
+            return  # the usual case: nothing to cut, no copy written
     tmp = path.with_name(path.name + ".tmp")
-    cut = False
     with path.open(encoding="utf-8", errors="replace") as src, tmp.open("w", encoding="utf-8") as dst:
         for line in src:
             body = line.rstrip("\n")
             if len(body) > limit:
-                cut = True
                 line = f"{body[:limit]} [... {len(body) - limit} characters cut]\n"
             dst.write(line)
-    if cut:
-        tmp.replace(path)
-    else:
-        tmp.unlink()
+    tmp.replace(path)
