@@ -212,7 +212,7 @@ def run_flow(
     if max_dsp is None and place_route:
         max_dsp = DSP_BUDGET
         print(
-            f"fold: within {DSP_BUDGET} DSPs, 80 % of the {PART}'s {PART_MULTIPLIERS} multipliers "
+            f"fold: within {DSP_BUDGET} DSPs of the {PART}'s {PART_MULTIPLIERS} multipliers "
             "(--max-dsp sets another budget)",
             flush=True,
         )

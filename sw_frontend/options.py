@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eda.pnr import DSP_BUDGET, PART, PART_MULTIPLIERS
 from sw_frontend.search.objectives import DEFAULT_OBJECTIVE, OBJECTIVES, objective_help
 
 ACTIONS = ("train", "test", "transform", "search", "emit", "sim", "synth", "flow")
@@ -303,8 +304,9 @@ OPTIONS: tuple[Opt, ...] = (
         int,
         None,
         "estimated DSP budget of the mapper's folding: when the plan for --target-cycles needs more, "
-        "the fastest slower plan that fits is taken (e.g. 2000; default: 124, four fifths of the ECP5 part's 156 "
-        "multipliers, when place and route runs, so that the design places and routes, else no budget)",
+        "the fastest slower plan that fits is taken (e.g. 2000; default: "
+        f"{DSP_BUDGET} of the {PART}'s {PART_MULTIPLIERS} multipliers when place and route runs, so that the "
+        "design places and routes, else no budget)",
         actions=HARDWARE,
         rule=at_least(0),
     ),
