@@ -16,8 +16,11 @@ import torch
 from torch import nn
 
 import mapper.passes.schedule as schedule
+from mapper.components.base import Elastic
 from mapper.flow import map_model, run_flow, run_passes
 from mapper.graph import Fold, Graph
+from mapper.held_out import random_design
+from mapper.passes import folding
 from mapper.passes.base import FlowContext
 from mapper.simulate import SimulationResult
 from quant.config import QuantConfig
@@ -126,10 +129,86 @@ def test_every_fifo_one_entry_shorter_loses_rate_or_latency(tmp_path: Path) -> N
         assert slower or short.measured_latency > g.info.predicted_latency, f
 
 
+def test_fifo_depth_counts_the_registers_a_refused_beat_waits_in() -> None:
+    # Eight beats offered back to back and taken 20 cycles later: a FIFO that never refuses holds
+    # all eight; behind a skid_buffer output two of them wait there, behind a ReLU (three beats:
+    # its register level and its skid_buffer) three more. With room for all eight upstream, a
+    # depth-1 FIFO would still not do: it alternates, and the consumer takes a beat every cycle.
+    relu = Elastic(3, 2)
+    offers, takes = list(range(8)), list(range(20, 28))
+    assert schedule.fifo_depth(offers, takes) == 8
+    assert schedule.fifo_depth(offers, takes, skid=True) == 6
+    assert schedule.fifo_depth(offers, takes, [relu]) == 5
+    assert schedule.fifo_depth(offers, [t + 2 for t in takes], [relu], skid=True) == 3
+    assert schedule.fifo_depth(offers, [t + 4 for t in takes], [relu, relu], skid=True) == 2
+
+
+def test_elastic_stages_without_back_pressure_keep_the_schedule() -> None:
+    # The elastic models (ReLU, cast, resize that splits or gathers) must reproduce the beat
+    # schedule from the pacing producer to the FIFO when nothing waits, or the depth is sized on
+    # the wrong arrivals.
+    for seed in (2, 3, 20):
+        model, example, cycles, _, text = random_design(seed)
+        g = map_model(model, example, cycles=cycles)
+        runs = folding._steady_runs(g)
+        for f in (n.name for n in g if n.op == "fifo"):
+            head, chain = folding.pacing_chain(g, f)
+            assert chain, f"{text}: {f} has no elastic stage in front"
+            offers = [t - 1 for run in runs for t in run[head]]  # pushed into the head's skid_buffer
+            arrivals = [t for run in runs for t in run[g.producer(f)]]
+            free = [-(10**9)] * len(arrivals)
+            assert schedule.chain_flow(offers, [Elastic(2, 1), *chain], free)[1] == arrivals, (text, f)
+
+
+#: Designs of mapper.held_out.random_design whose FIFOs are each checked to be the smallest.
+MINIMAL_SEEDS = (2, 10, 16, 20, 3, 14)
+#: FIFOs one entry shorter that keep the measured rate and latency, and why: a depth-1 FIFO
+#: alternates (a beat every other cycle), so the model, which keeps every consumer's take time in
+#: the steady state, needs 2 wherever the consumer takes two beats in consecutive cycles; here that
+#: consumer (64 of 96 cycles per inference) has slack that absorbs the lost cycle in the
+#: steady state, and the first inference does not take consecutive beats.
+SLACK_ABSORBS = {(10, "fifo_linear_1"), (10, "fifo_linear_2")}
+
+
+def _shrink_each_fifo(seed: int, folder: Path) -> list[str]:
+    """Simulate random design ``seed`` with each of its FIFOs of depth >= 2 one entry shorter,
+    alone; the FIFOs whose shortening kept the predicted rate and latency (their names)."""
+    model, example, cycles, kind, text = random_design(seed)
+    g = map_model(model, example, cycles=cycles)
+    torch.manual_seed(seed)
+    x = torch.randn(12, *example.shape[1:]) * 3
+    kept = []
+    for f in (n.name for n in g if n.op == "fifo" and n.attrs["depth"] >= 2):
+        depth = g[f].attrs["depth"]
+        short = _simulate(model, x, _with_depth(g, f, depth - 1), folder / f)
+        assert not short.errors and short.mismatches == 0, f"{kind} {text}: {f} at {depth - 1}"
+        slower = short.measured_cycles_per_inference > g.info.predicted_cycles
+        if not slower and short.measured_latency <= g.info.predicted_latency:
+            kept.append(f)
+    return kept
+
+
+@pytest.mark.sim
+def test_each_fifo_of_a_random_mlp_is_the_smallest(tmp_path: Path) -> None:
+    # 16-32-8-8 at 32 cycles: two replay FIFOs of 2 (5 and 2 before the elastic stages counted);
+    # each one shorter: 39 and 35 cycles per inference.
+    assert _shrink_each_fifo(16, tmp_path) == []
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", MINIMAL_SEEDS)
+def test_each_fifo_of_random_designs_is_the_smallest(tmp_path: Path, seed: int) -> None:
+    model, example, cycles, kind, text = random_design(seed)
+    kept = _shrink_each_fifo(seed, tmp_path)
+    expected = sorted(f for s, f in SLACK_ABSORBS if s == seed)
+    assert sorted(kept) == expected, f"seed {seed} ({kind} {text}): one entry shorter kept the rate and latency: {kept}"
+
+
 @pytest.mark.sim
 def test_a_skip_fifo_far_too_short_deadlocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.randn(20, 16) * 2
-    monkeypatch.setattr(schedule, "fifo_depth", lambda a, d, skid=False: 2)
+    monkeypatch.setattr(schedule, "fifo_depth", lambda a, d, chain=(), skid=False: 2)
     stuck = run_flow(_res_mlp(), x, tmp_path / "stuck", cycles=16, synth=False, seed=3)
     assert stuck.errors and "deadlock" in stuck.errors[0]
     # The report names the streams left waiting: the skip FIFO is full, so its input waits.

@@ -15,6 +15,7 @@ from golden.fixed import IntArray
 from mapper.components.base import (
     BenchTiming,
     Component,
+    Elastic,
     Elementwise,
     Fold,
     Mutant,
@@ -124,6 +125,12 @@ class _Requantizing(Elementwise):
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         return [t + self.LATENCY for t in times]
+
+    def elastic(self, node: Node, fold: Fold) -> Elastic:
+        """Three beats: pipe_ctrl moves its one register level whenever that level is empty or its
+        beat enters the skid_buffer (whose ready is a flip-flop: fewer than two beats), so it takes
+        a beat whenever it holds fewer than three."""
+        return Elastic(3, self.LATENCY)
 
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
         i, o = in_format(node), out_format(node)

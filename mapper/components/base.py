@@ -56,6 +56,25 @@ class Mutant:
 
 
 @dataclass(frozen=True)
+class Elastic:
+    """A stage between a FIFO and the nearest producer with a schedule of its own, as the FIFO's
+    back-pressure sees it (:func:`mapper.passes.schedule.fifo_depth`): it takes an input beat whenever it holds fewer
+    than ``capacity`` beats (its ready is a flip-flop or its fill level, so a beat leaving in the
+    same cycle does not count), offers it ``latency`` cycles later and the next one at the
+    earliest the cycle after the previous one is taken. ``split``: each input beat leaves as that
+    many output beats (stream_resize splitting a beat: the first piece enters its output
+    skid_buffer with the input beat, the others one per cycle from a register); ``gather``: that
+    many input beats make one output beat (the earlier pieces wait in a register, which always
+    takes them; the last one enters the output skid_buffer with them). ``capacity`` and
+    ``latency`` are then those of the output skid_buffer (2 and 1)."""
+
+    capacity: int
+    latency: int
+    split: int = 1
+    gather: int = 1
+
+
+@dataclass(frozen=True)
 class BenchTiming:
     """Handshake timing of one bench run without input gaps or output stalls.
 
@@ -259,6 +278,13 @@ class Component:
         otherwise empty pipeline (default: when offered; a component that stalls its input
         within a vector overrides this)."""
         return list(times)
+
+    def elastic(self, node: Node, fold: Fold) -> Elastic | None:
+        """How the node holds beats its consumer refuses when it stands between a FIFO and the
+        producer that paces it (:func:`mapper.passes.schedule.fifo_depth`), or None (default): its
+        own schedule changes when it stalls (a compute node with state, a fork, a join), so FIFO
+        sizing looks no further back."""
+        return None
 
     def operand_beat_times(self, node: Node, fold: Fold, operands: list[list[int]]) -> list[int]:
         """Output beat cycles of a node of several inputs from each operand's offered beat cycles

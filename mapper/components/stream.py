@@ -17,6 +17,7 @@ from golden.fixed import IntArray
 from mapper.components.base import (
     BenchTiming,
     Component,
+    Elastic,
     Elementwise,
     Fold,
     divisors,
@@ -101,6 +102,10 @@ class StreamFifo(Component):
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         return _passthrough_times(times)
+
+    def elastic(self, node: Node, fold: Fold) -> Elastic:
+        """DEPTH beats: its ready looks only at its fill level."""
+        return Elastic(int(node.attrs["depth"]), 1)
 
     def resource_terms(self, params: dict[str, Any]) -> Terms:
         """The output register (flip-flops); DEPTH = 2 is a skid buffer (a second register and a
@@ -253,6 +258,11 @@ class StreamResize(Component):
             r = fold.out_lanes // fold.in_lanes
             return [times[(j + 1) * r - 1] + 1 for j in range(len(times) // r)]
         return _passthrough_times(times, fold.in_lanes // fold.out_lanes)  # split into r beats
+
+    def elastic(self, node: Node, fold: Fold) -> Elastic:
+        """The output skid_buffer (two beats) behind the gather's pieces or the split's rest."""
+        a, b = fold.in_lanes, fold.out_lanes
+        return Elastic(2, 1, split=max(1, a // b), gather=max(1, b // a))
 
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         """A gather takes a beat per cycle; a split takes its next input beat only once the

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from mapper import components
-from mapper.components.base import divisors, elements
+from mapper.components.base import Elastic, divisors, elements
 from mapper.errors import MappingError
 from mapper.graph import INPUT, OUTPUT, Fold, Graph, Node, Resources
 from mapper.passes import schedule
@@ -266,14 +266,37 @@ def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
     return g
 
 
-def sized_fifo_depth(g: Graph, fifo: str, arrivals: list[int], departures: list[int]) -> int:
-    """Depth of FIFO node ``fifo`` from the cycles its producer offers each beat and its consumer
-    takes it (:func:`schedule.fifo_depth`): refused beats may wait in the producer's output
-    skid_buffer when its component has one (``output_skid``; a fork has not: a beat one consumer
-    refuses holds up the others)."""
-    src = g[g.producer(fifo)]
+def _elastic(g: Graph, name: str) -> Elastic | None:
+    """Node ``name`` as an elastic stage (:meth:`Component.elastic`), or None: a port, a node of
+    several inputs, or a component whose schedule changes when it stalls."""
+    node = g[name]
+    if node.is_port or len(g.producers(name)) != 1:
+        return None
+    return components.get(node.component).elastic(node, node.fold)
+
+
+def pacing_chain(g: Graph, fifo: str) -> tuple[str, list[Elastic]]:
+    """The node that paces FIFO node ``fifo`` (the nearest producer that is not elastic) and the
+    elastic stages between them, in stream order."""
+    chain, head = [], g.producer(fifo)
+    while (stage := _elastic(g, head)) is not None:
+        chain.insert(0, stage)
+        head = g.producer(head)
+    return head, chain
+
+
+def sized_fifo_depth(g: Graph, fifo: str, runs: list[dict[str, list[int]]], departures: list[int]) -> int:
+    """Depth of FIFO node ``fifo`` from the beat schedules ``runs`` (:func:`_steady_runs`) and the
+    cycles its consumer takes each beat (:func:`schedule.fifo_depth`). Refused beats wait in the
+    elastic stages between the FIFO and the nearest node whose schedule a stall would change (the
+    casts, ReLUs and lane adapters in front of it: :meth:`Component.elastic`), and in that node's
+    output skid_buffer when its component has one (``output_skid``; a fork has not: a beat one
+    consumer refuses holds up the others)."""
+    head, chain = pacing_chain(g, fifo)
+    src = g[head]
     skid = not src.is_port and components.get(src.component).output_skid
-    return schedule.fifo_depth(arrivals, departures, skid)
+    offers = [t for run in runs for t in run[head]]
+    return schedule.fifo_depth(offers, departures, chain, skid)
 
 
 def _size_replay_fifos(g: Graph) -> None:
@@ -283,17 +306,16 @@ def _size_replay_fifos(g: Graph) -> None:
     says, the consumer takes them as its model says with its state carried from one inference to
     the next (a vector's first step waits for the previous vector's replay), and the depth is the
     smallest that keeps both schedules (:func:`sized_fifo_depth`). ``input_buffer`` is the upper
-    bound (one whole input vector); where the producer is slower than one beat per cycle, fewer
-    suffice."""
+    bound (one whole input vector); fewer suffice where the producer is slower than one beat per
+    cycle or the registers in front of the FIFO hold refused beats."""
     fifos = [n.name for n in g if n.op == "fifo" and not n.attrs.get("branch")]
     if not fifos:
         return
     runs = _steady_runs(g)
     for f in fifos:
         node = g[g.consumers(f)[0]]
-        offers = [t for run in runs for t in run[g.producer(f)]]
         takes = components.get(node.component).accept_times(node, node.fold, [t for run in runs for t in run[f]])
-        g[f].attrs["depth"] = sized_fifo_depth(g, f, offers, takes)
+        g[f].attrs["depth"] = sized_fifo_depth(g, f, runs, takes)
 
 
 def _set_cycles(g: Graph) -> int:
@@ -354,9 +376,7 @@ def _size_branch_fifos(g: Graph, joins: list[str]) -> None:
         for port, f in enumerate(g.producers(j)):
             takes = [t for run in port_takes for t in run[port]]
             if g[f].op == "fifo" and g[f].attrs.get("branch"):
-                src = g.producer(f)
-                offers = [t for run in runs for t in run[src]]
-                g[f].attrs["depth"] = sized_fifo_depth(g, f, offers, takes)
+                g[f].attrs["depth"] = sized_fifo_depth(g, f, runs, takes)
 
 
 def predict_latency(g: Graph) -> int:

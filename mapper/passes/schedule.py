@@ -16,7 +16,10 @@ which is what the FIFOs on reconvergent paths are sized for (:func:`fifo_depth`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mapper import components
+from mapper.components.base import Elastic
 from mapper.graph import Graph
 
 
@@ -70,49 +73,95 @@ def take_times(g: Graph, schedule: dict[str, list[int]], name: str) -> list[list
     return components.get(node.component).operand_accept_times(node, node.fold, operands)
 
 
-def fifo_depth(arrivals: list[int], departures: list[int], skid: bool = False) -> int:
-    """Smallest stream_fifo depth that takes beat ``i`` offered at ``arrivals[i]`` and gives it up
-    at ``departures[i]`` (beats in order) without changing either schedule.
+#: A beat taken "never": before every cycle of a schedule.
+_NEVER = -(10**9)
 
-    Without ``skid`` the FIFO must never refuse a beat: at each arrival it must hold fewer than
-    DEPTH beats, counting those written before that cycle and not read before it (stream_fifo's
-    ready looks only at its fill level, not at a read in the same cycle). With ``skid`` the
-    producer's output is a skid_buffer (two beats, registered ready): a refused beat waits there
-    and enters the FIFO later, which changes nothing as long as it is still offered by its
-    departure and the producer never finds its skid_buffer full (:func:`_keeps_schedule`).
+
+def _stage_flow(stage: Elastic, offered: list[int], taken_out: list[int]) -> tuple[list[int], list[int]]:
+    """(cycles ``stage`` takes each input beat offered at ``offered``, cycles it offers each output
+    beat) when its consumer takes output beat ``k`` at ``taken_out[k]`` (:data:`_NEVER`: not known
+    to wait). Beat ``k`` enters the part holding ``capacity`` beats once beat ``k - capacity``
+    left, before the cycle it enters."""
+    kappa, lat = stage.capacity, stage.latency
+    left = lambda k: taken_out[k] if k >= 0 else _NEVER  # noqa: E731
+    entered: list[int] = []  # cycle each output beat enters the part that holds ``capacity``
+    taken: list[int] = []
+    if stage.gather > 1:
+        for j, t in enumerate(offered):
+            k, last = j // stage.gather, j % stage.gather == stage.gather - 1
+            c = max(t, taken[-1] + 1 if taken else _NEVER, left(k - kappa) + 1 if last else _NEVER)
+            taken.append(c)
+            if last:
+                entered.append(c)
+    else:
+        for k in range(len(offered) * stage.split):
+            first = k % stage.split == 0
+            c = max(offered[k // stage.split] if first else _NEVER, entered[-1] + 1 if entered else _NEVER)
+            entered.append(max(c, left(k - kappa) + 1))
+            if first:
+                taken.append(entered[-1])
+    out: list[int] = []
+    for k, e in enumerate(entered):
+        out.append(max(e + lat, left(k - 1) + 1))
+    return taken, out
+
+
+def chain_flow(offers: list[int], chain: Sequence[Elastic], takes: list[int]) -> tuple[list[int], list[int]]:
+    """(cycles the first stage of ``chain`` takes each beat offered at ``offers``, cycles the last
+    stage offers each beat) when the last stage's consumer takes beat ``i`` at ``takes[i]``.
+
+    Every stage takes as early as its capacity allows, as the RTL does; the back-pressure one stage
+    puts on the one before it follows from when its consumer takes its beats, so the stages are
+    swept in turn until no take time changes (each value only rises, to the one solution)."""
+    taken_out: list[list[int]] = []
+    n = len(offers)
+    for stage in chain:
+        n = n * stage.split // stage.gather
+        taken_out.append([_NEVER] * n)
+    taken_out[-1] = list(takes)
+    for _ in range(n * len(chain) + 2):
+        beats, first, changed = offers, offers, False
+        for s, stage in enumerate(chain):
+            taken, beats = _stage_flow(stage, beats, taken_out[s])
+            if s == 0:
+                first = taken
+            elif taken != taken_out[s - 1]:
+                taken_out[s - 1], changed = taken, True
+        if not changed:
+            return first, beats
+    raise AssertionError("the back-pressure of an elastic chain did not settle")
+
+
+def fifo_depth(offers: list[int], takes: list[int], chain: Sequence[Elastic] = (), skid: bool = False) -> int:
+    """Smallest stream_fifo depth that keeps both schedules: the producer with a schedule of its
+    own (a compute node, fork or port) offers beat ``i`` at ``offers[i]``, ``chain`` (elastic
+    stages, :class:`Elastic`: casts, ReLUs, lane adapters) carries it to the FIFO, and the FIFO's
+    consumer takes it at ``takes[i]``. Neither may change: every beat must reach the FIFO's output
+    by its take, and the producer must never be refused.
+
+    stream_fifo takes a beat when it holds fewer than DEPTH (its ready looks only at its fill
+    level, not at a read in the same cycle), so a full FIFO refuses, and the refused beats wait in
+    the chain's registers. With ``skid`` the producer's output is a skid_buffer (two beats,
+    registered ready): its component pushes beat ``i`` there at ``offers[i] - 1`` and stalls only
+    if that buffer is full, so the buffer is the chain's first stage. Without (a fork, whose
+    refused beat would hold up its other consumers, or a port) the chain must take every beat when
+    offered. The depth is found by bisection (keeping the schedules is monotonic in the depth)
+    below the depth at which the FIFO never refuses a beat, which keeps them trivially.
     """
+    if skid:
+        chain, offers = [Elastic(2, 1), *chain], [t - 1 for t in offers]
+    arrivals = chain_flow(offers, chain, [_NEVER] * len(takes))[1] if chain else offers
     never_refuses, read = 1, 0
     for k, a in enumerate(arrivals):
-        while read < len(departures) and departures[read] < a:
+        while read < len(takes) and takes[read] < a:
             read += 1
         never_refuses = max(never_refuses, k - read + 1)
-    if not skid:
-        return never_refuses
-    low, high = 1, never_refuses  # the smallest depth that keeps the schedules: monotonic in depth
+    low, high = 1, never_refuses
     while low < high:
         mid = (low + high) // 2
-        if _keeps_schedule(arrivals, departures, mid):
+        taken, offered = chain_flow(offers, [*chain, Elastic(mid, 1)], takes)
+        if taken == offers and all(o <= t for o, t in zip(offered, takes)):
             high = mid
         else:
             low = mid + 1
     return low
-
-
-def _keeps_schedule(arrivals: list[int], departures: list[int], depth: int) -> bool:
-    """Whether a ``depth``-beat stream_fifo behind a skid_buffer output keeps both schedules.
-
-    Beat ``i`` enters the FIFO at ``w_i = max(a_i, w_{i-1} + 1, d_{i-depth} + 1)`` (the skid buffer
-    offers one beat per cycle; the FIFO takes it once beat ``i - depth`` has left, the cycle after,
-    as its ready is registered) and is offered the cycle after: it must be by ``d_i``. The producer
-    pushes beat ``i`` into its skid buffer at ``a_i - 1``, which holds two beats: beat ``i - 2``
-    must have entered the FIFO before then.
-    """
-    written: list[int] = []
-    for i, a in enumerate(arrivals):
-        w = max(a, written[-1] + 1) if written else a
-        if i >= depth:
-            w = max(w, departures[i - depth] + 1)
-        if w + 1 > departures[i] or (i >= 2 and written[i - 2] > a - 2):
-            return False
-        written.append(w)
-    return True
