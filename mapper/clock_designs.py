@@ -1,21 +1,23 @@
 """Fit the clock model's size cap on whole random designs placed and routed.
 
 The ``clock`` pass predicts a design's Fmax as its slowest node's (calibrated per component,
-``mapper/components/fmax_ecp5.json``) or :func:`mapper.passes.clock.size_cap` of its size,
-whichever is lower. This module measures that cap: it draws random MLPs and CNNs
+``mapper/components/fmax_ecp5.json``) or :func:`mapper.passes.clock.size_cap` of its largest
+node's size, whichever is lower. This module measures that cap: it draws random MLPs and CNNs
 (:func:`mapper.held_out.random_design`, seeds 101 on: none of them is a benchmark design), maps
 and emits each, places and routes it on the LFE5UM-85F (seed 1, 200 MHz asked), and fits
 ``Fmax = mhz_at_1000_cells * (cells / 1000) ** -exponent`` by least squares in log space
-(``cells``: the estimated LUTs + FFs). Designs and fit are saved in ``fmax_ecp5.json``
-(``designs``, ``size_cap``); measured designs are reused on a re-run unless ``--remeasure`` is
-given (after an RTL change). A design nextpnr does not finish within ``--route-minutes`` is
-saved with the progress it reached (``unrouted``) and left out of the fit.
+(``cells``: the estimated LUTs + FFs of the design's largest node, recomputed from the current
+resource estimate on every run, so a recalibration carries over without placing again). Designs
+and fit are saved in ``fmax_ecp5.json`` (``designs``, ``size_cap``); measured designs are reused
+on a re-run unless ``--remeasure`` is given (after an RTL change). A design nextpnr does not
+finish within ``--route-minutes`` is saved with the progress it reached (``unrouted``) and left
+out of the fit.
 
     python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...] [--fit-only | --remeasure]
         [--route-minutes 20]
 
-The committed fit uses seeds 101-106 (3.3k-10.8k cells); ``--seeds`` adds chosen ones (a design
-that does not fit the LFE5UM-85F stops with nextpnr's error).
+``--seeds`` adds chosen ones (a design that does not fit the LFE5UM-85F stops with nextpnr's
+error); docs/timing.md lists the committed designs.
 """
 
 from __future__ import annotations
@@ -32,32 +34,38 @@ from common.atomic import write_text
 from eda.pnr import DSP_BUDGET, PlaceRouteTimeout, place_and_route
 from eda.toolchain import BUILD_ROOT
 from mapper.flow import emit_design, map_model
+from mapper.graph import Graph
 from mapper.held_out import random_design
-from mapper.passes.clock import DATA, reload
+from mapper.passes.clock import DATA, largest_node, reload
 
 #: Seeds of the random designs start here (the held-out resource check uses 1-20).
 FIRST_SEED = 101
 
 
-def measure(seed: int, route_minutes: float) -> dict[str, Any]:
-    """Map (within the flow's default DSP budget), emit, place and route random design ``seed``: its
-    size and measured Fmax, or (``unrouted``) how far nextpnr got in ``route_minutes``."""
+def mapped(seed: int) -> tuple[Graph, dict[str, Any]]:
+    """Random design ``seed`` mapped as the flow folds it for the part (its default DSP budget),
+    and its record's description: ``network``, ``cells`` of the largest node (``largest``)."""
     model, example, cycles, kind, text = random_design(seed)
-    g = map_model(model, example, cycles=cycles, max_dsp=DSP_BUDGET)  # as run_flow folds for the part
-    assert g.info.resources is not None
-    design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
+    g = map_model(model, example, cycles=cycles, max_dsp=DSP_BUDGET)
+    largest = largest_node(g)
+    assert largest is not None
     network = f"{kind} {text} @ {g.info.predicted_cycles} cycles (target {cycles})"
-    cells = g.info.resources.lut + g.info.resources.ff
+    return g, {"seed": seed, "network": network, "largest": largest[0], "cells": largest[1]}
+
+
+def measure(seed: int, route_minutes: float) -> dict[str, Any]:
+    """Map, emit, place and route random design ``seed``: its record (:func:`mapped`) with the
+    measured Fmax, or (``unrouted``) how far nextpnr got in ``route_minutes``."""
+    g, record = mapped(seed)
+    design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
     try:
         report = place_and_route(
             design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr", timeout_s=route_minutes * 60
         )
     except PlaceRouteTimeout as err:
-        return {"seed": seed, "network": network, "cells": cells, "unrouted": str(err)}
+        return {**record, "unrouted": str(err)}
     return {
-        "seed": seed,
-        "network": network,
-        "cells": cells,
+        **record,
         "fmax_mhz": report.fmax_mhz,
         "critical_path": report.summary().split("; critical path ")[-1],
     }
@@ -124,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {outcome}", flush=True)
             _save(designs=sorted(have.values(), key=lambda d: d["seed"]))  # an interruption keeps it
         if seed in have:
-            designs.append(have[seed])
+            _, now = mapped(seed)  # the largest node's size under the current estimate
+            designs.append({**have[seed], "largest": now["largest"], "cells": now["cells"]})
     finished = routed(designs)
     if len(finished) < 3:
         print(f"only {len(finished)} of {len(designs)} designs routed: need 3 to fit the size cap", file=sys.stderr)

@@ -56,17 +56,23 @@ def test_the_size_cap_is_fitted_on_placed_designs_and_lowers_large_ones() -> Non
     assert clock_designs.fit(designs) == fit
 
 
-def test_a_large_design_is_predicted_at_its_size_cap_a_small_one_at_its_slowest_node() -> None:
+def test_a_design_with_a_large_node_is_predicted_at_its_size_cap_a_small_one_at_its_slowest_node() -> None:
     g = Graph()
     node = Node("l", "linear", component="fixed_linear", resources=Resources(lut=10, ff=10, dsp=1))
+    big = Node("w", "conv2d", component="conv_window", resources=Resources(lut=10**5, ff=10**5))
     g.add(node)
     slowest = node_fmax(node)
     assert slowest is not None
-    clock(g, FlowContext())  # no resources summed: no size cap
+    clock(g, FlowContext())  # a 20-cell design: its slowest node sets the clock
     assert g.info.predicted_fmax_mhz == slowest and g.info.fmax_limit == "l"
-    g.info.resources = Resources(lut=10**6, ff=10**6)
+    g.info.resources = Resources(lut=10**6, ff=10**6)  # the design's total is not what the cap reads
     clock(g, FlowContext())
-    assert g.info.fmax_limit == SIZE_LIMIT and g.info.predicted_fmax_mhz == round(size_cap(2 * 10**6), 1) < slowest
+    assert g.info.predicted_fmax_mhz == slowest and g.info.fmax_limit == "l"
+    g.add(big)  # its largest node is: its nets span 200,000 cells
+    clock(g, FlowContext())
+    cap = size_cap(2 * 10**5)
+    assert cap is not None and cap < min(slowest, node_fmax(big) or slowest)
+    assert g.info.fmax_limit == f"{SIZE_LIMIT} w" and g.info.predicted_fmax_mhz == round(cap, 1)
 
 
 def test_clock_designs_needs_three_designs(capsys: pytest.CaptureFixture[str]) -> None:

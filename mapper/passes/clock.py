@@ -10,12 +10,13 @@ A node is predicted to reach the lowest Fmax its component reached among the cal
 the same kind (with or without a multiplier, with or without a block RAM, read from the node's
 resource estimate), or among all its sets when none is of that kind. Every stream between nodes
 is registered on both sides (data, valid and ready), so the design would run at its slowest node
-if wires did not grow with the design; they do (enable and control nets fan out over more
-registers spread over more of the device), so the prediction is the lower of that and a cap by
-the design's estimated size, a power law fitted on whole random designs placed and routed
-(``size_cap`` in the same file, :mod:`mapper.clock_designs`). The report names the slowest node,
-or "design size" when the cap is lower. docs/timing.md states how
-close this comes on whole designs.
+if its wires were as short as when it was placed alone. They are not: in a whole design a
+layer's pipeline enables and readies span that layer's cells, which share the device with the
+other layers, so the longest of those nets grows with the largest layer. The prediction is the
+lower of the slowest node and a cap by the estimated size (LUTs + FFs) of the largest node, a
+power law fitted on whole random designs placed and routed (:func:`size_cap`, fitted by
+:mod:`mapper.clock_designs`). The report names the slowest node, or "size of <node>" when the
+cap is lower. docs/timing.md states how close this comes on whole designs.
 """
 
 from __future__ import annotations
@@ -113,35 +114,45 @@ def node_fmax(node: Node) -> float | None:
     return min(same or [p.fmax_mhz for p in points])
 
 
+def largest_node(g: Graph) -> tuple[str, int] | None:
+    """The node of ``g`` with the most estimated LUTs + FFs and that count (None: no estimates)."""
+    sized = [(n.resources.lut + n.resources.ff, n.name) for n in g if not n.is_port and n.resources is not None]
+    if not sized:
+        return None
+    cells, name = max(sized)
+    return name, cells
+
+
 def size_cap(cells: float) -> float | None:
-    """The Fmax (MHz) whole designs of ``cells`` estimated LUTs + FFs reach on the device:
+    """The Fmax (MHz) whole designs reach whose largest node has ``cells`` estimated LUTs + FFs:
     ``mhz_at_1000_cells * (cells / 1000) ** -exponent``, fitted on random designs placed and
-    routed (:mod:`mapper.clock_designs`; None when no fit is saved). Wires grow with the design:
-    its control and enable nets fan out over more registers, spread over more of the device."""
+    routed (:mod:`mapper.clock_designs`; None when no fit is saved). A layer's enable and ready
+    nets span its cells; their length grows about as the square root of its area."""
     fit = _document().get("size_cap")
     if not fit or cells <= 0:
         return None
     return float(fit["mhz_at_1000_cells"] * (cells / 1000) ** -fit["exponent"])
 
 
-#: ``g.info.fmax_limit`` when the design's size, not one node, sets the predicted clock.
-SIZE_LIMIT = "design size"
+#: ``g.info.fmax_limit`` starts so when the largest node's size, not the slowest node alone, sets
+#: the predicted clock ("size of conv2d_1").
+SIZE_LIMIT = "size of"
 
 
 @flow_pass("clock")
 def clock(g: Graph, ctx: FlowContext) -> Graph:
     """Predicted Fmax of the design (``g.info.predicted_fmax_mhz``): its slowest node's, or the
-    clock designs of its size reach (:func:`size_cap`) when that is lower; ``g.info.fmax_limit``
-    names the node, or :data:`SIZE_LIMIT`."""
+    designs with a node of its largest node's size reach (:func:`size_cap`) when that is lower;
+    ``g.info.fmax_limit`` names the slowest node, or the largest one after :data:`SIZE_LIMIT`."""
     predicted = {n.name: node_fmax(n) for n in g if not n.is_port}
     known = {k: v for k, v in predicted.items() if v is not None}
     g.info.unclocked = sorted(k for k, v in predicted.items() if v is None)
     if known:
         limit = min(known, key=lambda k: known[k])
-        res = g.info.resources
-        cap = size_cap(0.0 if res is None else res.lut + res.ff)
-        if cap is not None and cap < known[limit]:
-            g.info.fmax_limit, g.info.predicted_fmax_mhz = SIZE_LIMIT, round(cap, 1)
+        largest = largest_node(g)
+        cap = None if largest is None else size_cap(largest[1])
+        if largest is not None and cap is not None and cap < known[limit]:
+            g.info.fmax_limit, g.info.predicted_fmax_mhz = f"{SIZE_LIMIT} {largest[0]}", round(cap, 1)
         else:
             g.info.fmax_limit, g.info.predicted_fmax_mhz = limit, known[limit]
     return g
