@@ -182,7 +182,9 @@ def window_terms(p: dict[str, Any]) -> Terms:
     copies of the line store (LUTRAM once deep enough, which the LUT count leaves out, else
     registers and read multiplexers), each with its output register (in flip-flops unless the
     store is in block RAM, whose output register it becomes); every slot beyond the first
-    its read address (an adder of the store's address width and its register)."""
+    its read address (an adder of the store's address width and its register); with padding,
+    the comparisons that tell a window pixel inside the image from padding (as wide as the
+    counters)."""
     par = p["WINDOW_PAR"]
     pixel = p["CHANNELS"] * p["DATA_WIDTH"]
     depth = line_store_depth(p["KERNEL_H"], p["IMG_W"])
@@ -192,6 +194,7 @@ def window_terms(p: dict[str, Any]) -> Terms:
     # the output register: a block RAM's own output register when the store is in block RAM
     bits = 0 if bram else par * pixel
     terms = {"store": par * store, "bits": bits, "counters": counters, "base": 1}
+    terms["pad"] = counters if p["PADDING"] > 0 else 0
     terms["slots"] = (par - 1) * math.ceil(math.log2(depth))
     return Terms(lut=terms, ff=dict(terms), bram=bram)
 
