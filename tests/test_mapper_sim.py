@@ -214,9 +214,9 @@ def test_replay_fifo_sized_from_the_schedule_keeps_the_rate_and_a_small_one_does
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The FIFO in front of a replaying linear is sized from the beat schedule (the smallest with
-    which the producer is never stalled and the linear never waits): 4 beats here, not the old
-    bound of one whole input vector (32), and the design still runs at the predicted rate; one
-    entry shorter it measurably does not."""
+    which the producer is never stalled and the linear never waits): well below the old bound of
+    one whole input vector (32), and the design still runs at the predicted rate; one entry
+    shorter it measurably does not."""
     from mapper.passes import folding
 
     model = mlp([64, 32, 10], [True, True], [F8, F8], [[8, 4, "unsigned"]])
@@ -224,12 +224,12 @@ def test_replay_fifo_sized_from_the_schedule_keeps_the_rate_and_a_small_one_does
     sized = run_flow(model, x, tmp_path / "sized", cycles=64, synth=False, seed=4)
     fifos = [n for n in sized.graph if n.op == "fifo"]
     assert len(fifos) == 1 and sized.graph[sized.graph.consumers(fifos[0].name)[0]].fold.in_lanes == 1
-    # The 32x10 layer's producer offers a beat every other cycle (14 when only its output
-    # skid_buffer held refused beats); the first layer's skid_buffer (two 4-lane beats), the
-    # 4 -> 1 split, the ReLU and the cast in front of the FIFO (3 beats each) hold the rest.
-    assert fifos[0].attrs["depth"] == 4
+    # The first layer's skid_buffer, the split to one lane, the ReLU and the cast in front of the
+    # FIFO hold refused beats too, so the FIFO needs far less than the vector.
+    depth = fifos[0].attrs["depth"]
+    assert 1 < depth < 16
     check(sized, len(x))
-    monkeypatch.setattr(folding, "sized_fifo_depth", lambda g, f, runs, d: 3)
+    monkeypatch.setattr(folding, "sized_fifo_depth", lambda g, f, runs, d: depth - 1)
     short = run_flow(model, x, tmp_path / "short", cycles=64, synth=False, seed=4)
     assert not short.errors and short.mismatches == 0
     assert short.measured_cycles_per_inference > short.predicted_cycles_per_inference
