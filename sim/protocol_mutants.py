@@ -29,8 +29,8 @@ JOIN_VALID_WAITS = Mutant(
 SKID_VALID_DROPPED = Mutant(
     "skid_valid_dropped",
     "stream/skid_buffer.sv",
-    "          skid_valid[c] <= 1'b1;\n        end",
-    "          skid_valid[c] <= 1'b1;\n        end else begin\n          out_valid[c] <= 1'b0;\n        end",
+    "        if (out_free[c]) out_valid[c] <= skid_valid[c] || push;",
+    "        if (out_free[c]) out_valid[c] <= skid_valid[c] || push;\n        else if (!push) out_valid[c] <= 1'b0;",
 )
 #: The output register reloads while stalled whenever a new beat is offered.
 SKID_DATA_UNSTABLE = Mutant(
@@ -43,8 +43,8 @@ SKID_DATA_UNSTABLE = Mutant(
 SKID_VALID_UNRESET = Mutant(
     "skid_valid_unreset",
     "stream/skid_buffer.sv",
-    "        out_valid[c]  <= 1'b0;\n        skid_valid[c] <= 1'b0;",
-    "        skid_valid[c] <= 1'b0;",
+    "        out_valid[c] <= 1'b0;\n        in_ready[c]  <= 1'b0;",
+    "        in_ready[c]  <= 1'b0;",
 )
 #: A beat that goes straight to the output carries X data.
 SKID_DATA_X = Mutant(
@@ -57,8 +57,8 @@ SKID_DATA_X = Mutant(
 SKID_FORGETS_PARKED_BEAT = Mutant(
     "skid_forgets_parked_beat",
     "stream/skid_buffer.sv",
-    "          skid_valid[c] <= 1'b1;",
-    "          skid_valid[c] <= 1'b0;",
+    "!data_out_ready && (skid_valid[c] || push);",
+    "!data_out_ready && skid_valid[c];",
 )
 #: data_in_ready from the output side only: nothing lost, but fewer beats per cycle under stalls.
 SKID_READY_OUTPUT_SIDE = Mutant(
