@@ -25,6 +25,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -66,8 +68,16 @@ def measure(comp: Component, params: dict[str, Any], seed: int) -> dict[str, Any
     }
 
 
-def collect(comp: Component, points: int, known: list[dict[str, Any]], fresh: bool) -> list[dict[str, Any]]:
-    """Measured points of ``comp``'s grid (``points`` sets, seed 1 onwards), reusing ``known`` ones."""
+def collect(
+    comp: Component,
+    points: int,
+    known: list[dict[str, Any]],
+    fresh: bool,
+    keep: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Measured points of ``comp``'s grid (``points`` sets, seed 1 onwards), reusing ``known`` ones;
+    ``keep`` receives the points measured so far (with the known ones) after each new one, so an
+    interrupted run keeps them."""
     grid = comp.calibration_grid(np.random.default_rng(1), points)
     have = {} if fresh else {_key(p["params"]): p for p in known}
     out: list[dict[str, Any]] = []
@@ -82,6 +92,9 @@ def collect(comp: Component, points: int, known: list[dict[str, Any]], fresh: bo
         except (SynthesisError, ValueError) as err:
             raise SystemExit(f"calibrate: {comp.name} point {i} failed: {err}") from err
         out.append(point)
+        if keep is not None:
+            seen = {_key(p["params"]) for p in out}
+            keep(out + [p for p in known if _key(p["params"]) not in seen])
         print(
             f"  {comp.name} {i}/{len(grid)}: LUT {point['lut']} FF {point['ff']} DSP {point['dsp']} "
             f"BRAM {point['bram']} ({time.monotonic() - start:.1f} s)",
@@ -151,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.fit_only:
             count = args.points or comp.calibration_points
             print(f"calibrating {comp.name} on {count} points ...", flush=True)
-            points = collect(comp, count, points, args.fresh)
+            points = collect(comp, count, points, args.fresh, partial(_keep_points, doc, comp.name))
         if len(points) < 4:
             parser.error(f"{comp.name}: {len(points)} measured points; run without --fit-only first")
         doc["points"][comp.name] = points
@@ -166,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         write_text(BUILD_ROOT / "calibrate" / "held_out.md", text + "\n")
     return 0
+
+
+def _keep_points(doc: dict[str, Any], name: str, points: list[dict[str, Any]]) -> None:
+    """Save ``name``'s points measured so far (its fit is refitted when the run completes; after
+    an interruption, a re-run reuses them)."""
+    doc["points"][name] = points
+    _write(doc)
 
 
 def _write(doc: dict[str, Any]) -> None:

@@ -150,3 +150,24 @@ def test_held_out_random_designs_are_within_the_stated_accuracy(tmp_path: Path) 
     for resource in ("lut", "ff"):
         within = np.mean([abs(r.error(resource)) <= 0.15 for r in rows])
         assert within >= 0.9, (resource, [round(r.error(resource), 3) for r in rows])
+
+
+def test_an_interrupted_calibration_keeps_the_points_it_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    comp = get("fixed_relu")
+    grid = comp.calibration_grid(np.random.default_rng(1), 4)
+    known = [{"params": {k: v for k, v in grid[0].items() if not k.endswith("_FILE")}}]
+    measured: list[int] = []
+
+    def measure(c, params, seed):  # noqa: ANN001, ANN202 - stands in for Yosys, then is interrupted
+        if measured:
+            raise KeyboardInterrupt
+        measured.append(seed)
+        return {"params": params, "seed": seed, "lut": 1, "ff": 1, "dsp": 0, "bram": 0.0}
+
+    kept: list[list[dict]] = []
+    monkeypatch.setattr(calibrate, "measure", measure)
+    with pytest.raises(KeyboardInterrupt):
+        calibrate.collect(comp, 4, known, fresh=False, keep=kept.append)
+    # point 1 was known; point 2 was measured and kept before point 3 was interrupted
+    assert measured == [2] and len(kept) == 1
+    assert [p.get("seed") for p in kept[0]] == [None, 2]
