@@ -205,13 +205,25 @@ def linear_terms(p: dict[str, Any], weight_bits: int | None = None) -> Terms:
     return Terms(lut=lut, ff=ff, dsp=macs * slices, bram=rom_bram_tiles(words, word) if bram else 0)
 
 
-def random_linear_parameters(rng: np.random.Generator) -> dict[str, Any]:
-    """One random legal fixed_linear format and folding (see ``FixedLinear.calibration_grid``)."""
+#: Multipliers per layer of the wide calibration points (FINN-style, nearly fully parallel layers).
+WIDE_MACS = (512, 4096)
+
+
+def random_linear_parameters(rng: np.random.Generator, wide: bool = False) -> dict[str, Any]:
+    """One random legal fixed_linear format and folding (see ``FixedLinear.calibration_grid``):
+    at most 256 multipliers, or (``wide``) 512 to 4,096 with inputs and weights of 2 to 4 bits."""
     widths = (2, 3, 4, 5, 6, 8, 10, 12, 16)
-    k, n = int(rng.choice((4, 8, 16, 32, 64, 128, 256))), int(rng.choice((2, 4, 8, 16, 32, 64)))
-    ip = int(rng.choice([d for d in divisors(k) if d * min(divisors(n)) <= 256]))
-    op = int(rng.choice([d for d in divisors(n) if ip * d <= 256]))
+    if wide:
+        k, n = int(rng.choice((256, 512, 784, 1024))), int(rng.choice((16, 32, 64)))
+        ip = int(rng.choice([d for d in divisors(k) if WIDE_MACS[0] <= d * n and d * min(divisors(n)) <= WIDE_MACS[1]]))
+        op = int(rng.choice([d for d in divisors(n) if WIDE_MACS[0] <= ip * d <= WIDE_MACS[1]]))
+    else:
+        k, n = int(rng.choice((4, 8, 16, 32, 64, 128, 256))), int(rng.choice((2, 4, 8, 16, 32, 64)))
+        ip = int(rng.choice([d for d in divisors(k) if d * min(divisors(n)) <= 256]))
+        op = int(rng.choice([d for d in divisors(n) if ip * d <= 256]))
     xw, ww, ow, bw = (int(rng.choice(widths)) for _ in range(4))
+    if wide:
+        xw, ww = int(rng.choice((2, 3, 4))), int(rng.choice((2, 3, 4)))
     signed = bool(rng.integers(2))
     in_frac, w_frac = int(rng.integers(0, xw + 1)), int(rng.integers(0, ww))
     return {
@@ -397,7 +409,10 @@ class FixedLinear(Component):
     def resources(self, node: Node, fold: Fold) -> Resources:
         return layer_resources(node, *self._kn(node), fold)
 
-    calibration_points = 48
+    calibration_points = 52
+
+    #: Of the grid's points, the last ones are wide layers (:data:`WIDE_MACS`).
+    wide_points = 4
 
     def resource_terms(self, params: dict[str, Any]) -> Terms:
         return linear_terms(params)
@@ -405,8 +420,13 @@ class FixedLinear(Component):
     def calibration_grid(self, rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
         """Layers of 4 to 256 inputs and 2 to 64 outputs; input, weight and output widths 2 to 16
         (signed or not); one MAC to fully parallel (at most 256 MACs); ROMs from one word
-        (constant weights) to 4,096 (block RAM)."""
-        return [self.parameters_with(random_linear_parameters(rng)) for _ in range(count)]
+        (constant weights) to 4,096 (block RAM). The last ``wide_points`` are layers of 256 to
+        1,024 inputs with 512 to 4,096 multipliers of 2- to 4-bit operands (FINN's TFC first
+        layer at 16 cycles has 3,136), drawn after the others so that a grid of more points
+        keeps the ones already measured."""
+        wide = min(self.wide_points, count // 4)
+        narrow = [random_linear_parameters(rng) for _ in range(count - wide)]
+        return [self.parameters_with(p) for p in narrow + [random_linear_parameters(rng, True) for _ in range(wide)]]
 
     def input_buffer(self, node: Node, fold: Fold) -> int:
         # Only group 0 takes input; while groups 1..G-1 replay the stored vector the producer would
