@@ -131,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             outcome = have[seed].get("unrouted") or f"{have[seed]['fmax_mhz']} MHz"
             print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {outcome}", flush=True)
             _save(designs=sorted(have.values(), key=lambda d: d["seed"]))  # an interruption keeps it
+        elif seed in have:
+            _, now = mapped(seed)  # a saved design: its largest node's size under the current estimate
+            have[seed] = {**have[seed], "largest": now["largest"], "cells": now["cells"]}
         if seed in have:
-            _, now = mapped(seed)  # the largest node's size under the current estimate
-            designs.append({**have[seed], "largest": now["largest"], "cells": now["cells"]})
+            designs.append(have[seed])
     finished = routed(designs)
     if len(finished) < 3:
         print(f"only {len(finished)} of {len(designs)} designs routed: need 3 to fit the size cap", file=sys.stderr)
