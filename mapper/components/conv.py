@@ -221,8 +221,8 @@ class FixedConv2d(Component):
     name = "fixed_conv2d"
     output_skid = True
     kind = "conv"
-    summary = "2-D convolution: conv_window + fixed_linear"
-    depends = ("fixed_linear", "conv_window")
+    summary = "2-D convolution: conv_window + skid_buffer + fixed_linear"
+    depends = ("fixed_linear", "conv_window", "skid_buffer")
     ops = ("conv2d",)
     bench = "sim.tb.test_fixed_conv2d"
     defaults = {
@@ -342,13 +342,13 @@ class FixedConv2d(Component):
         _, o = self._channels(node)
         _, _, _, _, _, _, oh, ow = window_geometry(node)
         q, groups = window_beats_per_window(node, fold.window), o // fold.out_lanes
-        return max(window_period(node, (groups - 1) * q, fold.window), oh * ow * groups * q)
+        return max(window_period(node, (groups - 1) * q, fold.window, skid=True), oh * ow * groups * q)
 
     def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         _, o = self._channels(node)
         q, _, lin_fold = self._linear(node, fold)
         groups = o // fold.out_lanes
-        beats = window_beat_times(node, times, (groups - 1) * q, fold.window)
+        beats = window_beat_times(node, times, (groups - 1) * q, fold.window, skid=True)
         # its fixed_linear: IN_PAR = WINDOW_PAR * C, Q steps per group, G = groups
         lat = layer_latency(node, lin_fold, lin_fold.in_lanes, groups * q)
         return [beats[j + q - 1] + lat + g * q for j in range(0, len(beats), q) for g in range(groups)]
@@ -356,16 +356,19 @@ class FixedConv2d(Component):
     def accept_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
         _, o = self._channels(node)
         q = window_beats_per_window(node, fold.window)
-        return window_schedule(node, times, (o // fold.out_lanes - 1) * q, fold.window)[1]
+        return window_schedule(node, times, (o // fold.out_lanes - 1) * q, fold.window, skid=True)[1]
 
     def resources(self, node: Node, fold: Fold) -> Resources:
         """The sum of its parts' calibrated estimates: the fixed_linear of the (O, Q*WINDOW_PAR*C)
-        matrix at IN_PAR = WINDOW_PAR * C and the conv_window of its input image with WINDOW_PAR
-        copies of its line store."""
+        matrix at IN_PAR = WINDOW_PAR * C, the conv_window of its input image with WINDOW_PAR
+        copies of its line store, and the skid_buffer between them (stream_fifo's estimate at
+        depth 2, which is that buffer)."""
         c, o = self._channels(node)
         _, k, lin_fold = self._linear(node, fold)
         window = LIBRARY["conv_window"].resources(node, Fold(c, c, fold.window))  # all channels in lanes
-        return layer_resources(node, k, o, lin_fold) + window
+        width = self.parameters(node, fold)["IN_WIDTH"]
+        slice_terms = LIBRARY["stream_fifo"].resource_terms({"LANES": fold.window * c, "WIDTH": width, "DEPTH": 2})
+        return layer_resources(node, k, o, lin_fold) + window + estimate("stream_fifo", slice_terms)
 
 
 @register

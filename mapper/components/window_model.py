@@ -73,12 +73,14 @@ def window_beats_per_window(node: Node, window_par: int) -> int:
     return -(-kh * kw // window_par)
 
 
-def window_run(node: Node, times: list[int], replay: int, window_par: int = 1) -> WindowRun:
+def window_run(node: Node, times: list[int], replay: int, window_par: int = 1, skid: bool = False) -> WindowRun:
     """conv_window's handshakes for the images whose pixels are offered at ``times`` (one entry per
     pixel, images back to back; a pixel stays offered until taken and the next is offered the
     cycle after at the earliest), ``window_par`` window pixels per beat, the consumer taking every
     beat as soon as it is offered except for ``replay`` cycles after the last beat of a window
-    position (fixed_conv2d's later output groups re-read the stored window).
+    position (fixed_conv2d's later output groups re-read the stored window). ``skid``: a
+    skid_buffer lies between the window and that consumer (fixed_conv2d), and ``beats`` are the
+    cycles the consumer takes the beats out of it.
 
     The model of rtl/conv/conv_window.sv, event by event:
 
@@ -90,7 +92,12 @@ def window_run(node: Node, times: list[int], replay: int, window_par: int = 1) -
     * window beat ``j`` is emitted ``PIXEL_TO_EMIT`` cycles after the last of its pixels that read
       the image is taken (a beat of padding only: its image's first pixel), not before the cycle
       the previous beat is taken (the output register empties then), and from cycle 1 (the beat
-      register fills in cycle 0); it is offered the cycle after it is emitted.
+      register fills in cycle 0); it is offered the cycle after it is emitted;
+    * with ``skid``, the skid_buffer takes beat ``j`` from the output register once it is offered
+      and the buffer held at most one beat after the previous cycle (its ready is a flip-flop):
+      ``w_j = max(e_j + 1, c_{j-2} + 1)``; it offers the beat the cycle after it arrives or after
+      the previous beat is taken, ``max(w_j, c_{j-1}) + 1``, and the consumer takes it then
+      (``c_j``, later after a replay).
     """
     h, w, kh, kw, s, p, oh, ow = window_geometry(node)
     depth, pixels = window_depth(node), h * w
@@ -100,6 +107,7 @@ def window_run(node: Node, times: list[int], replay: int, window_par: int = 1) -
     band_done: list[int] = []  # emit cycle of each band's last beat, bands numbered across images
     emits: list[int] = []
     beats: list[int] = []
+    window_taken: list[int] = []  # cycle each beat leaves conv_window's output register
 
     def band_limit(r: int) -> int:  # F + DEPTH of band r (numbered across images)
         return (r // oh) * pixels + first[r % oh] + depth
@@ -126,27 +134,34 @@ def window_run(node: Node, times: list[int], replay: int, window_par: int = 1) -
                         if 0 <= y < h and 0 <= x < w:
                             need = m * pixels + y * w + x  # raster order: the last one is the latest
                     take_until(need)
-                    e = max(taken[need] + PIXEL_TO_EMIT, 1, beats[-1] if beats else 0)
-                    c = e + 1
+                    e = max(taken[need] + PIXEL_TO_EMIT, 1, window_taken[-1] if window_taken else 0)
+                    if skid:
+                        left = e + 1 if len(beats) < 2 else max(e + 1, beats[-2] + 1)
+                        c = max(left, beats[-1] if beats else 0) + 1
+                    else:
+                        c = left = e + 1
                     if beats and q == 0:
                         c = max(c, beats[-1] + 1 + replay)
                     emits.append(e)
+                    window_taken.append(left if skid else c)
                     beats.append(c)
             band_done.append(emits[-1])
     take_until(images * pixels - 1)
     return WindowRun(beats, emits, taken, oh * ow * per_window)
 
 
-def window_schedule(node: Node, times: list[int], replay: int, window_par: int = 1) -> tuple[list[int], list[int]]:
+def window_schedule(
+    node: Node, times: list[int], replay: int, window_par: int = 1, skid: bool = False
+) -> tuple[list[int], list[int]]:
     """(cycle of every window beat, cycle every pixel is taken) of one image in an otherwise empty
     conv_window, from its pixels' offered cycles (see :func:`window_run`)."""
-    run = window_run(node, times, replay, window_par)
+    run = window_run(node, times, replay, window_par, skid)
     return run.beats, run.taken
 
 
-def window_beat_times(node: Node, times: list[int], replay: int, window_par: int = 1) -> list[int]:
+def window_beat_times(node: Node, times: list[int], replay: int, window_par: int = 1, skid: bool = False) -> list[int]:
     """Cycle of every window beat of one image (see :func:`window_run`)."""
-    return window_run(node, times, replay, window_par).beats
+    return window_run(node, times, replay, window_par, skid).beats
 
 
 #: Images simulated to find conv_window's steady state.
@@ -154,10 +169,10 @@ PERIOD_IMAGES = 6
 
 
 @functools.lru_cache(maxsize=256)
-def _window_period(geometry: tuple[int, ...], replay: int, window_par: int) -> int:
+def _window_period(geometry: tuple[int, ...], replay: int, window_par: int, skid: bool) -> int:
     h, w, kh, kw, s, p = geometry
     node = Node(name="period", op="period", attrs={"image": (1, h, w), "kernel": (kh, kw), "stride": s, "padding": p})
-    run = window_run(node, [0] * (PERIOD_IMAGES * h * w), replay, window_par)
+    run = window_run(node, [0] * (PERIOD_IMAGES * h * w), replay, window_par, skid)
     starts = run.beats[:: run.per_image]
     gaps = {b - a for a, b in zip(starts[1:], starts[2:])}
     if len(gaps) != 1:
@@ -167,13 +182,13 @@ def _window_period(geometry: tuple[int, ...], replay: int, window_par: int) -> i
     return gaps.pop()
 
 
-def window_period(node: Node, replay: int, window_par: int = 1) -> int:
+def window_period(node: Node, replay: int, window_par: int = 1, skid: bool = False) -> int:
     """Cycles per image of conv_window when pixels arrive whenever asked for and images follow
     each other: the spacing of the images' first window beats in steady state (from the second
     image on; images stream through, so it is the larger of the window beats, with ``replay``
     cycles after each position's last, and the pixels the line store lets in per image)."""
     h, w, kh, kw, s, p, _, _ = window_geometry(node)
-    return _window_period((h, w, kh, kw, s, p), replay, window_par)
+    return _window_period((h, w, kh, kw, s, p), replay, window_par, skid)
 
 
 def window_terms(p: dict[str, Any]) -> Terms:

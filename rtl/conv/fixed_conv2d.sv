@@ -13,6 +13,11 @@
 // KH, KW) weight permuted to (O, KH, KW, C)), with zero columns for the padding pixels;
 // sim/memimage.py conv2d_weight_matrix builds it.
 //
+// A skid_buffer sits between the window generator and the linear layer: the layer's
+// data_in_ready (its group-0 flag and pipeline enable) would otherwise reach the enable of every
+// window output register and the generator's counters in the same cycle, one long net across
+// the layer. It holds up to 2 window beats, which the mapper's window model counts.
+//
 // Parameters:
 //   IN_CHANNELS, OUT_CHANNELS   channels in and out (OUT_PAR divides OUT_CHANNELS)
 //   IMG_H, IMG_W                image size
@@ -21,7 +26,7 @@
 //   IN_WIDTH .. OUT_SIGNED, WEIGHTS_FILE, BIAS_FILE   as fixed_linear
 //
 // Initiation interval: (OUT_CHANNELS / OUT_PAR) * Q cycles per output pixel.
-// Latency: conv_window's (1) plus fixed_linear's (7 + R + M + ceil(log2(WINDOW_PAR *
+// Latency: conv_window's (1), the skid_buffer's (1) and fixed_linear's (7 + R + M + ceil(log2(WINDOW_PAR *
 //   IN_CHANNELS)) after a group's last step; R = 1 for a block-RAM weight ROM, M = 0 for operands
 //   of at most 18 bits; see fixed_linear).
 // lint-params: WEIGHTS_FILE="weights.memh" BIAS_FILE="bias.memh"
@@ -71,8 +76,8 @@ module fixed_conv2d #(
 
   localparam int Q = (KERNEL_H * KERNEL_W + WINDOW_PAR - 1) / WINDOW_PAR;  // steps per window
 
-  logic [WINDOW_PAR*IN_CHANNELS-1:0][IN_WIDTH-1:0] window;
-  logic window_valid, window_ready;
+  logic [WINDOW_PAR*IN_CHANNELS-1:0][IN_WIDTH-1:0] window, sliced;
+  logic window_valid, window_ready, sliced_valid, sliced_ready;
 
   conv_window #(
       .CHANNELS  (IN_CHANNELS),
@@ -93,6 +98,20 @@ module fixed_conv2d #(
       .data_out      (window),
       .data_out_valid(window_valid),
       .data_out_ready(window_ready)
+  );
+
+  skid_buffer #(
+      .LANES(WINDOW_PAR * IN_CHANNELS),
+      .WIDTH(IN_WIDTH)
+  ) u_slice (
+      .clk,
+      .rst,
+      .data_in       (window),
+      .data_in_valid (window_valid),
+      .data_in_ready (window_ready),
+      .data_out      (sliced),
+      .data_out_valid(sliced_valid),
+      .data_out_ready(sliced_ready)
   );
 
   fixed_linear #(
@@ -116,9 +135,9 @@ module fixed_conv2d #(
   ) u_linear (
       .clk,
       .rst,
-      .data_in       (window),
-      .data_in_valid (window_valid),
-      .data_in_ready (window_ready),
+      .data_in       (sliced),
+      .data_in_valid (sliced_valid),
+      .data_in_ready (sliced_ready),
       .data_out,
       .data_out_valid,
       .data_out_ready
