@@ -363,7 +363,7 @@ def sources(names: list[str]) -> list[Path]:
 
 
 #: Operations the mapper inserts itself; a captured graph never holds them.
-PLUMBING_OPS = frozenset({"fifo", "resize", "fork"})
+PLUMBING_OPS = frozenset({"fifo", "resize", "fork", "slice"})
 #: Operations capture makes as part of another (``pool_window``: the windows of a max_pool2d).
 INTERNAL_OPS = frozenset({"pool_window"})
 

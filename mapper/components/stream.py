@@ -1,6 +1,7 @@
 """Stream plumbing: register slice, FIFO, fork, join and lane-count adapter (rtl/stream/).
 
-The mapper inserts ``stream_fifo`` (op ``fifo``) and ``stream_resize`` (op ``resize``) itself;
+The mapper inserts ``stream_fifo`` (op ``fifo``), ``stream_resize`` (op ``resize``) and
+``skid_buffer`` (op ``slice``: the register slice behind the accelerator's input port) itself;
 their nodes carry the stream of the node in front of them. The data pass through unchanged
 (golden: ``golden.components.passthrough``).
 """
@@ -15,6 +16,7 @@ import numpy as np
 from golden import components as gc
 from golden.fixed import IntArray
 from mapper.components.base import (
+    LIBRARY,
     BenchTiming,
     Component,
     Elastic,
@@ -25,8 +27,8 @@ from mapper.components.base import (
     out_format,
     register,
 )
-from mapper.components.resource_model import Terms, rom_bram_tiles, store_in_bram
-from mapper.graph import Node
+from mapper.components.resource_model import Terms, estimate, rom_bram_tiles, store_in_bram
+from mapper.graph import Node, Resources
 
 
 def handover(latency: int) -> BenchTiming:
@@ -50,13 +52,41 @@ class SkidBuffer(Component):
     name = "skid_buffer"
     kind = "stream"
     summary = "registered slice, full throughput"
+    ops = ("slice",)
     bench = "sim.tb.test_skid_buffer"
-    defaults = {"LANES": 1, "WIDTH": 8}
+    defaults = {"LANES": 1, "WIDTH": 8, "READY_COPIES": 1}
     sweeps = ({"LANES": 1, "WIDTH": 1}, {"LANES": 4, "WIDTH": 8}, {"LANES": 16, "WIDTH": 32})
     timed_sweeps = (2,)
 
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         return handover(1)
+
+    def folds(self, node: Node) -> list[Fold]:
+        return [Fold(d, d) for d in divisors(elements(node.out_shape))]
+
+    def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
+        return {"LANES": fold.in_lanes, "WIDTH": out_format(node).width, "READY_COPIES": 1}
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        return gc.passthrough(x)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // fold.out_lanes
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return _passthrough_times(times)
+
+    def elastic(self, node: Node, fold: Fold) -> Elastic:
+        """Two beats; its ready is a flip-flop."""
+        return Elastic(2, 1)
+
+    def resource_terms(self, params: dict[str, Any]) -> Terms:
+        """stream_fifo's terms at depth 2, which is this buffer (and is calibrated)."""
+        return LIBRARY["stream_fifo"].resource_terms({"LANES": params["LANES"], "WIDTH": params["WIDTH"], "DEPTH": 2})
+
+    def resources(self, node: Node, fold: Fold) -> Resources:
+        """stream_fifo's calibrated estimate at depth 2."""
+        return estimate("stream_fifo", self.resource_terms(self.parameters(node, fold)))
 
 
 @register

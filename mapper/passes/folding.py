@@ -261,9 +261,23 @@ def insert_plumbing(g: Graph, ctx: FlowContext) -> Graph:
             fifo = g[u].stream_like(f"fifo_{suffix}", "fifo", depth=depth)
             fifo.fold, fifo.component = Fold(b, b), "stream_fifo"
             g.splice(u, v, fifo)
+    _insert_input_slice(g)
     _insert_branch_fifos(g)
     _size_replay_fifos(g)
     return g
+
+
+def _insert_input_slice(g: Graph) -> None:
+    """A register slice (skid_buffer, op ``slice``) right behind the input port: the port's valid
+    would otherwise reach the first node's step logic, counters and weight addresses in the same
+    cycle as it leaves the flip-flop that drives it outside the accelerator, and data_in_ready
+    would be logic, not a flip-flop. Every port of the top is then registered. One cycle of
+    latency; it holds two beats."""
+    (first,) = g.consumers(INPUT)
+    lanes = g[INPUT].fold.out_lanes
+    slice_node = g[INPUT].stream_like("slice_in", "slice")
+    slice_node.fold, slice_node.component = Fold(lanes, lanes), "skid_buffer"
+    g.splice(INPUT, first, slice_node)
 
 
 def _elastic(g: Graph, name: str) -> Elastic | None:
