@@ -108,19 +108,29 @@ module stream_resize #(
 
     logic [REST-1:0][WIDTH-1:0] rest;  // pieces not yet sent, next one in the low lanes
     logic [CW-1:0] left;  // pieces of the current input beat still in rest, 0..R-1
+    // left == 0 as a flip-flop of its own: data_in_ready is then one gate of two flip-flops
+    // (the producer's skid control takes it through one more), not a compare of the counter.
+    logic idle;
     logic [OUT_LANES-1:0][WIDTH-1:0] piece;
     logic piece_valid, out_ready, push, pop;
     // The first piece of an input beat goes straight to the skid_buffer, the others from rest.
-    assign piece = left != '0 ? rest[OUT_LANES-1:0] : data_in[OUT_LANES-1:0];
-    assign piece_valid = left != '0 || data_in_valid;
-    assign data_in_ready = left == '0 && out_ready;
+    assign piece = idle ? data_in[OUT_LANES-1:0] : rest[OUT_LANES-1:0];
+    assign piece_valid = !idle || data_in_valid;
+    assign data_in_ready = idle && out_ready;
     assign push = data_in_valid && data_in_ready;
-    assign pop = left != '0 && out_ready;
+    assign pop = !idle && out_ready;
 
     always_ff @(posedge clk) begin
-      if (rst) left <= '0;
-      else if (push) left <= CW'(R - 1);
-      else if (pop) left <= left - 1'b1;
+      if (rst) begin
+        left <= '0;
+        idle <= 1'b1;
+      end else if (push) begin
+        left <= CW'(R - 1);
+        idle <= 1'b0;  // R >= 2: pieces are left
+      end else if (pop) begin
+        left <= left - 1'b1;
+        idle <= left == CW'(1);
+      end
     end
 
     always_ff @(posedge clk) begin
