@@ -9,15 +9,16 @@ and emits each, places and routes it on the LFE5UM-85F (seed 1, 200 MHz asked), 
 (``cells``: the estimated LUTs + FFs of the design's largest node, recomputed from the current
 resource estimate on every run, so a recalibration carries over without placing again). Designs
 and fit are saved in ``fmax_ecp5.json`` (``designs``, ``size_cap``); measured designs are reused
-on a re-run unless ``--remeasure`` is given (after an RTL change). A design nextpnr does not
-finish within ``--route-minutes`` is saved with the progress it reached (``unrouted``) and left
-out of the fit.
+on a re-run unless ``--remeasure`` is given (after an RTL change; ``--remeasure 104 105``: only
+those). A design nextpnr does not finish within ``--route-minutes`` is saved with the progress
+it reached (``unrouted``), one it cannot place (say, more MULT18X18D than the part has: the
+folding's DSP budget counts DSP48E1s) with nextpnr's error (``unplaced``); both are left out of
+the fit.
 
-    python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...] [--fit-only | --remeasure]
-        [--route-minutes 20]
+    python -m mapper.clock_designs [--designs 8] [--seeds 117 177 ...]
+        [--fit-only | --remeasure [SEED ...]] [--route-minutes 20]
 
-``--seeds`` adds chosen ones (a design that does not fit the LFE5UM-85F stops with nextpnr's
-error); docs/timing.md lists the committed designs.
+``--seeds`` adds chosen ones; docs/timing.md lists the committed designs.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from common.atomic import write_text
-from eda.pnr import DSP_BUDGET, PlaceRouteTimeout, place_and_route
+from eda.pnr import DSP_BUDGET, PlaceRouteError, PlaceRouteTimeout, place_and_route
 from eda.toolchain import BUILD_ROOT
 from mapper.flow import emit_design, map_model
 from mapper.graph import Graph
@@ -53,17 +55,21 @@ def mapped(seed: int) -> tuple[Graph, dict[str, Any]]:
     return g, {"seed": seed, "network": network, "largest": largest[0], "cells": largest[1]}
 
 
-def measure(seed: int, route_minutes: float) -> dict[str, Any]:
+def measure(seed: int, route_minutes: float, folder: Path | None = None) -> dict[str, Any]:
     """Map, emit, place and route random design ``seed``: its record (:func:`mapped`) with the
-    measured Fmax, or (``unrouted``) how far nextpnr got in ``route_minutes``."""
+    measured Fmax, or (``unrouted``) how far nextpnr got in ``route_minutes``, or (``unplaced``)
+    the first line of nextpnr's error. The design goes into ``folder`` (default
+    ``build/clock_designs/design<seed>``)."""
     g, record = mapped(seed)
-    design = emit_design(g, BUILD_ROOT / "clock_designs" / f"design{seed}")
+    design = emit_design(g, folder or BUILD_ROOT / "clock_designs" / f"design{seed}")
     try:
         report = place_and_route(
             design.top, design.memory_parameters(), design.sources, design.out_dir / "pnr", timeout_s=route_minutes * 60
         )
     except PlaceRouteTimeout as err:
         return {**record, "unrouted": str(err)}
+    except PlaceRouteError as err:
+        return {**record, "unplaced": str(err).splitlines()[0]}
     return {
         **record,
         "fmax_mhz": report.fmax_mhz,
@@ -104,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--fit-only", action="store_true", help="refit the saved designs")
     mode.add_argument(
         "--remeasure",
-        action="store_true",
-        help="place and route every chosen design again (after an RTL change), replacing its saved figures",
+        type=int,
+        nargs="*",
+        metavar="SEED",
+        help="place and route every chosen design again, or only the seeds given (after an RTL change), "
+        "replacing their saved figures",
     )
     parser.add_argument(
         "--route-minutes",
@@ -125,10 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     if any(s < FIRST_SEED for s in args.seeds):
         parser.error(f"--seeds: seeds start at {FIRST_SEED} (lower ones are the held-out resource designs)")
     for seed in sorted({*range(FIRST_SEED, FIRST_SEED + args.designs), *args.seeds, *have}):
-        if (seed not in have or args.remeasure) and not args.fit_only:
+        again = args.remeasure is not None and (not args.remeasure or seed in args.remeasure)
+        if (seed not in have or again) and not args.fit_only:
             print(f"placing and routing random design {seed} ...", flush=True)
             have[seed] = measure(seed, args.route_minutes)
-            outcome = have[seed].get("unrouted") or f"{have[seed]['fmax_mhz']} MHz"
+            outcome = have[seed].get("unrouted") or have[seed].get("unplaced") or f"{have[seed]['fmax_mhz']} MHz"
             print(f"  {have[seed]['network']}: {have[seed]['cells']} cells, {outcome}", flush=True)
             _save(designs=sorted(have.values(), key=lambda d: d["seed"]))  # an interruption keeps it
         elif seed in have:

@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from eda.pnr import PlaceRouteError
 from eda.toolchain import tool_env
 from mapper import clock_designs
 from mapper.flow import run_flow
@@ -82,6 +83,23 @@ def test_clock_designs_needs_three_designs(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         clock_designs.main(["--fit-only", "--remeasure"])  # refit the saved figures or measure anew
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_design_nextpnr_cannot_place_is_recorded_not_fatal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A random design nextpnr refuses (here: its error as nextpnr words it when the MULT18X18D
+    run out) is kept with that error and left out of the fit; the others still count."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PlaceRouteError(
+            "nextpnr failed on accel_top: ERROR: Unable to place cell 'u_dsp', no BELs remaining to "
+            "implement cell type 'MULT18X18D'\n0 warnings, 1 error"
+        )
+
+    monkeypatch.setattr(clock_designs, "place_and_route", refuse)
+    record = clock_designs.measure(106, route_minutes=1, folder=tmp_path / "design106")
+    assert record["seed"] == 106 and "fmax_mhz" not in record
+    assert record["unplaced"].endswith("no BELs remaining to implement cell type 'MULT18X18D'")
+    assert clock_designs.routed([record, {"seed": 1, "fmax_mhz": 100.0}]) == [{"seed": 1, "fmax_mhz": 100.0}]
 
 
 def test_every_component_with_a_bench_is_calibrated() -> None:
