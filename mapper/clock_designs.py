@@ -84,10 +84,14 @@ def routed(designs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def fit(designs: list[dict[str, Any]]) -> dict[str, float]:
     """``mhz_at_1000_cells`` and ``exponent`` of the size cap: least squares of log Fmax against
-    log cells over the measured ``designs`` (each with ``fmax_mhz``)."""
+    log cells over the measured ``designs`` (each with ``fmax_mhz``). A larger node never makes a
+    design faster: when the designs show no fall with size (a slope >= 0, as designs of one
+    size band may), the cap is flat, their geometric mean."""
     cells = np.log([d["cells"] / 1000 for d in designs])
     fmax = np.log([d["fmax_mhz"] for d in designs])
     slope, intercept = np.polyfit(cells, fmax, 1)
+    if slope >= 0:
+        slope, intercept = 0.0, float(np.mean(fmax))
     return {
         "mhz_at_1000_cells": round(math.exp(intercept), 2),
         "exponent": round(-float(slope), 4),

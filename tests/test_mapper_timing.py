@@ -46,6 +46,18 @@ def test_a_node_is_predicted_at_its_components_slowest_set_of_the_same_kind() ->
     assert node_fmax(Node("x", "mystery", component="no_such_component")) is None
 
 
+def test_the_size_cap_never_rises_with_size() -> None:
+    """Designs that get faster with size (one size band, placement noise) give a flat cap at
+    their geometric mean, not a cap that would hold small designs below large ones."""
+    rising = [{"cells": c, "fmax_mhz": f} for c, f in ((1000, 100.0), (4000, 120.0), (8000, 130.0))]
+    flat = clock_designs.fit(rising)
+    assert flat["exponent"] == 0.0 and flat["mhz_at_1000_cells"] == pytest.approx(
+        (100 * 120 * 130) ** (1 / 3), abs=0.01
+    )
+    falling = [{"cells": c, "fmax_mhz": f} for c, f in ((1000, 200.0), (4000, 100.0))]
+    assert clock_designs.fit(falling)["exponent"] == pytest.approx(0.5)
+
+
 def test_the_size_cap_is_fitted_on_placed_designs_and_lowers_large_ones() -> None:
     doc = json.loads(DATA.read_text())
     fit, designs = doc["size_cap"], clock_designs.routed(doc["designs"])
