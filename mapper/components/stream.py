@@ -47,8 +47,25 @@ def _passthrough_times(times: list[int], repeat: int = 1) -> list[int]:
     return out
 
 
+class PassThrough(Component):
+    """A plumbing node that hands its beats on unchanged, one cycle later at the earliest (the
+    model that skid_buffer and stream_fifo share)."""
+
+    def folds(self, node: Node) -> list[Fold]:
+        return [Fold(d, d) for d in divisors(elements(node.out_shape))]
+
+    def golden(self, node: Node, x: IntArray) -> IntArray:
+        return gc.passthrough(x)
+
+    def cycles(self, node: Node, fold: Fold) -> int:
+        return elements(node.out_shape) // fold.out_lanes
+
+    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
+        return _passthrough_times(times)
+
+
 @register
-class SkidBuffer(Component):
+class SkidBuffer(PassThrough):
     name = "skid_buffer"
     kind = "stream"
     summary = "registered slice, full throughput"
@@ -61,20 +78,8 @@ class SkidBuffer(Component):
     def timing(self, params: dict[str, Any]) -> BenchTiming:
         return handover(1)
 
-    def folds(self, node: Node) -> list[Fold]:
-        return [Fold(d, d) for d in divisors(elements(node.out_shape))]
-
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
         return {"LANES": fold.in_lanes, "WIDTH": out_format(node).width, "READY_COPIES": 1}
-
-    def golden(self, node: Node, x: IntArray) -> IntArray:
-        return gc.passthrough(x)
-
-    def cycles(self, node: Node, fold: Fold) -> int:
-        return elements(node.out_shape) // fold.out_lanes
-
-    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return _passthrough_times(times)
 
     def elastic(self, node: Node, fold: Fold) -> Elastic:
         """Two beats; its ready is a flip-flop."""
@@ -98,7 +103,7 @@ class PipeCtrl(Component):
 
 
 @register
-class StreamFifo(Component):
+class StreamFifo(PassThrough):
     name = "stream_fifo"
     kind = "stream"
     summary = "FIFO of DEPTH beats"
@@ -118,20 +123,8 @@ class StreamFifo(Component):
         ii = 2 if params["DEPTH"] == 1 else 1  # a lone register empties before it refills
         return BenchTiming(interval=ii, latency=1, in_spacing=ii, out_spacing=ii)
 
-    def folds(self, node: Node) -> list[Fold]:
-        return [Fold(d, d) for d in divisors(elements(node.out_shape))]
-
     def parameters(self, node: Node, fold: Fold) -> dict[str, Any]:
         return {"LANES": fold.in_lanes, "WIDTH": out_format(node).width, "DEPTH": int(node.attrs["depth"])}
-
-    def golden(self, node: Node, x: IntArray) -> IntArray:
-        return gc.passthrough(x)
-
-    def cycles(self, node: Node, fold: Fold) -> int:
-        return elements(node.out_shape) // fold.out_lanes
-
-    def beat_times(self, node: Node, fold: Fold, times: list[int]) -> list[int]:
-        return _passthrough_times(times)
 
     def elastic(self, node: Node, fold: Fold) -> Elastic:
         """DEPTH beats: its ready looks only at its fill level."""
