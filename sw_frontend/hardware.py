@@ -194,6 +194,7 @@ def run_flow(settings: Settings) -> dict[str, Any]:
 
 
 def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict[str, Any]:
+    from eda.pnr import PlaceRouteError  # noqa: PLC0415
     from mapper.flow import run_flow as mapper_flow  # noqa: PLC0415
 
     pnr = synth and not settings.values.get("skip_pnr", False)
@@ -210,25 +211,32 @@ def _flow(settings: Settings, synth: bool, started: float | None = None) -> dict
         + (f", placing and routing on ECP5 at {settings.clock_mhz:g} MHz" if pnr else ""),
         flush=True,
     )
-    result = mapper_flow(
-        model,
-        samples,
-        hardware_dir(settings),
-        cycles=settings.target_cycles,
-        max_dsp=settings.values.get("max_dsp"),
-        synth=synth,
-        top=TOP,
-        seed=settings.seed,
-        gap_prob=settings.stall_prob,
-        stall_prob=settings.stall_prob,
-        labels=labels[:tests],
-        dump_graph=dumps,
-        bench=settings.bench,
-        waves=settings.waves,
-        place_route=pnr,
-        **({"clock_mhz": settings.clock_mhz} if pnr else {}),
-        synth_mode=settings.values.get("synth_mode", "auto"),
-    )
+    try:
+        result = mapper_flow(
+            model,
+            samples,
+            hardware_dir(settings),
+            cycles=settings.target_cycles,
+            max_dsp=settings.values.get("max_dsp"),
+            synth=synth,
+            top=TOP,
+            seed=settings.seed,
+            gap_prob=settings.stall_prob,
+            stall_prob=settings.stall_prob,
+            labels=labels[:tests],
+            dump_graph=dumps,
+            bench=settings.bench,
+            waves=settings.waves,
+            place_route=pnr,
+            **({"clock_mhz": settings.clock_mhz} if pnr else {}),
+            synth_mode=settings.values.get("synth_mode", "auto"),
+        )
+    except PlaceRouteError as err:  # nextpnr failed (say, more multipliers than the part has)
+        raise ConfigError(
+            f"place and route failed ({str(err).splitlines()[0]}); the design and its simulation are in "
+            f"{hardware_dir(settings)}; --skip-pnr leaves place and route out, --max-dsp sets a smaller "
+            "multiplier budget"
+        ) from None
     summary = _summary(result, time.monotonic() - started, tests)
     write_json(hardware_dir(settings) / "flow_summary.json", summary)
     _print_summary(summary)

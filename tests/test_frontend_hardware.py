@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from eda.pnr import PlaceRouteError
 from mapper.flow import EMIT
 from sw_frontend.cli import main
 
@@ -169,6 +170,32 @@ def test_an_unknown_bench_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "--bench" in err and "harness" in err and "\n" not in err
+
+
+@pytest.mark.sim
+def test_a_failed_place_and_route_is_one_line_naming_the_way_out(
+    flow_project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nextpnr's own error (here as it words too many multipliers for the part) ends `ch flow` with
+    one line that names the design folder and the options that avoid it, not a traceback."""
+    import mapper.flow
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PlaceRouteError(
+            "nextpnr failed on accel_top: ERROR: Unable to place cell 'u_dsp', no BELs remaining to "
+            "implement cell type 'MULT18X18D'\n0 warnings, 1 error"
+        )
+
+    monkeypatch.setattr(mapper.flow, "run_flow", refuse)
+    ckpt = flow_project / "software" / "training_ckpts" / "best.ckpt"
+    root = flow_project.parent
+    args = ["flow", "mlp", "digits", "--output-root", str(root), "--project", "refused", "--load", str(ckpt)]
+    capsys.readouterr()
+    assert main([*args, "--load-type", "pl", "--samples", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ch: error: place and route failed (nextpnr failed on accel_top: ERROR: Unable to place")
+    assert "--skip-pnr" in err and "--max-dsp" in err and str(root / "refused" / "hardware") in err
+    assert "\n" not in err
 
 
 @pytest.mark.slow
