@@ -66,11 +66,11 @@ def test_sum_of_instances_cached_on_the_second_run(
 ) -> None:
     first, cache, lines = first
     names = [n.name for n in design_instances(design.instances, design.out_dir)]
-    assert [r.instance for r in first.instances] == names and len(names) == 4
-    assert not any(r.cached for r in first.instances)  # four different modules: no key shared
+    assert [r.instance for r in first.instances] == names and len(names) == 5
+    assert not any(r.cached for r in first.instances)  # five different modules: no key shared
     # one progress line per instance, as it finishes
-    assert len(lines) == 4
-    assert all(ln.startswith(f"synth {i + 1}/4 ") and ln.endswith(" s") for i, ln in enumerate(lines))
+    assert len(lines) == 5
+    assert all(ln.startswith(f"synth {i + 1}/5 ") and ln.endswith(" s") for i, ln in enumerate(lines))
     # the top's figures are the sum of the per-instance reports in the cache
     entries = [json.loads((cache / r.key / "report.json").read_text()) for r in first.instances]
     for k in COUNTS:
@@ -78,7 +78,7 @@ def test_sum_of_instances_cached_on_the_second_run(
     assert first.dsp > 0 and first.lut > 0
     assert [e["top"] for e in entries] == [r.module for r in first.instances]
     written = json.loads((Path(first.out_dir) / "report.json").read_text())
-    assert written["mode"] == "ooc" and written["lut"] == first.lut and len(written["instances"]) == 4
+    assert written["mode"] == "ooc" and written["lut"] == first.lut and len(written["instances"]) == 5
     assert "| linear | fixed_linear |" in (Path(first.out_dir) / "report.md").read_text()
     second = _ooc(design.out_dir, design.instances, cache, tmp_path / "two")
     assert all(r.cached and r.seconds == 0 for r in second.instances)
