@@ -42,6 +42,7 @@ from mapper.components.linear import (
     write_linear_images,
 )
 from mapper.components.resource_model import Terms, estimate
+from mapper.components.stream import skid_resources
 from mapper.components.window_model import (
     bench_node,
     image,
@@ -366,9 +367,8 @@ class FixedConv2d(Component):
         c, o = self._channels(node)
         _, k, lin_fold = self._linear(node, fold)
         window = LIBRARY["conv_window"].resources(node, Fold(c, c, fold.window))  # all channels in lanes
-        width = self.parameters(node, fold)["IN_WIDTH"]
-        slice_terms = LIBRARY["stream_fifo"].resource_terms({"LANES": fold.window * c, "WIDTH": width, "DEPTH": 2})
-        return layer_resources(node, k, o, lin_fold) + window + estimate("stream_fifo", slice_terms)
+        sliced = skid_resources(fold.window * c, self.parameters(node, fold)["IN_WIDTH"])
+        return layer_resources(node, k, o, lin_fold) + window + sliced
 
 
 @register

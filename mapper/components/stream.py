@@ -90,8 +90,14 @@ class SkidBuffer(PassThrough):
         return LIBRARY["stream_fifo"].resource_terms({"LANES": params["LANES"], "WIDTH": params["WIDTH"], "DEPTH": 2})
 
     def resources(self, node: Node, fold: Fold) -> Resources:
-        """stream_fifo's calibrated estimate at depth 2."""
-        return estimate("stream_fifo", self.resource_terms(self.parameters(node, fold)))
+        params = self.parameters(node, fold)
+        return skid_resources(params["LANES"], params["WIDTH"])
+
+
+def skid_resources(lanes: int, width: int) -> Resources:
+    """A skid_buffer of ``lanes`` x ``width`` bits: stream_fifo's calibrated estimate at depth 2
+    (the mapper's input slice, the slice inside fixed_conv2d)."""
+    return estimate("stream_fifo", LIBRARY["skid_buffer"].resource_terms({"LANES": lanes, "WIDTH": width}))
 
 
 @register

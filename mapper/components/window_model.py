@@ -135,11 +135,11 @@ def window_run(node: Node, times: list[int], replay: int, window_par: int = 1, s
                             need = m * pixels + y * w + x  # raster order: the last one is the latest
                     take_until(need)
                     e = max(taken[need] + PIXEL_TO_EMIT, 1, window_taken[-1] if window_taken else 0)
-                    if skid:
-                        left = e + 1 if len(beats) < 2 else max(e + 1, beats[-2] + 1)
+                    if skid:  # w_j and c_j of the docstring
+                        left = max(e + 1, beats[-2] + 1) if len(beats) >= 2 else e + 1
                         c = max(left, beats[-1] if beats else 0) + 1
                     else:
-                        c = left = e + 1
+                        c = e + 1
                     if beats and q == 0:
                         c = max(c, beats[-1] + 1 + replay)
                     emits.append(e)
